@@ -1,0 +1,30 @@
+//! Every TikTok rule the autoposter depends on, written down once.
+//!
+//! This crate is pure: plain data in, plain data out, no I/O, no async runtime, no UI. The browser
+//! app, the proxy and the simulator all call it, so a rule (the chunk plan's floor, the caption's
+//! UTF-16 limit, what `spam_risk_too_many_posts` means to a creator) has exactly one definition.
+//!
+//! - [`tiktok`]: the request and response bodies of TikTok's Content Posting API and OAuth.
+//! - [`wire`]: the bodies that cross between the browser and our proxy.
+//! - [`chunk`]: the media-transfer plan (`chunk_size`, `total_chunk_count`, byte ranges).
+//! - [`codes`], [`status`]: error codes, statuses and fail reasons, with messages for people.
+//! - [`caption`], [`media`], [`post_id`]: small rules with sharp edges.
+
+pub mod caption;
+pub mod chunk;
+pub mod codes;
+pub mod media;
+pub mod post_id;
+pub mod status;
+pub mod tiktok;
+pub mod wire;
+
+pub use caption::{CaptionError, MAX_CAPTION_UTF16, utf16_len};
+pub use chunk::{ChunkPlan, ChunkRange, PlanError};
+pub use codes::ErrorCode;
+pub use media::{ContentType, VideoCheck, VideoError};
+pub use status::{FailReason, PublishStatus};
+pub use tiktok::PrivacyLevel;
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

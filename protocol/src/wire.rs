@@ -1,0 +1,293 @@
+//! The JSON that crosses between the browser (or a script) and our proxy. Only these types and
+//! TikTok's own cross a wire; the access token is in none of them.
+
+use crate::caption::{CaptionError, check_caption};
+use crate::chunk::{ChunkPlan, PlanError};
+use crate::media::ContentType;
+use crate::status::{FailReason, PublishStatus};
+use crate::tiktok::{PostInfo, PrivacyLevel};
+use serde::{Deserialize, Serialize};
+
+/// Where a video goes: straight onto the profile, or into the creator's TikTok inbox as a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostMode {
+    /// Direct Post (`video/init`, scope `video.publish`).
+    Direct,
+    /// Upload to inbox (`inbox/video/init`, scope `video.upload`); finished in the TikTok app.
+    Inbox,
+}
+
+/// `GET /api/creator`: the account the page posts to, from `creator_info/query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Creator {
+    pub nickname: String,
+    pub username: String,
+    /// Expires two hours after it was fetched.
+    pub avatar_url: String,
+    pub privacy_level_options: Vec<PrivacyLevel>,
+    pub comment_disabled: bool,
+    pub duet_disabled: bool,
+    pub stitch_disabled: bool,
+    pub max_video_post_duration_sec: u32,
+}
+
+impl From<crate::tiktok::CreatorInfo> for Creator {
+    fn from(info: crate::tiktok::CreatorInfo) -> Self {
+        Self {
+            nickname: info.creator_nickname,
+            username: info.creator_username,
+            avatar_url: info.creator_avatar_url,
+            privacy_level_options: info.privacy_level_options,
+            comment_disabled: info.comment_disabled,
+            duet_disabled: info.duet_disabled,
+            stitch_disabled: info.stitch_disabled,
+            max_video_post_duration_sec: info.max_video_post_duration_sec,
+        }
+    }
+}
+
+/// The post's details as the creator chose them. `privacy_level` has no default: the creator
+/// picks it by hand, and a direct post without one is refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostFields {
+    pub title: String,
+    pub privacy_level: Option<PrivacyLevel>,
+    pub disable_comment: bool,
+    pub disable_duet: bool,
+    pub disable_stitch: bool,
+    pub video_cover_timestamp_ms: Option<u32>,
+    pub brand_content_toggle: bool,
+    pub brand_organic_toggle: bool,
+    pub is_aigc: bool,
+}
+
+/// `POST /api/posts`: start a post of a file the caller holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatePost {
+    pub mode: PostMode,
+    pub video_size: u64,
+    pub content_type: String,
+    /// For the history only; never sent to TikTok.
+    #[serde(default)]
+    pub file_name: String,
+    #[serde(default)]
+    pub post_info: PostFields,
+}
+
+/// Why a [`CreatePost`] is refused before TikTok is asked. The text is for people.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidPost {
+    #[error(transparent)]
+    Size(#[from] PlanError),
+    #[error(
+        "{0:?} is not a video type TikTok accepts; use video/mp4, video/quicktime or video/webm."
+    )]
+    ContentType(String),
+    #[error(transparent)]
+    Caption(#[from] CaptionError),
+    #[error("Choose who can view this video before posting.")]
+    PrivacyMissing,
+    #[error("Branded content cannot be private: choose who can view it other than \"Only me\".")]
+    BrandedContentPrivate,
+}
+
+impl InvalidPost {
+    /// A stable code for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Size(_) => "invalid_video_size",
+            Self::ContentType(_) => "unsupported_content_type",
+            Self::Caption(_) => "caption_too_long",
+            Self::PrivacyMissing => "privacy_level_missing",
+            Self::BrandedContentPrivate => "branded_content_private",
+        }
+    }
+}
+
+impl CreatePost {
+    /// Everything TikTok would refuse that can be known without asking it; on success, the
+    /// chunk plan and the content type.
+    pub fn validate(&self) -> Result<(ChunkPlan, ContentType), InvalidPost> {
+        let plan = ChunkPlan::new(self.video_size)?;
+        let content_type = ContentType::from_mime(&self.content_type)
+            .ok_or_else(|| InvalidPost::ContentType(self.content_type.clone()))?;
+        if self.mode == PostMode::Direct {
+            check_caption(&self.post_info.title)?;
+            let privacy = self
+                .post_info
+                .privacy_level
+                .as_ref()
+                .ok_or(InvalidPost::PrivacyMissing)?;
+            if self.post_info.brand_content_toggle && *privacy == PrivacyLevel::SelfOnly {
+                return Err(InvalidPost::BrandedContentPrivate);
+            }
+        }
+        Ok((plan, content_type))
+    }
+
+    /// TikTok's `post_info` for a direct post; `None` without a privacy level.
+    pub fn post_info(&self) -> Option<PostInfo> {
+        let fields = &self.post_info;
+        Some(PostInfo {
+            title: Some(fields.title.clone()).filter(|t| !t.is_empty()),
+            privacy_level: fields.privacy_level.clone()?,
+            disable_duet: fields.disable_duet,
+            disable_stitch: fields.disable_stitch,
+            disable_comment: fields.disable_comment,
+            video_cover_timestamp_ms: fields.video_cover_timestamp_ms,
+            brand_content_toggle: fields.brand_content_toggle,
+            brand_organic_toggle: fields.brand_organic_toggle,
+            is_aigc: fields.is_aigc,
+        })
+    }
+}
+
+/// `201` to `POST /api/posts`: where and how to send the bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedPost {
+    pub publish_id: String,
+    /// TikTok's upload URL, used whole; valid for one hour.
+    pub upload_url: String,
+    pub chunk_size: u64,
+    pub total_chunk_count: u64,
+}
+
+impl CreatedPost {
+    /// The plan the proxy announced to TikTok, rebuilt for slicing.
+    pub fn plan(&self, video_size: u64) -> ChunkPlan {
+        ChunkPlan {
+            video_size,
+            chunk_size: self.chunk_size,
+            total_chunk_count: self.total_chunk_count,
+        }
+    }
+}
+
+/// `GET /api/posts/{publish_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostState {
+    pub publish_id: String,
+    pub status: PublishStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_reason: Option<FailReason>,
+    /// Exact decimal strings.
+    #[serde(default)]
+    pub post_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_bytes: Option<u64>,
+}
+
+/// One post in `GET /api/posts`, folded from the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub publish_id: String,
+    pub mode: Option<PostMode>,
+    pub file_name: Option<String>,
+    pub video_size: Option<u64>,
+    pub caption: Option<String>,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_reason: Option<String>,
+    #[serde(default)]
+    pub post_ids: Vec<String>,
+    /// RFC 3339, when the post was started.
+    pub created_at: String,
+    /// RFC 3339, when its latest event was logged.
+    pub updated_at: String,
+}
+
+/// `GET /api/posts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Newest first.
+    pub posts: Vec<HistoryEntry>,
+}
+
+/// Every error the proxy answers: `{"error": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for scripts (`code`) and people (`message`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// TikTok's code when TikTok caused it, else ours.
+    pub code: String,
+    /// What happened and what to do.
+    pub message: String,
+    /// TikTok's request id, for support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<String>,
+    /// Seconds to wait before trying again, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn post(json: &str) -> CreatePost {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn check(json: &str, expected: Result<(u64, &str), &str>) {
+        let got = post(json)
+            .validate()
+            .map(|(plan, content_type)| (plan.total_chunk_count, content_type.mime()))
+            .map_err(|e| e.code());
+        assert_eq!(got, expected, "{json}");
+    }
+
+    #[test]
+    fn validation() {
+        check(
+            r#"{"mode":"direct","video_size":100,"content_type":"video/mp4","post_info":{"privacy_level":"SELF_ONLY"}}"#,
+            Ok((1, "video/mp4")),
+        );
+        check(
+            r#"{"mode":"inbox","video_size":70000000,"content_type":"video/webm"}"#,
+            Ok((6, "video/webm")),
+        );
+        check(
+            r#"{"mode":"direct","video_size":100,"content_type":"video/mp4"}"#,
+            Err("privacy_level_missing"),
+        );
+        check(
+            r#"{"mode":"direct","video_size":0,"content_type":"video/mp4","post_info":{"privacy_level":"SELF_ONLY"}}"#,
+            Err("invalid_video_size"),
+        );
+        check(
+            r#"{"mode":"inbox","video_size":100,"content_type":"image/png"}"#,
+            Err("unsupported_content_type"),
+        );
+        check(
+            r#"{"mode":"direct","video_size":100,"content_type":"video/mp4","post_info":{"privacy_level":"SELF_ONLY","brand_content_toggle":true}}"#,
+            Err("branded_content_private"),
+        );
+        let long = format!(
+            r#"{{"mode":"direct","video_size":100,"content_type":"video/mp4","post_info":{{"privacy_level":"SELF_ONLY","title":"{}"}}}}"#,
+            "😀".repeat(1101)
+        );
+        check(&long, Err("caption_too_long"));
+    }
+
+    #[test]
+    fn post_info_leaves_out_an_empty_title() {
+        let request = post(
+            r#"{"mode":"direct","video_size":100,"content_type":"video/mp4","post_info":{"privacy_level":"SELF_ONLY","is_aigc":true}}"#,
+        );
+        let info = request.post_info().unwrap();
+        assert_eq!(info.title, None);
+        assert!(info.is_aigc);
+        let json = serde_json::to_value(info).unwrap();
+        assert!(json.get("title").is_none());
+        assert_eq!(json["brand_organic_toggle"], false);
+    }
+}
