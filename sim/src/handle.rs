@@ -1,0 +1,155 @@
+//! [`Sim`]: the cheap, clonable handle tests hold to inspect and steer a running simulator.
+
+use crate::fault::Fault;
+use crate::options::{Persona, RateLimits, SimOptions};
+use crate::record::{RecordedRequest, UploadRecord};
+use crate::state::State;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A simulated TikTok: the API and the upload host on one listener. Clones share everything.
+#[derive(Clone)]
+pub struct Sim {
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a [`Sim`] and every connection task share.
+pub(crate) struct Shared {
+    /// The address the listener is bound to.
+    pub(crate) addr: SocketAddr,
+    /// `http://{addr}`, the API base and the upload host alike.
+    pub(crate) base_url: String,
+    /// The only bearer token accepted.
+    pub(crate) access_token: String,
+    /// Whether the upload host speaks CORS.
+    pub(crate) cors: bool,
+    /// From the final chunk to the final status.
+    pub(crate) processing_delay: Duration,
+    /// The lifetime of an upload URL.
+    pub(crate) upload_url_ttl: Duration,
+    /// Everything that changes.
+    pub(crate) state: Mutex<State>,
+    /// Flips to true once, when the simulator should stop serving.
+    pub(crate) stop: watch::Sender<bool>,
+}
+
+impl Sim {
+    /// A simulator that will serve on `addr` (the address its listener is bound to; an
+    /// unspecified IP such as `0.0.0.0` is advertised as `127.0.0.1`). Pass it to
+    /// [`crate::serve`] with that listener, or use [`crate::spawn`].
+    pub fn new(options: SimOptions, addr: SocketAddr) -> Self {
+        let advertised = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let (stop, _) = watch::channel(false);
+        Self {
+            shared: Arc::new(Shared {
+                addr,
+                base_url: format!("http://{advertised}"),
+                access_token: options.access_token,
+                cors: options.cors,
+                processing_delay: options.processing_delay,
+                upload_url_ttl: options.upload_url_ttl,
+                state: Mutex::new(State::new(options.persona, options.rate_limits)),
+                stop,
+            }),
+        }
+    }
+
+    /// The address the simulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://127.0.0.1:PORT`: the API base, and the host of every `upload_url`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The bearer token the API accepts.
+    pub fn access_token(&self) -> &str {
+        &self.shared.access_token
+    }
+
+    /// Every upload, one per `publish_id`, in creation order.
+    pub fn uploads(&self) -> Vec<UploadRecord> {
+        let state = self.state();
+        state.sessions.iter().map(|s| s.record.clone()).collect()
+    }
+
+    /// The upload `publish_id` names.
+    pub fn upload(&self, publish_id: &str) -> Option<UploadRecord> {
+        self.state().session(publish_id).map(|s| s.record.clone())
+    }
+
+    /// Every request received, in arrival order (unanswered ones have status 0).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Queues `fault` (see [`Fault`] for when each kind fires).
+    pub fn script(&self, fault: Fault) {
+        let mut state = self.state();
+        match fault {
+            Fault::ExpireUploadUrls => {
+                for session in &mut state.sessions {
+                    session.expired = true;
+                }
+            }
+            fault => state.faults.push(fault),
+        }
+    }
+
+    /// The scripted faults that have not fired yet, oldest first.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.state().faults.pending()
+    }
+
+    /// Replaces the rate limits; requests already counted stay counted.
+    pub fn set_rate_limits(&self, limits: RateLimits) {
+        self.state().rate_limits = limits;
+    }
+
+    /// Replaces the creator; the next call sees the new one.
+    pub fn set_persona(&self, persona: Persona) {
+        self.state().persona = persona;
+    }
+
+    /// The creator currently played.
+    pub fn persona(&self) -> Persona {
+        self.state().persona.clone()
+    }
+
+    /// Stops accepting connections and closes open ones once their current request is answered.
+    /// Dropping handles does not stop the simulator; its task ends with the runtime.
+    pub fn shutdown(&self) {
+        self.shared.stop.send_replace(true);
+    }
+
+    /// Everything shared.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The state, locked. Never hold it across an `.await`.
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug in the simulator; keep serving regardless.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}

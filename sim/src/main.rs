@@ -1,0 +1,144 @@
+//! The simulator as a program, for the demo: reads flags once, binds, and serves until Ctrl-C.
+
+use anyhow::Context;
+use clap::Parser;
+use protocol::PrivacyLevel;
+use sim::{Persona, RateLimits, Sim, SimOptions};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// A strict simulator of TikTok's Content Posting API (v2) and its upload host.
+///
+/// One listener serves creator_info/query, video/init, inbox/video/init, status/fetch and the
+/// upload host (PUT /upload/?upload_id=…&upload_token=…), refusing what TikTok refuses. Point
+/// the proxy at it with TIKTOK_API_BASE and TIKTOK_ACCESS_TOKEN as printed on start.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sim",
+    version,
+    after_help = "Logs go to stderr; RUST_LOG=sim=debug also says why each request was refused. \
+                  Scripted faults (503s, dropped connections, hangs) are for tests: use the library."
+)]
+struct Args {
+    /// Address to listen on (the API base and the upload host alike).
+    #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:9797")]
+    listen: SocketAddr,
+    /// The bearer token the API accepts.
+    #[arg(long, env = "SIM_TOKEN", default_value = sim::DEFAULT_ACCESS_TOKEN)]
+    token: String,
+    /// The creator's nickname, shown on the posting page.
+    #[arg(long, env = "SIM_NICKNAME", default_value = "Sim Creator")]
+    nickname: String,
+    /// The creator's username (handle).
+    #[arg(long, env = "SIM_USERNAME", default_value = "sim.creator")]
+    username: String,
+    /// The privacy levels offered, comma-separated (e.g. PUBLIC_TO_EVERYONE,SELF_ONLY).
+    /// Default: PUBLIC_TO_EVERYONE,MUTUAL_FOLLOW_FRIENDS,SELF_ONLY, or
+    /// FOLLOWER_OF_CREATOR,MUTUAL_FOLLOW_FRIENDS,SELF_ONLY with --private-account.
+    #[arg(long, env = "SIM_PRIVACY_OPTIONS", value_delimiter = ',')]
+    privacy_options: Option<Vec<String>>,
+    /// The longest video the creator may post, in seconds.
+    #[arg(long, env = "SIM_MAX_DURATION", default_value_t = sim::DEFAULT_MAX_DURATION_SEC)]
+    max_duration: u32,
+    /// The creator set comments to "No one".
+    #[arg(long, env = "SIM_COMMENT_DISABLED")]
+    comment_disabled: bool,
+    /// The creator turned Duet off (always off for a private account).
+    #[arg(long, env = "SIM_DUET_DISABLED")]
+    duet_disabled: bool,
+    /// The creator turned Stitch off (always off for a private account).
+    #[arg(long, env = "SIM_STITCH_DISABLED")]
+    stitch_disabled: bool,
+    /// Play an app TikTok has not audited: direct posts to a public account get 403
+    /// unaudited_client_can_only_post_to_private_accounts.
+    #[arg(long, env = "SIM_UNAUDITED")]
+    unaudited: bool,
+    /// The creator's account is private.
+    #[arg(long, env = "SIM_PRIVATE_ACCOUNT")]
+    private_account: bool,
+    /// Do not answer CORS preflights on the upload host, so browsers cannot PUT directly.
+    #[arg(long, env = "SIM_NO_CORS")]
+    no_cors: bool,
+    /// How long status/fetch says PROCESSING_UPLOAD after the final chunk ("2s", "500ms", or
+    /// plain seconds).
+    #[arg(long, env = "SIM_PROCESSING_DELAY", default_value = "2s", value_parser = parse_delay)]
+    processing_delay: Duration,
+    /// Turn off TikTok's rate limits (20/min creator_info, 6/min per init, 30/min status).
+    #[arg(long, env = "SIM_NO_RATE_LIMITS")]
+    no_rate_limits: bool,
+}
+
+impl Args {
+    fn options(self) -> SimOptions {
+        let privacy_level_options = match self.privacy_options {
+            Some(levels) => levels
+                .iter()
+                .map(|l| PrivacyLevel::parse(l.trim()))
+                .collect(),
+            None => Persona::privacy_options_for(self.private_account),
+        };
+        let persona = Persona {
+            nickname: self.nickname,
+            username: self.username,
+            privacy_level_options,
+            comment_disabled: self.comment_disabled,
+            duet_disabled: self.duet_disabled || self.private_account,
+            stitch_disabled: self.stitch_disabled || self.private_account,
+            max_video_post_duration_sec: self.max_duration,
+            audited: !self.unaudited,
+            private_account: self.private_account,
+            ..Persona::default()
+        };
+        SimOptions {
+            access_token: self.token,
+            persona,
+            rate_limits: if self.no_rate_limits {
+                RateLimits::off()
+            } else {
+                RateLimits::default()
+            },
+            cors: !self.no_cors,
+            processing_delay: self.processing_delay,
+            ..SimOptions::default()
+        }
+    }
+}
+
+/// "2s", "1500ms", "1m" (humantime), or a plain number of seconds such as "2" or "0.5".
+fn parse_delay(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).map_err(|e| e.to_string());
+    }
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "sim=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let listen = args.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let sim = Sim::new(args.options(), listener.local_addr()?);
+    let base = sim.base_url();
+    println!(
+        "TikTok simulator on {base} — use TIKTOK_API_BASE={base} TIKTOK_ACCESS_TOKEN={}",
+        sim.access_token()
+    );
+    let ctrl_c = async {
+        // If the handler cannot be installed, serve until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    sim::serve(listener, sim, ctrl_c).await;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! How a simulator is set up: the token it accepts, the creator it plays, TikTok's rate limits,
+//! and the timings that tests shorten.
+
+use crate::endpoint::Endpoint;
+use protocol::PrivacyLevel;
+use std::time::Duration;
+
+/// The bearer token a default simulator accepts.
+pub const DEFAULT_ACCESS_TOKEN: &str = "sim-access-token";
+/// How long "processing" lasts after the final chunk: long enough to see `PROCESSING_UPLOAD` in
+/// the demo, short enough not to bore anyone.
+pub const DEFAULT_PROCESSING_DELAY: Duration = Duration::from_secs(2);
+/// TikTok's `upload_url` lifetime: the whole upload must finish within an hour of init.
+pub const DEFAULT_UPLOAD_URL_TTL: Duration = Duration::from_secs(60 * 60);
+/// TikTok's limit on `creator_info/query`, per access token per minute.
+pub const CREATOR_INFO_PER_MINUTE: u32 = 20;
+/// TikTok's limit on each init endpoint, per access token per minute.
+pub const INIT_PER_MINUTE: u32 = 6;
+/// TikTok's limit on `status/fetch`, per access token per minute.
+pub const STATUS_PER_MINUTE: u32 = 30;
+/// The longest video a default creator may post: the doc example's five minutes.
+pub const DEFAULT_MAX_DURATION_SEC: u32 = 300;
+
+/// A small pink avatar as a `data:` URL, so showing it never leaves the machine.
+const DEFAULT_AVATAR_URL: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%3E%3Ccircle cx='32' cy='32' r='32' fill='%23fe2c55'/%3E%3Ctext x='32' y='42' font-size='28' text-anchor='middle' fill='white' font-family='sans-serif'%3ES%3C/text%3E%3C/svg%3E";
+
+/// Everything a simulator is started with. `Default` is TikTok as documented.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The only bearer token the API endpoints accept.
+    pub access_token: String,
+    /// The creator `creator_info/query` describes and whose rules init enforces.
+    pub persona: Persona,
+    /// Per token, per endpoint, per sliding minute; `None` disables a limit.
+    pub rate_limits: RateLimits,
+    /// Whether the upload host answers CORS preflights, so a browser may PUT chunks directly.
+    pub cors: bool,
+    /// After the final chunk, how long status/fetch keeps saying `PROCESSING_UPLOAD`.
+    pub processing_delay: Duration,
+    /// How long an `upload_url` works after init; later PUTs answer 403.
+    pub upload_url_ttl: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            access_token: DEFAULT_ACCESS_TOKEN.to_owned(),
+            persona: Persona::default(),
+            rate_limits: RateLimits::default(),
+            cors: true,
+            processing_delay: DEFAULT_PROCESSING_DELAY,
+            upload_url_ttl: DEFAULT_UPLOAD_URL_TTL,
+        }
+    }
+}
+
+/// The creator behind the access token, as `creator_info/query` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Persona {
+    /// `creator_nickname`: the posting page must show it.
+    pub nickname: String,
+    /// `creator_username`: the creator's handle.
+    pub username: String,
+    /// `creator_avatar_url`.
+    pub avatar_url: String,
+    /// The audiences a direct post may choose; anything else is `privacy_level_option_mismatch`.
+    pub privacy_level_options: Vec<PrivacyLevel>,
+    /// The creator set comments to "No one".
+    pub comment_disabled: bool,
+    /// Duet is off (always for a private account).
+    pub duet_disabled: bool,
+    /// Stitch is off (always for a private account).
+    pub stitch_disabled: bool,
+    /// The longest video this creator may post, in seconds.
+    pub max_video_post_duration_sec: u32,
+    /// Whether the app passed TikTok's audit. An unaudited app may direct-post only to a private
+    /// account: otherwise init answers 403 `unaudited_client_can_only_post_to_private_accounts`.
+    pub audited: bool,
+    /// Whether the creator's account is private.
+    pub private_account: bool,
+}
+
+impl Default for Persona {
+    /// A public account of an audited app, offered every public audience.
+    fn default() -> Self {
+        Self {
+            nickname: "Sim Creator".to_owned(),
+            username: "sim.creator".to_owned(),
+            avatar_url: DEFAULT_AVATAR_URL.to_owned(),
+            privacy_level_options: Self::privacy_options_for(false),
+            comment_disabled: false,
+            duet_disabled: false,
+            stitch_disabled: false,
+            max_video_post_duration_sec: DEFAULT_MAX_DURATION_SEC,
+            audited: true,
+            private_account: false,
+        }
+    }
+}
+
+impl Persona {
+    /// A private account, as TikTok describes one: followers, friends or only me, with Duet and
+    /// Stitch forced off.
+    pub fn private() -> Self {
+        Self {
+            privacy_level_options: Self::privacy_options_for(true),
+            duet_disabled: true,
+            stitch_disabled: true,
+            private_account: true,
+            ..Self::default()
+        }
+    }
+
+    /// The `privacy_level_options` TikTok offers a public or a private account.
+    pub fn privacy_options_for(private_account: bool) -> Vec<PrivacyLevel> {
+        let widest = if private_account {
+            PrivacyLevel::FollowerOfCreator
+        } else {
+            PrivacyLevel::PublicToEveryone
+        };
+        vec![
+            widest,
+            PrivacyLevel::MutualFollowFriends,
+            PrivacyLevel::SelfOnly,
+        ]
+    }
+}
+
+/// Requests allowed per access token, per endpoint, in any sliding minute. `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `creator_info/query`; TikTok allows 20.
+    pub creator_info: Option<u32>,
+    /// Each of `video/init` and `inbox/video/init`, counted separately; TikTok allows 6.
+    pub init: Option<u32>,
+    /// `status/fetch`; TikTok allows 30.
+    pub status: Option<u32>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            creator_info: Some(CREATOR_INFO_PER_MINUTE),
+            init: Some(INIT_PER_MINUTE),
+            status: Some(STATUS_PER_MINUTE),
+        }
+    }
+}
+
+impl RateLimits {
+    /// No limits at all, for demos that click fast.
+    pub fn off() -> Self {
+        Self {
+            creator_info: None,
+            init: None,
+            status: None,
+        }
+    }
+
+    /// The limit that applies to `endpoint` (uploads are never limited).
+    pub(crate) fn for_endpoint(&self, endpoint: Endpoint) -> Option<u32> {
+        match endpoint {
+            Endpoint::CreatorInfo => self.creator_info,
+            Endpoint::VideoInit | Endpoint::InboxInit => self.init,
+            Endpoint::StatusFetch => self.status,
+            Endpoint::Upload => None,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The simulator's integration tests: one binary, real HTTP over 127.0.0.1, reqwest as client.
+
+mod cors;
+mod faults;
+mod flow;
+mod refusals;
+mod support;
