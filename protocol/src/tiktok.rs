@@ -233,6 +233,19 @@ pub struct InitData {
     pub upload_url: Option<String>,
 }
 
+/// The longest `publish_id` TikTok documents.
+pub const MAX_PUBLISH_ID_LEN: usize = 64;
+
+/// Whether `id` can be a `publish_id` (`v_pub_file~v2-1.123456789`): 1 to 64 ASCII letters,
+/// digits and `_ - . ~`. Anything else is refused before TikTok is asked, so a path segment can
+/// never smuggle other text into a request.
+pub fn is_publish_id(id: &str) -> bool {
+    (1..=MAX_PUBLISH_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~'))
+}
+
 /// Body of `status/fetch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusRequest {
@@ -417,6 +430,23 @@ mod tests {
         let body = br#"{"data":{"status":"PUBLISH_COMPLETE","publicly_available_post_id":[7303974455139846443]},"error":{"code":"ok"}}"#;
         let (status, _): (StatusData, _) = parse_envelope(body).unwrap();
         assert_eq!(status.publicaly_available_post_id, ["7303974455139846443"]);
+    }
+
+    #[test]
+    fn publish_id_shape() {
+        for (id, ok) in [
+            ("v_pub_file~v2-1.123456789", true),
+            ("v_inbox_url~v2.123456789", true),
+            ("", false),
+            ("a/b", false),
+            ("..%2F", false),
+            ("id with space", false),
+            ("é", false),
+        ] {
+            assert_eq!(is_publish_id(id), ok, "{id:?}");
+        }
+        assert!(is_publish_id(&"x".repeat(MAX_PUBLISH_ID_LEN)));
+        assert!(!is_publish_id(&"x".repeat(MAX_PUBLISH_ID_LEN + 1)));
     }
 
     #[test]

@@ -9,10 +9,11 @@ use crate::tiktok::{PostInfo, PrivacyLevel};
 use serde::{Deserialize, Serialize};
 
 /// Where a video goes: straight onto the profile, or into the creator's TikTok inbox as a draft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PostMode {
     /// Direct Post (`video/init`, scope `video.publish`).
+    #[default]
     Direct,
     /// Upload to inbox (`inbox/video/init`, scope `video.upload`); finished in the TikTok app.
     Inbox,
@@ -205,6 +206,15 @@ pub struct History {
     pub posts: Vec<HistoryEntry>,
 }
 
+/// `GET /api/health`: the proxy is up, and whether it holds a TikTok access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `true` when the proxy answers.
+    pub ok: bool,
+    /// Whether an access token is configured; without one every TikTok call answers 503.
+    pub connected: bool,
+}
+
 /// Every error the proxy answers: `{"error": {…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -276,6 +286,18 @@ mod tests {
             "😀".repeat(1101)
         );
         check(&long, Err("caption_too_long"));
+    }
+
+    #[test]
+    fn health_shape() {
+        let health = Health {
+            ok: true,
+            connected: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&health).unwrap(),
+            r#"{"ok":true,"connected":false}"#
+        );
     }
 
     #[test]

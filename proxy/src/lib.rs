@@ -1,1 +1,28 @@
-//! Placeholder.
+//! The TikTok proxy: the only part of the autoposter that holds the creator's access token.
+//!
+//! It answers the app's small JSON API (`/api/health`, `/api/creator`, `/api/posts`,
+//! `/api/posts/{publish_id}`) by calling TikTok's `creator_info`, `init` and `status` endpoints,
+//! appends every result to a JSONL log, and serves the built app at `/`. The video bytes never
+//! pass through it: the caller PUTs them straight to TikTok's `upload_url`.
+//!
+//! [`run`] serves on a bound listener until a shutdown future completes; `main.rs` only reads
+//! flags into a [`Config`], binds and calls it. Every rule about TikTok comes from `protocol`.
+
+mod body;
+mod config;
+mod error;
+mod log;
+mod posts;
+mod routes;
+mod server;
+mod statics;
+mod status_cache;
+mod tiktok;
+
+pub use body::MAX_JSON_BODY;
+pub use config::{
+    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_STATUS_CACHE_TTL,
+    DEFAULT_UPSTREAM_TIMEOUT, Secret,
+};
+pub use error::DEFAULT_RETRY_AFTER_SECS;
+pub use server::run;

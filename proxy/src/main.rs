@@ -1,0 +1,129 @@
+//! `proxy`: reads flags (or their environment variables) once, binds, and runs the proxy until
+//! Ctrl-C or SIGTERM.
+
+use anyhow::Context;
+use clap::Parser;
+use proxy::{
+    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_STATUS_CACHE_TTL,
+    DEFAULT_UPSTREAM_TIMEOUT, Secret,
+};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+/// The TikTok autoposter's proxy: holds the TikTok access token, calls TikTok's Content Posting
+/// API for the app, logs every post to a JSONL file, and serves the built app.
+///
+/// The access token is never logged, never printed, and never sent anywhere but TikTok's API.
+/// Logging follows RUST_LOG (default "info").
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on. Keep it on loopback unless something in front adds authentication:
+    /// whoever reaches the proxy can post as the connected account.
+    #[arg(long, env = "AUTOPOSTER_LISTEN", default_value_t = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+
+    /// TikTok's API base URL, without a trailing slash (point it at the simulator for testing).
+    #[arg(long, env = "TIKTOK_API_BASE", default_value = DEFAULT_API_BASE)]
+    api_base: String,
+
+    /// The creator's TikTok access token (scopes video.publish and/or video.upload). Without it
+    /// the proxy starts, serves the app and the history, and answers TikTok calls with 503
+    /// "not_connected". Prefer the environment variable: flags show up in process listings.
+    /// Never logged or printed.
+    #[arg(long, env = "TIKTOK_ACCESS_TOKEN", hide_env_values = true)]
+    access_token: Option<Secret>,
+
+    /// The JSONL file every post result is appended to.
+    #[arg(long = "log", env = "AUTOPOSTER_LOG", default_value = DEFAULT_LOG_PATH)]
+    log_path: PathBuf,
+
+    /// The built app (Trunk's dist/) to serve at /. Without it / shows how to build it.
+    #[arg(long, env = "AUTOPOSTER_STATIC_DIR")]
+    static_dir: Option<PathBuf>,
+
+    /// How long one TikTok call may take before the page gets a 504 (e.g. "30s", "1m").
+    #[arg(
+        long,
+        env = "AUTOPOSTER_UPSTREAM_TIMEOUT",
+        default_value_t = DEFAULT_UPSTREAM_TIMEOUT.into()
+    )]
+    upstream_timeout: humantime::Duration,
+
+    /// Polls of one post within this time are answered from the last status (TikTok allows 30
+    /// status calls a minute).
+    #[arg(
+        long,
+        env = "AUTOPOSTER_STATUS_CACHE_TTL",
+        default_value_t = DEFAULT_STATUS_CACHE_TTL.into()
+    )]
+    status_cache_ttl: humantime::Duration,
+}
+
+impl From<Args> for Config {
+    fn from(args: Args) -> Self {
+        Self {
+            listen: args.listen,
+            api_base: args.api_base,
+            access_token: args.access_token.filter(|token| !token.expose().is_empty()),
+            log_path: args.log_path,
+            static_dir: args.static_dir,
+            upstream_timeout: args.upstream_timeout.into(),
+            status_cache_ttl: args.status_cache_ttl.into(),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from(Args::parse());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    println!("TikTok autoposter proxy listening on http://{address}/");
+    tracing::info!(
+        %address,
+        api_base = %config.api_base,
+        connected = config.access_token.is_some(),
+        log = %config.log_path.display(),
+        "started"
+    );
+    proxy::run(listener, config, shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there is one.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,209 @@
+//! Every route, in one `match (method, path)`, and the handler behind each.
+
+use crate::body::{Body, json_response, read_json};
+use crate::error::Error;
+use crate::log::{EventKind, LogEvent};
+use crate::posts::PostRecord;
+use crate::server::App;
+use crate::statics;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
+use protocol::wire::{CreatePost, CreatedPost, Creator, Health, PostMode, PostState};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// The prefix of `GET /api/posts/{publish_id}`.
+const POST_PREFIX: &str = "/api/posts/";
+
+/// The service behind every connection: routes, turns errors into responses, and logs one
+/// tracing line per request (method, path without query, status, latency; never a header).
+pub async fn handle(
+    app: Arc<App>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = route(&app, request)
+        .await
+        .unwrap_or_else(Error::into_response);
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
+}
+
+async fn route(app: &App, request: Request<Incoming>) -> Result<Response<Body>, Error> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match (&method, path.as_str()) {
+        (&Method::GET, "/api/health") => Ok(health(app)),
+        (&Method::GET, "/api/creator") => creator(app).await,
+        (_, "/api/health" | "/api/creator") => Err(Error::MethodNotAllowed("GET")),
+        (&Method::GET, "/api/posts") => history(app).await,
+        (&Method::POST, "/api/posts") => create_post(app, request).await,
+        (_, "/api/posts") => Err(Error::MethodNotAllowed("GET, POST")),
+        (&Method::GET, path) if path.starts_with(POST_PREFIX) => {
+            post_status(app, &path[POST_PREFIX.len()..]).await
+        }
+        (_, path) if path.starts_with(POST_PREFIX) => Err(Error::MethodNotAllowed("GET")),
+        (_, path) if path == "/api" || path.starts_with("/api/") => Err(Error::NotFound),
+        (&Method::GET, path) => statics::serve(app.static_dir.as_deref(), path, false).await,
+        (&Method::HEAD, path) => statics::serve(app.static_dir.as_deref(), path, true).await,
+        _ => Err(Error::MethodNotAllowed("GET, HEAD")),
+    }
+}
+
+/// `GET /api/health`.
+fn health(app: &App) -> Response<Body> {
+    let health = Health {
+        ok: true,
+        connected: app.tiktok.is_connected(),
+    };
+    json_response(StatusCode::OK, &health)
+}
+
+/// `GET /api/creator`: `creator_info/query`, as the page needs it.
+async fn creator(app: &App) -> Result<Response<Body>, Error> {
+    let info = app.tiktok.creator_info().await?;
+    Ok(json_response(StatusCode::OK, &Creator::from(info)))
+}
+
+/// `GET /api/posts`: the log, folded.
+async fn history(app: &App) -> Result<Response<Body>, Error> {
+    let history = app
+        .log
+        .history()
+        .await
+        .map_err(|error| Error::Internal(format!("reading the log: {error}")))?;
+    Ok(json_response(StatusCode::OK, &history))
+}
+
+/// `POST /api/posts`: validate, init at TikTok, remember and log the post.
+async fn create_post(app: &App, request: Request<Incoming>) -> Result<Response<Body>, Error> {
+    let post: CreatePost = read_json(request).await?;
+    let (plan, content_type) = post.validate()?;
+    let mut event = LogEvent::now(EventKind::PostCreated);
+    event.mode = Some(post.mode);
+    event.file_name = Some(post.file_name.clone()).filter(|name| !name.is_empty());
+    event.video_size = Some(post.video_size);
+    if post.mode == PostMode::Direct {
+        // Inbox drafts take no title at TikTok, so none is recorded for them.
+        event.caption = Some(post.post_info.title.clone()).filter(|title| !title.is_empty());
+    }
+
+    let (publish_id, upload_url) = match init(app, &post, &plan).await {
+        Ok(created) => created,
+        Err(Error::NotConnected) => return Err(Error::NotConnected),
+        Err(error) => {
+            event.event = EventKind::PostFailed;
+            match &error {
+                Error::TikTok(tiktok) => {
+                    event.tiktok_code = Some(tiktok.api.code.to_string());
+                    event.log_id = tiktok.api.log_id.clone();
+                }
+                other => event.code = Some(other.code()),
+            }
+            append(app, &event).await;
+            return Err(error);
+        }
+    };
+
+    app.posts.insert(
+        publish_id.clone(),
+        PostRecord {
+            upload_url: upload_url.clone(),
+            plan,
+            mode: post.mode,
+            content_type,
+            file_name: post.file_name,
+        },
+    );
+    event.publish_id = Some(publish_id.clone());
+    append(app, &event).await;
+    let created = CreatedPost {
+        publish_id,
+        upload_url,
+        chunk_size: plan.chunk_size,
+        total_chunk_count: plan.total_chunk_count,
+    };
+    Ok(json_response(StatusCode::CREATED, &created))
+}
+
+/// The init call for the post's mode; a `publish_id` we could not poll later, or a missing
+/// `upload_url`, is TikTok's answer not making sense.
+async fn init(
+    app: &App,
+    post: &CreatePost,
+    plan: &protocol::ChunkPlan,
+) -> Result<(String, String), Error> {
+    let source_info = SourceInfo::file_upload(plan);
+    let data: InitData = match post.mode {
+        PostMode::Direct => {
+            let body = DirectPostInit {
+                post_info: post
+                    .post_info()
+                    .expect("validate() refuses a direct post without a privacy level"),
+                source_info,
+            };
+            app.tiktok.init_direct(&body).await?
+        }
+        PostMode::Inbox => app.tiktok.init_inbox(&InboxInit { source_info }).await?,
+    };
+    if !is_publish_id(&data.publish_id) {
+        return Err(Error::BadResponse(format!(
+            "init answered a publish_id of unexpected shape ({} characters)",
+            data.publish_id.len()
+        )));
+    }
+    let upload_url = data
+        .upload_url
+        .ok_or_else(|| Error::BadResponse("init answered without an upload_url".into()))?;
+    Ok((data.publish_id, upload_url))
+}
+
+/// `GET /api/posts/{publish_id}`: `status/fetch`, cached briefly; a change is logged.
+async fn post_status(app: &App, publish_id: &str) -> Result<Response<Body>, Error> {
+    if !is_publish_id(publish_id) {
+        return Err(Error::InvalidPublishId);
+    }
+    let fetch = async {
+        let data = app.tiktok.fetch_status(publish_id).await?;
+        Ok(PostState {
+            publish_id: publish_id.to_owned(),
+            status: data.status,
+            fail_reason: data.fail_reason,
+            post_ids: data.publicaly_available_post_id,
+            uploaded_bytes: data.uploaded_bytes,
+        })
+    };
+    let polled = app.statuses.get_or_fetch(publish_id, fetch).await?;
+    if polled.changed {
+        let state = &polled.state;
+        let mut event = LogEvent::now(EventKind::Status);
+        event.publish_id = Some(publish_id.to_owned());
+        if let Some(record) = app.posts.get(publish_id) {
+            event.mode = Some(record.mode);
+            event.file_name = Some(record.file_name).filter(|name| !name.is_empty());
+        }
+        event.status = Some(state.status.to_string());
+        event.fail_reason = state.fail_reason.as_ref().map(|reason| reason.0.clone());
+        event.post_ids = state.post_ids.clone();
+        append(app, &event).await;
+    }
+    Ok(json_response(StatusCode::OK, &polled.state))
+}
+
+/// Appends to the log. A failed append is reported but does not fail the request: the post
+/// exists at TikTok either way, and the creator needs its `publish_id`.
+async fn append(app: &App, event: &LogEvent) {
+    if let Err(error) = app.log.append(event).await {
+        tracing::error!(%error, event = ?event.event, "could not append to the log");
+    }
+}

@@ -1,0 +1,137 @@
+//! Serves the built app (Trunk's `dist/`) at `/`, or a short page saying how to build it.
+
+use crate::body::{Body, full};
+use crate::error::Error;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use hyper::{Response, StatusCode};
+use std::path::{Path, PathBuf};
+
+/// Shown at `/` when no `static_dir` is configured.
+const LANDING_PAGE: &str = "<!doctype html>
+<html lang=\"en\">
+<head><meta charset=\"utf-8\"><title>TikTok autoposter proxy</title></head>
+<body>
+<h1>The TikTok autoposter proxy is running.</h1>
+<p>The API is at <a href=\"/api/health\">/api/health</a>, <code>/api/creator</code> and <code>/api/posts</code>.</p>
+<p>To serve the app from here, build it with <code>trunk build --release</code> at the workspace root
+and start the proxy with <code>--static-dir dist</code> (or <code>AUTOPOSTER_STATIC_DIR=dist</code>).</p>
+</body>
+</html>
+";
+
+/// Answers a GET (or HEAD, without the body) for `path` from `dir`. Paths with `..`, `.`,
+/// empty segments (`//`, so nothing absolute), backslashes or drive letters are refused as 404
+/// without touching the disk; directories answer their `index.html`.
+pub async fn serve(dir: Option<&Path>, path: &str, head: bool) -> Result<Response<Body>, Error> {
+    let (bytes, content_type) = match dir {
+        None if path == "/" => (LANDING_PAGE.as_bytes().to_vec(), "text/html; charset=utf-8"),
+        None => return Err(Error::NotFound),
+        Some(dir) => {
+            let file = resolve(dir, path).ok_or(Error::NotFound)?;
+            // The app's files are a few megabytes at most, so each is read whole.
+            let bytes = tokio::fs::read(&file).await.map_err(|error| {
+                tracing::debug!(file = %file.display(), %error, "static file not served");
+                Error::NotFound
+            })?;
+            (bytes, content_type(&file))
+        }
+    };
+    let len = bytes.len();
+    let mut response = Response::new(if head { full(Vec::new()) } else { full(bytes) });
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
+
+/// The file under `dir` that `path` names, or `None` if `path` could leave `dir`.
+fn resolve(dir: &Path, path: &str) -> Option<PathBuf> {
+    let relative = path.strip_prefix('/')?;
+    let mut file = dir.to_owned();
+    let mut segments = relative.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if segment.is_empty() && last {
+            // `/` or `/dir/`: the directory's index.
+            file.push("index.html");
+            break;
+        }
+        let safe = !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && !segment.contains(['\\', ':', '\0']);
+        if !safe {
+            return None;
+        }
+        file.push(segment);
+    }
+    Some(file)
+}
+
+/// The `Content-Type` for a file Trunk may emit.
+fn content_type(file: &Path) -> &'static str {
+    let extension = file
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_only_inside_the_dir() {
+        let dir = Path::new("/srv/dist");
+        for (path, expected) in [
+            ("/", Some("/srv/dist/index.html")),
+            ("/app.wasm", Some("/srv/dist/app.wasm")),
+            ("/assets/", Some("/srv/dist/assets/index.html")),
+            ("/assets/x.js", Some("/srv/dist/assets/x.js")),
+            ("/../etc/passwd", None),
+            ("/assets/../../etc/passwd", None),
+            ("//etc/passwd", None),
+            ("/./index.html", None),
+            ("/a//b", None),
+            ("/..\\windows", None),
+            ("/C:/windows", None),
+            ("relative", None),
+        ] {
+            assert_eq!(resolve(dir, path), expected.map(PathBuf::from), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        for (name, expected) in [
+            ("index.html", "text/html; charset=utf-8"),
+            ("app_bg.wasm", "application/wasm"),
+            ("app.js", "text/javascript; charset=utf-8"),
+            ("style.CSS", "text/css; charset=utf-8"),
+            ("blob", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type(Path::new(name)), expected, "{name}");
+        }
+    }
+}

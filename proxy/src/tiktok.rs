@@ -1,0 +1,189 @@
+//! The upstream client: one function per TikTok call, each sending exactly the documented
+//! request (`Authorization: Bearer …`, `Content-Type: application/json; charset=UTF-8`, the
+//! documented JSON body) and nothing of the caller's: no browser header is ever forwarded.
+
+use crate::config::{Config, Secret};
+use crate::error::{Error, TikTokError};
+use protocol::ErrorCode;
+use protocol::tiktok::{
+    ApiError, CreatorInfo, DirectPostInit, EnvelopeError, InboxInit, InitData, JSON_CONTENT_TYPE,
+    StatusData, StatusRequest, parse_envelope, paths,
+};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// What stands in for the token wherever upstream text might have echoed it.
+const REDACTED: &str = "[redacted]";
+
+/// TikTok's Content Posting API, as seen by the one process allowed to hold the token.
+#[derive(Debug)]
+pub struct TikTok {
+    /// One connection pool for every call; no default headers beyond reqwest's `Accept`.
+    http: reqwest::Client,
+    /// `https://open.tiktokapis.com`, or a simulator's base URL.
+    base: String,
+    /// `None` when no account is connected: every call then fails before sending anything.
+    token: Option<Secret>,
+    /// Reported in the 504's message.
+    timeout: Duration,
+}
+
+impl TikTok {
+    /// A client for `config.api_base` with `config.upstream_timeout` on every call.
+    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(config.upstream_timeout)
+            .connect_timeout(config.upstream_timeout)
+            // TikTok's API does not redirect; following one could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            http,
+            base: config.api_base.trim_end_matches('/').to_owned(),
+            token: config
+                .access_token
+                .clone()
+                .filter(|token| !token.expose().is_empty()),
+            timeout: config.upstream_timeout,
+        })
+    }
+
+    /// Whether an access token is configured.
+    pub fn is_connected(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// `creator_info/query`: who is posting and what they may choose. TikTok documents no
+    /// body; `{}` is what its own examples and most clients send with the JSON content type.
+    pub async fn creator_info(&self) -> Result<CreatorInfo, Error> {
+        self.call(paths::CREATOR_INFO, &serde_json::json!({})).await
+    }
+
+    /// `video/init`: start a Direct Post.
+    pub async fn init_direct(&self, body: &DirectPostInit) -> Result<InitData, Error> {
+        self.call(paths::VIDEO_INIT, body).await
+    }
+
+    /// `inbox/video/init`: start a draft in the creator's TikTok inbox.
+    pub async fn init_inbox(&self, body: &InboxInit) -> Result<InitData, Error> {
+        self.call(paths::INBOX_VIDEO_INIT, body).await
+    }
+
+    /// `status/fetch` for one `publish_id`.
+    pub async fn fetch_status(&self, publish_id: &str) -> Result<StatusData, Error> {
+        let body = StatusRequest {
+            publish_id: publish_id.to_owned(),
+        };
+        self.call(paths::STATUS_FETCH, &body).await
+    }
+
+    /// POSTs `body` to `path` and reads TikTok's envelope, whatever the HTTP status.
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
+        let token = self.token.as_ref().ok_or(Error::NotConnected)?;
+        // TikTok's request bodies are plain structs of strings, numbers and booleans.
+        let body = serde_json::to_vec(body).expect("TikTok request bodies always serialize");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .header(CONTENT_TYPE, JSON_CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| self.transport_error(path, error))?;
+        let http_status = response.status().as_u16();
+        let retry_after_secs = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse().ok());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| self.transport_error(path, error))?;
+        match parse_envelope(&bytes) {
+            Ok((data, _)) => Ok(data),
+            Err(EnvelopeError::Api(api)) => Err(Error::TikTok(TikTokError {
+                api: self.scrub_api_error(api),
+                http_status,
+                retry_after_secs,
+            })),
+            Err(EnvelopeError::Malformed(detail)) => Err(Error::BadResponse(
+                self.scrub(format!("{path} answered HTTP {http_status}: {detail}")),
+            )),
+        }
+    }
+
+    /// A timeout becomes 504; anything else on the way is "unreachable" (502).
+    fn transport_error(&self, path: &str, error: reqwest::Error) -> Error {
+        if error.is_timeout() {
+            return Error::Timeout(self.timeout);
+        }
+        let error = error.without_url();
+        let mut detail = format!("{path}: {error}");
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            detail.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        Error::Unreachable(self.scrub(detail))
+    }
+
+    /// TikTok's error with every field that might echo the token scrubbed.
+    fn scrub_api_error(&self, api: ApiError) -> ApiError {
+        let code = match api.code {
+            ErrorCode::Other(code) => ErrorCode::Other(self.scrub(code)),
+            known => known,
+        };
+        ApiError {
+            code,
+            message: self.scrub(api.message),
+            log_id: api.log_id.map(|log_id| self.scrub(log_id)),
+        }
+    }
+
+    /// `text` with the token, should it appear, replaced.
+    fn scrub(&self, text: String) -> String {
+        match &self.token {
+            Some(token) if text.contains(token.expose()) => text.replace(token.expose(), REDACTED),
+            _ => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_text_echoing_the_token_is_scrubbed() {
+        let config = Config {
+            access_token: Some(Secret::new("act.echo-me")),
+            ..Config::default()
+        };
+        let tiktok = TikTok::new(&config).unwrap();
+        let scrubbed = tiktok.scrub_api_error(ApiError {
+            code: ErrorCode::Other("bad_act.echo-me".into()),
+            message: "token act.echo-me is invalid".into(),
+            log_id: Some("act.echo-me".into()),
+        });
+        let shown = format!("{scrubbed:?}");
+        assert!(!shown.contains("echo-me"), "{shown}");
+        assert_eq!(scrubbed.message, "token [redacted] is invalid");
+    }
+
+    #[test]
+    fn an_empty_token_is_no_token() {
+        let config = Config {
+            access_token: Some(Secret::new("")),
+            ..Config::default()
+        };
+        assert!(!TikTok::new(&config).unwrap().is_connected());
+    }
+}

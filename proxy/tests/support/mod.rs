@@ -1,0 +1,271 @@
+//! Test plumbing: a simulator and a proxy wired together on loopback, and small HTTP helpers.
+
+use bytes::Bytes;
+use protocol::wire::{CreatedPost, ErrorBody};
+use proxy::{Config, Secret};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sim::{Sim, SimOptions};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running simulator and a proxy pointed at it, with its log in a temporary directory.
+pub struct Proxy {
+    pub sim: Sim,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base_url: String,
+    pub log_path: PathBuf,
+    pub client: reqwest::Client,
+    /// Completes the proxy's shutdown future.
+    pub shutdown: Option<oneshot::Sender<()>>,
+    /// `run`'s task; its result says whether shutdown was clean.
+    pub task: JoinHandle<anyhow::Result<()>>,
+    /// Keeps the log's directory alive.
+    pub _dir: tempfile::TempDir,
+}
+
+/// The simulator's options for tests: TikTok as documented, but quick to finish processing.
+pub fn sim_options() -> SimOptions {
+    SimOptions {
+        processing_delay: Duration::from_millis(100),
+        ..SimOptions::default()
+    }
+}
+
+/// A simulator with default test options, and a proxy with the token it accepts, configured
+/// by `tweak`.
+pub async fn spawn_proxy(tweak: impl FnOnce(&mut Config)) -> Proxy {
+    spawn_proxy_with(sim_options(), tweak).await
+}
+
+/// Like [`spawn_proxy`], with the simulator's options chosen by the caller.
+pub async fn spawn_proxy_with(options: SimOptions, tweak: impl FnOnce(&mut Config)) -> Proxy {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    spawn_proxy_in(dir, options, tweak).await
+}
+
+/// Like [`spawn_proxy_with`], in a directory the caller prepared (a log already there).
+pub async fn spawn_proxy_in(
+    dir: tempfile::TempDir,
+    options: SimOptions,
+    tweak: impl FnOnce(&mut Config),
+) -> Proxy {
+    let sim = sim::spawn(options).await.expect("the simulator starts");
+    let log_path = dir.path().join("posts.jsonl");
+    let mut config = Config {
+        api_base: sim.base_url(),
+        access_token: Some(Secret::new(sim.access_token())),
+        log_path: log_path.clone(),
+        upstream_timeout: Duration::from_secs(5),
+        status_cache_ttl: Duration::from_millis(10),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let task = tokio::spawn(proxy::run(listener, config, async {
+        let _ = stop.await;
+    }));
+    Proxy {
+        sim,
+        base_url,
+        log_path,
+        client: reqwest::Client::new(),
+        shutdown: Some(shutdown),
+        task,
+        _dir: dir,
+    }
+}
+
+/// A response read whole: status, headers as text, body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn error(&self) -> ErrorBody {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Everything the caller received, as one string, for "never contains" checks.
+    pub fn everything(&self) -> String {
+        let mut all = format!("{}\n", self.status);
+        for (name, value) in &self.headers {
+            all.push_str(&format!("{name}: {value}\n"));
+        }
+        all.push_str(&self.body);
+        all
+    }
+}
+
+impl Proxy {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the proxy answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.text().await.expect("a readable body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    /// `POST /api/posts` that must succeed.
+    pub async fn create(&self, body: &Value) -> CreatedPost {
+        let reply = self.post_json("/api/posts", body).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
+    /// Polls `GET /api/posts/{id}` until the status is final; returns the last body.
+    pub async fn poll_until_final(&self, publish_id: &str) -> Value {
+        for _ in 0..200 {
+            let reply = self.get(&format!("/api/posts/{publish_id}")).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let state = reply.json();
+            let status = state["status"].as_str().unwrap().to_owned();
+            if ["PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED"].contains(&status.as_str()) {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{publish_id} never reached a final status");
+    }
+
+    /// The log's lines, each parsed (panics on any unreadable line).
+    pub fn log_lines(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+            .collect()
+    }
+
+    /// Stops the proxy and waits for `run` to return.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.task.await.expect("run does not panic")
+    }
+}
+
+/// `len` deterministic, non-repeating-looking bytes.
+pub fn video_bytes(len: usize) -> Bytes {
+    let mut state: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            // xorshift32: cheap, deterministic, and not a pattern a bug could accidentally match.
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// PUTs `video` to `created.upload_url` in the announced chunks, as the browser would; returns
+/// the status of each PUT.
+pub async fn upload(created: &CreatedPost, video: &Bytes, content_type: &str) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let plan = created.plan(video.len() as u64);
+    let mut statuses = Vec::new();
+    for chunk in plan.chunks() {
+        let body = video.slice(chunk.start as usize..chunk.end as usize);
+        let response = client
+            .put(&created.upload_url)
+            .header("content-type", content_type)
+            .header("content-range", chunk.content_range())
+            .body(body)
+            .send()
+            .await
+            .expect("the upload host answers");
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+/// A fake upstream that answers every request with `response` (raw HTTP/1.1), for answers no
+/// real TikTok (nor the simulator) gives. Returns its base URL.
+pub async fn fake_upstream(response: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    base
+}
+
+/// Sends `GET {path}` exactly as written (no URL normalisation, unlike reqwest) and returns the
+/// status code.
+pub async fn raw_get_status(base_url: &str, path: &str) -> u16 {
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    text.split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"))
+}
