@@ -1,1 +1,25 @@
-//! Placeholder.
+//! The browser uploader. A creator sees which TikTok account the page posts to, picks a video,
+//! fills in TikTok's posting screen, and the file goes from the browser straight to the
+//! `upload_url` TikTok handed out, chunk by chunk. Everything that needs the access token goes
+//! through our proxy (`/api/…`); the page never sees the token.
+//!
+//! - [`api`]: the proxy's HTTP API.
+//! - [`upload`]: the chunk sender (`Blob.slice` → `PUT` with `Content-Range`).
+//! - [`video`]: what the browser can tell about a chosen file before anything is sent.
+//! - [`page`]: the Leptos components.
+
+pub mod api;
+pub mod page;
+pub mod upload;
+pub mod video;
+
+pub use page::{App, Uploader};
+
+/// Mounts the uploader on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

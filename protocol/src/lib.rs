@@ -8,13 +8,17 @@
 //! - [`wire`]: the bodies that cross between the browser and our proxy.
 //! - [`chunk`]: the media-transfer plan (`chunk_size`, `total_chunk_count`, byte ranges).
 //! - [`codes`], [`status`]: error codes, statuses and fail reasons, with messages for people.
-//! - [`caption`], [`media`], [`post_id`]: small rules with sharp edges.
+//! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
+//! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
 pub mod caption;
 pub mod chunk;
 pub mod codes;
 pub mod media;
 pub mod post_id;
+pub mod progress;
+pub mod retry;
+pub mod screen;
 pub mod status;
 pub mod tiktok;
 pub mod wire;

@@ -1,0 +1,105 @@
+//! The proxy's HTTP API as async functions. Errors carry the proxy's message, which is written
+//! for people; only its `code` is for code.
+
+use gloo_net::http::{Request, Response};
+use protocol::wire::{CreatePost, CreatedPost, Creator, ErrorBody, PostState};
+use serde::de::DeserializeOwned;
+
+/// A call to the proxy that did not give what was asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// The proxy (or TikTok, through it) refused; `message` says what to do.
+    #[error("{message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+        log_id: Option<String>,
+    },
+    /// The request never got an answer.
+    #[error(
+        "The autoposter server could not be reached. Check that it is running, then try again."
+    )]
+    Network(String),
+    /// An answer came, but not one we understand.
+    #[error("The autoposter server gave an answer this page cannot read (HTTP {status}).")]
+    BadResponse { status: u16, detail: String },
+}
+
+impl ApiError {
+    /// The proxy's or TikTok's error code, if the request got that far.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Where the proxy lives: `""` for the page's own origin.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Api {
+    base: String,
+}
+
+impl Api {
+    /// An API at `base` (no trailing slash), e.g. `""` or `https://poster.example.com`.
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// `GET /api/creator`.
+    pub async fn creator(&self) -> Result<Creator, ApiError> {
+        let response = Request::get(&self.url("/api/creator")).send().await;
+        read(response).await
+    }
+
+    /// `POST /api/posts`.
+    pub async fn create_post(&self, post: &CreatePost) -> Result<CreatedPost, ApiError> {
+        let request = Request::post(&self.url("/api/posts"))
+            .json(post)
+            .map_err(|e| ApiError::Network(e.to_string()))?;
+        read(request.send().await).await
+    }
+
+    /// `GET /api/posts/{publish_id}`.
+    pub async fn post_state(&self, publish_id: &str) -> Result<PostState, ApiError> {
+        let path = format!("/api/posts/{}", js_sys::encode_uri_component(publish_id));
+        read(Request::get(&self.url(&path)).send().await).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+async fn read<T: DeserializeOwned>(
+    response: Result<Response, gloo_net::Error>,
+) -> Result<T, ApiError> {
+    let response = response.map_err(|e| ApiError::Network(e.to_string()))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    if response.ok() {
+        return serde_json::from_str(&text).map_err(|e| ApiError::BadResponse {
+            status,
+            detail: e.to_string(),
+        });
+    }
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(ErrorBody { error }) => Err(ApiError::Refused {
+            status,
+            code: error.code,
+            message: error.message,
+            log_id: error.log_id,
+        }),
+        Err(e) => Err(ApiError::BadResponse {
+            status,
+            detail: e.to_string(),
+        }),
+    }
+}

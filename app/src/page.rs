@@ -1,0 +1,733 @@
+//! The uploader page: TikTok's posting screen, the upload, and the outcome.
+//!
+//! Model types with their own `impl` first, then the components. Every rule about what may be
+//! chosen comes from [`protocol::screen`]; this file only renders its answers and runs the post.
+
+use crate::api::{Api, ApiError};
+use crate::upload;
+use crate::video::{self, ChosenVideo};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use protocol::ErrorCode;
+use protocol::media::{human_bytes, human_duration};
+use protocol::progress::Progress;
+use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
+use protocol::status::PublishStatus;
+use protocol::tiktok::PrivacyLevel;
+use protocol::wire::{CreatePost, Creator, PostMode, PostState};
+use protocol::{MAX_CAPTION_UTF16, utf16_len};
+use web_sys::{File, HtmlInputElement};
+
+/// Wait before the first status poll: TikTok usually has news within a second of the last chunk.
+const FIRST_POLL_MS: u32 = 1_000;
+/// Between later polls. The proxy answers repeated polls from its cache, and TikTok allows 30
+/// status calls a minute, so a few seconds keeps well inside the budget.
+const POLL_INTERVAL_MS: u32 = 3_000;
+/// Polls that may fail in a row (network, rate limit) before the page gives up.
+const MAX_POLL_FAILURES: u32 = 10;
+
+/// The account the page posts to, as far as we know it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Account {
+    Loading,
+    Ready(Creator),
+    /// TikTok says this creator cannot post now (daily cap, ban, the app's user cap).
+    Blocked {
+        message: String,
+    },
+    /// The proxy could not tell (not connected, TikTok unreachable, token refused).
+    Unavailable {
+        message: String,
+    },
+}
+
+impl Account {
+    fn from_result(result: Result<Creator, ApiError>) -> Self {
+        match result {
+            Ok(creator) => Self::Ready(creator),
+            Err(error)
+                if error
+                    .code()
+                    .is_some_and(|c| ErrorCode::parse(c).blocks_posting()) =>
+            {
+                Self::Blocked {
+                    message: error.to_string(),
+                }
+            }
+            Err(error) => Self::Unavailable {
+                message: error.to_string(),
+            },
+        }
+    }
+
+    fn creator(&self) -> Option<&Creator> {
+        match self {
+            Self::Ready(creator) => Some(creator),
+            _ => None,
+        }
+    }
+}
+
+/// Where the post is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Editing,
+    Starting,
+    Uploading(Progress),
+    Processing {
+        status: Option<PublishStatus>,
+    },
+    Done(PostState),
+    Failed {
+        message: String,
+        status: Option<PublishStatus>,
+    },
+}
+
+impl Phase {
+    /// Whether a post is under way (the form is locked).
+    pub fn busy(&self) -> bool {
+        matches!(
+            self,
+            Self::Starting | Self::Uploading(_) | Self::Processing { .. }
+        )
+    }
+
+    /// TikTok's raw status, for scripts and host pages (`data-status`).
+    pub fn raw_status(&self) -> String {
+        match self {
+            Self::Editing => String::new(),
+            Self::Starting | Self::Uploading(_) => "UPLOADING".into(),
+            Self::Processing { status } => status
+                .as_ref()
+                .map_or(
+                    PublishStatus::ProcessingUpload.as_str(),
+                    PublishStatus::as_str,
+                )
+                .into(),
+            Self::Done(state) => state.status.as_str().into(),
+            Self::Failed { status, .. } => status
+                .as_ref()
+                .map_or("ERROR", PublishStatus::as_str)
+                .into(),
+        }
+    }
+
+    /// What the creator reads in the status line.
+    pub fn text(&self) -> String {
+        match self {
+            Self::Editing => String::new(),
+            Self::Starting => "Asking TikTok for an upload link…".into(),
+            Self::Uploading(progress) => format!("Uploading — {:.0} %", progress.percent()),
+            Self::Processing { status } => status
+                .as_ref()
+                .unwrap_or(&PublishStatus::ProcessingUpload)
+                .user_message()
+                .into(),
+            Self::Done(state) => match &state.status {
+                PublishStatus::PublishComplete => "Posted to TikTok.".into(),
+                PublishStatus::SendToUserInbox => {
+                    "Sent to your TikTok inbox — open TikTok to finish.".into()
+                }
+                PublishStatus::Failed => format!(
+                    "TikTok could not post the video: {}",
+                    state.fail_reason.as_ref().map_or(
+                        "no reason was given.",
+                        protocol::status::FailReason::user_message
+                    )
+                ),
+                other => other.user_message().into(),
+            },
+            Self::Failed { message, .. } => message.clone(),
+        }
+    }
+}
+
+/// Runs one post: init through the proxy, the chunks straight to TikTok, then status polls.
+async fn run_post(
+    api: Api,
+    creator: Creator,
+    video: ChosenVideo,
+    form: PostForm,
+    phase: RwSignal<Phase>,
+) {
+    phase.set(Phase::Starting);
+    let request = CreatePost {
+        mode: form.mode,
+        video_size: video.size,
+        content_type: video.content_type.mime().into(),
+        file_name: video.name.clone(),
+        post_info: form.post_fields(&creator),
+    };
+    let created = match api.create_post(&request).await {
+        Ok(created) => created,
+        Err(error) => {
+            return phase.set(Phase::Failed {
+                message: error.to_string(),
+                status: None,
+            });
+        }
+    };
+    let plan = created.plan(video.size);
+    let started = now_ms();
+    let total = video.size;
+    let report = move |sent: u64| {
+        let elapsed_secs = (now_ms() - started) / 1000.0;
+        phase.set(Phase::Uploading(Progress {
+            sent,
+            total,
+            elapsed_secs,
+        }));
+    };
+    report(0);
+    let sent = upload::send_file(
+        &video.file,
+        &created.upload_url,
+        &plan,
+        video.content_type,
+        report,
+    )
+    .await;
+    if let Err(error) = sent {
+        return phase.set(Phase::Failed {
+            message: error.to_string(),
+            status: None,
+        });
+    }
+    phase.set(Phase::Processing { status: None });
+    let mut wait = FIRST_POLL_MS;
+    let mut failures = 0;
+    loop {
+        gloo_timers::future::TimeoutFuture::new(wait).await;
+        wait = POLL_INTERVAL_MS;
+        match api.post_state(&created.publish_id).await {
+            Ok(state) if state.status.is_final() => return phase.set(Phase::Done(state)),
+            Ok(state) => {
+                failures = 0;
+                phase.set(Phase::Processing {
+                    status: Some(state.status),
+                });
+            }
+            Err(error) if failures < MAX_POLL_FAILURES => {
+                failures += 1;
+                leptos::logging::warn!("status poll failed ({failures}): {error}");
+            }
+            Err(error) => {
+                let message = format!(
+                    "The video was uploaded, but its status could not be read: {error} It may still appear on your TikTok profile."
+                );
+                return phase.set(Phase::Failed {
+                    message,
+                    status: None,
+                });
+            }
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// The uploader page, talking to the proxy on the page's own origin.
+#[component]
+pub fn App() -> impl IntoView {
+    view! { <Uploader api=Api::default()/> }
+}
+
+/// TikTok's posting screen and the upload it starts.
+#[component]
+pub fn Uploader(
+    /// The proxy that holds the TikTok token.
+    api: Api,
+) -> impl IntoView {
+    let account = RwSignal::new(Account::Loading);
+    let video = RwSignal::new(None::<ChosenVideo>);
+    let video_error = RwSignal::new(None::<String>);
+    let form = RwSignal::new(PostForm::default());
+    let phase = RwSignal::new(Phase::Editing);
+
+    let creator_api = api.clone();
+    spawn_local(async move { account.set(Account::from_result(creator_api.creator().await)) });
+
+    let on_file = move |file: File| {
+        let max = account.with_untracked(|a| a.creator().map(|c| c.max_video_post_duration_sec));
+        video_error.set(None);
+        if let Some(old) = video.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&old.preview_url);
+        }
+        video.set(None);
+        phase.set(Phase::Editing);
+        spawn_local(async move {
+            match video::inspect(file, max).await {
+                Ok(chosen) => video.set(Some(chosen)),
+                Err(error) => video_error.set(Some(error.to_string())),
+            }
+        });
+    };
+
+    let blocker = move || {
+        if account.with(|a| a.creator().is_none()) {
+            return Some("Waiting for your TikTok account.".to_owned());
+        }
+        form.with(|f| f.blocker(video.with(Option::is_some)))
+            .map(|b| b.to_string())
+    };
+    let post_api = api.clone();
+    let on_post = move |_| {
+        let (Some(creator), Some(chosen)) = (
+            account.with_untracked(|a| a.creator().cloned()),
+            video.get_untracked(),
+        ) else {
+            return;
+        };
+        if phase.with_untracked(Phase::busy) || form.with_untracked(|f| f.blocker(true)).is_some() {
+            return;
+        }
+        spawn_local(run_post(
+            post_api.clone(),
+            creator,
+            chosen,
+            form.get_untracked(),
+            phase,
+        ));
+        // Bring the progress and the outcome into view: on a phone they are below the fold.
+        if let Some(outcome) = document().get_element_by_id("outcome") {
+            outcome.scroll_into_view();
+        }
+    };
+    let reset = move |_| {
+        if let Some(old) = video.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&old.preview_url);
+        }
+        video.set(None);
+        form.set(PostForm::default());
+        phase.set(Phase::Editing);
+    };
+    let locked = move || phase.with(Phase::busy);
+    let direct = move || form.with(|f| f.mode == PostMode::Direct);
+
+    view! {
+        <main class="uploader">
+            <header class="masthead">
+                <h1>"Post to TikTok"</h1>
+                <AccountCard account=account/>
+            </header>
+            <fieldset class="card" disabled=locked>
+                <legend class="visually-hidden">"Video"</legend>
+                <VideoPicker video=video error=video_error on_file=on_file/>
+            </fieldset>
+            <fieldset class="card" disabled=locked>
+                <legend>"Where should it go?"</legend>
+                <ModeChoice form=form/>
+            </fieldset>
+            <Show when=direct>
+                <fieldset class="card" disabled=locked>
+                    <legend>"Post details"</legend>
+                    <CaptionField form=form/>
+                    <PrivacyField form=form account=account/>
+                    <InteractionFields form=form account=account/>
+                    <DisclosureFields form=form/>
+                </fieldset>
+            </Show>
+            <section class="card actions" id="outcome">
+                <Show when=direct>
+                    <ConsentLine form=form/>
+                </Show>
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="post-button"
+                    disabled=move || locked() || blocker().is_some() || !account.with(|a| a.creator().is_some())
+                    title=move || blocker().unwrap_or_default()
+                    aria-describedby="post-hint"
+                    on:click=on_post
+                >
+                    "Post"
+                </button>
+                <p id="post-hint" class="hint">{move || blocker().unwrap_or_default()}</p>
+                <Outcome phase=phase account=account/>
+                <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
+                    <button type="button" class="secondary" on:click=reset>"Post another video"</button>
+                </Show>
+            </section>
+        </main>
+    }
+}
+
+/// "Posting as …": the creator's nickname and avatar, or why posting is not possible.
+#[component]
+fn AccountCard(
+    /// The account as loaded from `GET /api/creator`.
+    account: RwSignal<Account>,
+) -> impl IntoView {
+    move || match account.get() {
+        Account::Loading => {
+            view! { <p class="account muted">"Loading your TikTok account…"</p> }.into_any()
+        }
+        Account::Ready(creator) => view! {
+            <div class="account" data-testid="account">
+                <img class="avatar" src=creator.avatar_url.clone() alt="" width="40" height="40"/>
+                <p>
+                    "Posting as " <strong>{creator.nickname.clone()}</strong>
+                    <span class="muted">{format!(" @{}", creator.username)}</span>
+                </p>
+            </div>
+        }
+        .into_any(),
+        Account::Blocked { message } => view! {
+            <p class="account error" role="alert" data-testid="account">
+                "You can't post right now. " {message}
+            </p>
+        }
+        .into_any(),
+        Account::Unavailable { message } => view! {
+            <p class="account error" role="alert" data-testid="account">{message}</p>
+        }
+        .into_any(),
+    }
+}
+
+/// The file picker with a drop zone, and the preview of the chosen video.
+#[component]
+fn VideoPicker(
+    /// The video that passed the checks, if any.
+    video: RwSignal<Option<ChosenVideo>>,
+    /// Why the last chosen file was refused.
+    error: RwSignal<Option<String>>,
+    /// Called with each file the creator picks or drops.
+    on_file: impl Fn(File) + Clone + 'static,
+) -> impl IntoView {
+    let dragging = RwSignal::new(false);
+    let pick = on_file.clone();
+    let on_change = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|files| files.get(0)) {
+            pick(file);
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0))
+        {
+            on_file(file);
+        }
+    };
+    view! {
+        <label
+            class="dropzone"
+            class:dragging=move || dragging.get()
+            for="video-file"
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <span class="label">"Video file"</span>
+            <span class="muted">"Choose or drop an MP4, MOV or WebM video (up to 4 GB)."</span>
+            <input
+                id="video-file"
+                type="file"
+                accept="video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm"
+                data-testid="file-input"
+                on:change=on_change
+            />
+        </label>
+        {move || error.get().map(|message| view! {
+            <p class="error" role="alert" data-testid="video-error">{message}</p>
+        })}
+        {move || video.get().map(|chosen| view! {
+            <div class="preview">
+                <video src=chosen.preview_url.clone() controls=true muted=true preload="metadata"></video>
+                <dl data-testid="video-facts">
+                    <dt>"File"</dt><dd>{chosen.name.clone()}</dd>
+                    <dt>"Size"</dt><dd>{human_bytes(chosen.size)}</dd>
+                    <dt>"Type"</dt><dd>{chosen.content_type.mime()}</dd>
+                    <dt>"Length"</dt>
+                    <dd>{chosen.duration_secs.map_or("unknown".to_owned(), human_duration)}</dd>
+                </dl>
+            </div>
+        })}
+    }
+}
+
+/// "Post now" or "Send to TikTok drafts".
+#[component]
+fn ModeChoice(
+    /// The form the choice belongs to.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let choice =
+        move |mode: PostMode, id: &'static str, title: &'static str, detail: &'static str| {
+            view! {
+                <label class="choice" for=id>
+                    <input
+                        type="radio"
+                        id=id
+                        name="mode"
+                        value=id
+                        prop:checked=move || form.with(|f| f.mode == mode)
+                        on:change=move |_| form.update(|f| f.mode = mode)
+                    />
+                    <span>
+                        <strong>{title}</strong>
+                        <span class="muted">{detail}</span>
+                    </span>
+                </label>
+            }
+        };
+    view! {
+        {choice(PostMode::Direct, "mode-direct", "Post now", "Publish straight to your profile with the details below.")}
+        {choice(PostMode::Inbox, "mode-inbox", "Send to TikTok drafts", "Finish the post in the TikTok app: caption, sound and audience are set there.")}
+    }
+}
+
+/// The caption with a live counter in UTF-16 units, as TikTok counts.
+#[component]
+fn CaptionField(
+    /// The form the caption belongs to.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let used = move || form.with(|f| utf16_len(&f.caption));
+    view! {
+        <label for="caption" class="label">"Caption"</label>
+        <textarea
+            id="caption"
+            data-testid="caption"
+            rows="3"
+            placeholder="Describe your video. #hashtags and @mentions work."
+            aria-describedby="caption-count"
+            prop:value=move || form.with(|f| f.caption.clone())
+            on:input=move |ev| form.update(|f| f.caption = event_target_value(&ev))
+        ></textarea>
+        <p id="caption-count" class="counter" class:over=move || { used() > MAX_CAPTION_UTF16 } data-testid="caption-count">
+            {move || format!("{} / {MAX_CAPTION_UTF16}", used())}
+        </p>
+    }
+}
+
+/// "Who can view this video": only the creator's options, and nothing chosen until they choose.
+#[component]
+fn PrivacyField(
+    /// The form the audience belongs to.
+    form: RwSignal<PostForm>,
+    /// The creator whose `privacy_level_options` are offered.
+    account: RwSignal<Account>,
+) -> impl IntoView {
+    let choices = move || {
+        account
+            .with(|a| a.creator().map(|c| form.with(|f| f.privacy_choices(c))))
+            .unwrap_or_default()
+    };
+    let on_change = move |ev| {
+        let value = event_target_value(&ev);
+        form.update(|f| f.privacy = (!value.is_empty()).then(|| PrivacyLevel::parse(&value)));
+    };
+    view! {
+        <label for="privacy" class="label">"Who can view this video"</label>
+        <select
+            id="privacy"
+            data-testid="privacy"
+            required=true
+            prop:value=move || form.with(|f| f.privacy.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default())
+            on:change=on_change
+        >
+            <option value="" disabled=true selected=move || form.with(|f| f.privacy.is_none())>
+                "Choose who can view it"
+            </option>
+            {move || choices().into_iter().map(|choice| view! {
+                <option
+                    value=choice.level.as_str().to_owned()
+                    disabled=!choice.enabled
+                    title=choice.hint.unwrap_or_default()
+                >
+                    {choice.level.label().to_owned()}
+                </option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// Allow comments / Duet / Stitch: off until ticked, greyed out where the creator turned them off.
+#[component]
+fn InteractionFields(
+    /// The form the toggles belong to.
+    form: RwSignal<PostForm>,
+    /// The creator whose settings may disable them.
+    account: RwSignal<Account>,
+) -> impl IntoView {
+    type Get = fn(&PostForm) -> bool;
+    type Set = fn(&mut PostForm, bool);
+    type Off = fn(&Creator) -> bool;
+    let toggle = move |id: &'static str, label: &'static str, get: Get, set: Set, off: Off| {
+        let unavailable = move || account.with(|a| a.creator().is_some_and(off));
+        view! {
+            <label class="check" for=id class:unavailable=unavailable>
+                <input
+                    type="checkbox"
+                    id=id
+                    prop:checked=move || form.with(get) && !unavailable()
+                    disabled=unavailable
+                    on:change=move |ev| form.update(|f| set(f, event_target_checked(&ev)))
+                />
+                {label}
+                <Show when=unavailable>
+                    <span class="muted">" (turned off in your TikTok settings)"</span>
+                </Show>
+            </label>
+        }
+    };
+    view! {
+        <p class="label">"Let viewers"</p>
+        <div class="checks">
+            {toggle("allow-comment", "Comment", |f| f.allow_comment, |f, v| f.allow_comment = v, |c| c.comment_disabled)}
+            {toggle("allow-duet", "Duet", |f| f.allow_duet, |f, v| f.allow_duet = v, |c| c.duet_disabled)}
+            {toggle("allow-stitch", "Stitch", |f| f.allow_stitch, |f, v| f.allow_stitch = v, |c| c.stitch_disabled)}
+        </div>
+    }
+}
+
+/// Commercial content disclosure and the AI-generated label.
+#[component]
+fn DisclosureFields(
+    /// The form the disclosure belongs to.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let disclose = move || form.with(|f| f.disclose);
+    let branded_off = move || !form.with(PostForm::branded_content_available);
+    view! {
+        <label class="check switch" for="disclose">
+            <input
+                type="checkbox"
+                id="disclose"
+                role="switch"
+                prop:checked=disclose
+                on:change=move |ev| form.update(|f| f.disclose = event_target_checked(&ev))
+            />
+            "Disclose video content"
+            <span class="muted">" — this video promotes a brand, product or service"</span>
+        </label>
+        <Show when=disclose>
+            <div class="checks nested">
+                <label class="check" for="your-brand">
+                    <input
+                        type="checkbox"
+                        id="your-brand"
+                        prop:checked=move || form.with(|f| f.your_brand)
+                        on:change=move |ev| form.update(|f| f.your_brand = event_target_checked(&ev))
+                    />
+                    "Your brand"
+                    <span class="muted">" — you are promoting yourself or your own business"</span>
+                </label>
+                <label
+                    class="check"
+                    for="branded-content"
+                    class:unavailable=branded_off
+                    title=move || if branded_off() { protocol::screen::BRANDED_NOT_PRIVATE } else { "" }
+                >
+                    <input
+                        type="checkbox"
+                        id="branded-content"
+                        prop:checked=move || form.with(|f| f.branded_content)
+                        disabled=branded_off
+                        on:change=move |ev| form.update(|f| f.branded_content = event_target_checked(&ev))
+                    />
+                    "Branded content"
+                    <span class="muted">" — you are promoting another brand or a third party"</span>
+                </label>
+                {move || form.with(PostForm::label_notice).map(|notice| view! { <p class="notice">{notice}</p> })}
+            </div>
+        </Show>
+        <label class="check" for="is-aigc">
+            <input
+                type="checkbox"
+                id="is-aigc"
+                prop:checked=move || form.with(|f| f.is_aigc)
+                on:change=move |ev| form.update(|f| f.is_aigc = event_target_checked(&ev))
+            />
+            "AI-generated content"
+            <span class="muted">" — TikTok labels the video as AI-generated"</span>
+        </label>
+    }
+}
+
+/// The consent line right above the Post button.
+#[component]
+fn ConsentLine(
+    /// The form whose disclosure decides the wording.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let music = || view! { <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> };
+    move || {
+        match form.with(PostForm::declaration) {
+        Declaration::MusicUsage => view! {
+            <p class="consent" data-testid="consent">"By posting, you agree to TikTok's " {music()} "."</p>
+        }
+        .into_any(),
+        Declaration::BrandedContentAndMusicUsage => view! {
+            <p class="consent" data-testid="consent">
+                "By posting, you agree to TikTok's "
+                <a href=BRANDED_CONTENT_POLICY_URL target="_blank" rel="noopener">"Branded Content Policy"</a>
+                " and " {music()} "."
+            </p>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// The progress bar and the status line (an `aria-live` region with TikTok's raw status).
+#[component]
+fn Outcome(
+    /// Where the post is.
+    phase: RwSignal<Phase>,
+    /// The account, for the post link.
+    account: RwSignal<Account>,
+) -> impl IntoView {
+    let progress = move || match phase.get() {
+        Phase::Uploading(progress) => Some(progress),
+        _ => None,
+    };
+    let post_link = move || {
+        let Phase::Done(state) = phase.get() else {
+            return None;
+        };
+        let id = state.post_ids.first()?.clone();
+        let username = account.with(|a| a.creator().map(|c| c.username.clone()))?;
+        Some(view! {
+            <a data-testid="post-link" href=format!("https://www.tiktok.com/@{username}/video/{id}") target="_blank" rel="noopener">
+                "View the post on TikTok"
+            </a>
+        })
+    };
+    view! {
+        {move || progress().map(|p| view! {
+            <div class="progress">
+                <progress data-testid="progress" max="100" value=p.percent() aria-label="Upload progress"></progress>
+                <p class="muted" data-testid="progress-text">{p.summary()}</p>
+            </div>
+        })}
+        <p
+            class="status"
+            class:error=move || matches!(phase.get(), Phase::Failed { .. }) || phase.with(|p| p.raw_status() == "FAILED")
+            data-testid="status"
+            data-status=move || phase.with(Phase::raw_status)
+            role="status"
+            aria-live="polite"
+        >
+            {move || phase.with(Phase::text)}
+        </p>
+        {post_link}
+        <Show when=move || matches!(phase.get(), Phase::Processing { .. } | Phase::Done(PostState { status: PublishStatus::PublishComplete, .. }))>
+            <p class="muted">"TikTok may take a few minutes to process the video before it shows on your profile."</p>
+        </Show>
+    }
+}

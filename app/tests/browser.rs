@@ -1,0 +1,196 @@
+//! The app's browser-side logic in real headless Chromium (wasm-bindgen-test): slicing a real
+//! `Blob` per the plan, the PUT sequence against the simulator, the checks on a chosen file, and
+//! the mounted component's caption counter.
+#![cfg(target_arch = "wasm32")]
+
+use app::upload::{self, chunk_blob};
+use app::video;
+use js_sys::{Array, Uint8Array};
+use leptos::prelude::*;
+use protocol::chunk::ChunkPlan;
+use protocol::media::{ContentType, VideoError};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Blob, File};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The bytes xtask's simulator fixture expects: byte `i` of the test video.
+fn pattern_byte(i: u64) -> u8 {
+    (i.wrapping_mul(2_654_435_761) >> 13) as u8
+}
+
+fn blob_of(bytes: &[u8]) -> Blob {
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    Blob::new_with_u8_array_sequence(&parts).expect("a Blob from bytes")
+}
+
+fn file_of(bytes: &[u8], name: &str) -> File {
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    File::new_with_u8_array_sequence(&parts, name).expect("a File from bytes")
+}
+
+/// Lets Leptos run the effects a DOM event scheduled.
+async fn settle() {
+    gloo_timers::future::TimeoutFuture::new(20).await;
+}
+
+async fn bytes_of(blob: &Blob) -> Vec<u8> {
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .expect("arrayBuffer()");
+    Uint8Array::new(&buffer).to_vec()
+}
+
+#[wasm_bindgen_test]
+async fn slices_a_real_blob_exactly_as_planned() {
+    // 12 MiB + 7 bytes in 5 MiB chunks: floor gives 2, the last absorbs the remainder.
+    let size = 12 * 1024 * 1024 + 7;
+    let bytes: Vec<u8> = (0..size).map(pattern_byte).collect();
+    let blob = blob_of(&bytes);
+    let plan = ChunkPlan::validate(size, 5 * 1024 * 1024, 2).unwrap();
+    let mut joined = Vec::new();
+    for chunk in plan.chunks() {
+        let piece = chunk_blob(&blob, &chunk).unwrap();
+        assert_eq!(piece.size() as u64, chunk.len());
+        joined.extend(bytes_of(&piece).await);
+    }
+    assert_eq!(plan.chunk(1).unwrap().len(), 7 * 1024 * 1024 + 7);
+    assert!(joined == bytes, "the chunks put together are the file");
+}
+
+#[wasm_bindgen_test]
+async fn sends_every_chunk_to_the_simulator_in_order() {
+    // xtask's fixture inits an upload at the simulator and passes its URL and plan in.
+    let (Some(url), Some(size), Some(chunk_size), Some(count)) = (
+        option_env!("SIM_UPLOAD_URL"),
+        option_env!("SIM_VIDEO_SIZE"),
+        option_env!("SIM_CHUNK_SIZE"),
+        option_env!("SIM_CHUNK_COUNT"),
+    ) else {
+        panic!("run this through `cargo xtask test`, which starts the simulator fixture");
+    };
+    let plan = ChunkPlan::validate(
+        size.parse().unwrap(),
+        chunk_size.parse().unwrap(),
+        count.parse().unwrap(),
+    )
+    .unwrap();
+    let bytes: Vec<u8> = (0..plan.video_size).map(pattern_byte).collect();
+    let file = blob_of(&bytes);
+    let mut replies = Vec::new();
+    for chunk in plan.chunks() {
+        let reply = upload::put_chunk(&file, url, &chunk, ContentType::Mp4, |_| {})
+            .await
+            .unwrap();
+        upload::judge(&reply, &chunk, &plan).unwrap();
+        let confirmed = reply.content_range.expect("the sim exposes Content-Range");
+        assert_eq!(
+            (confirmed.first, confirmed.last, confirmed.total),
+            (0, chunk.end - 1, plan.video_size)
+        );
+        replies.push(reply.status);
+    }
+    assert_eq!(replies, [206, 206, 201]);
+    // A chunk sent again is out of step with TikTok's record.
+    let again = upload::put_chunk(
+        &file,
+        url,
+        &plan.chunk(0).unwrap(),
+        ContentType::Mp4,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_ne!(again.status, 206);
+}
+
+#[wasm_bindgen_test]
+async fn refuses_files_before_any_call() {
+    let check = |bytes: &'static [u8], name: &'static str| async move {
+        video::inspect(file_of(bytes, name), Some(60))
+            .await
+            .map(|v| v.content_type)
+    };
+    assert_eq!(
+        check(b"", "empty.mp4").await.unwrap_err(),
+        VideoError::Empty
+    );
+    assert_eq!(
+        check(b"plain text pretending", "fake.mp4")
+            .await
+            .unwrap_err(),
+        VideoError::NotAVideo
+    );
+    assert_eq!(
+        check(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", "picture.webm")
+            .await
+            .unwrap_err()
+            .to_string(),
+        "This file is not a video TikTok accepts. Choose an MP4, MOV or WebM video."
+    );
+    // A real container header is accepted even when the browser cannot read a duration.
+    let header = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+    assert_eq!(check(header, "clip.bin").await, Ok(ContentType::Mp4));
+}
+
+#[wasm_bindgen_test]
+async fn caption_counter_counts_like_tiktok() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    // Port 9 refuses connections: the page shows why it cannot post, and the form still works.
+    let handle = leptos::mount::mount_to(
+        host.clone(),
+        || view! { <app::Uploader api=app::api::Api::new("http://127.0.0.1:9")/> },
+    );
+
+    let caption: web_sys::HtmlTextAreaElement = host
+        .query_selector("[data-testid=caption]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    let counter = host
+        .query_selector("[data-testid=caption-count]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(counter.text_content().unwrap(), "0 / 2200");
+    caption.set_value("hi 😀");
+    caption
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    settle().await;
+    assert_eq!(counter.text_content().unwrap(), "5 / 2200");
+    caption.set_value(&"a".repeat(2201));
+    caption
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    settle().await;
+    assert_eq!(counter.text_content().unwrap(), "2201 / 2200");
+    assert!(counter.class_list().contains("over"));
+
+    let post: web_sys::HtmlButtonElement = host
+        .query_selector("[data-testid=post-button]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert!(
+        post.disabled(),
+        "nothing can be posted without an account and a video"
+    );
+    gloo_timers::future::TimeoutFuture::new(1_500).await;
+    let account = host
+        .query_selector("[data-testid=account]")
+        .unwrap()
+        .expect("the account line explains");
+    assert!(
+        account
+            .text_content()
+            .unwrap()
+            .contains("could not be reached"),
+        "{:?}",
+        account.text_content()
+    );
+    drop(handle);
+}
