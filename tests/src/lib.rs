@@ -1,1 +1,137 @@
-//! Placeholder.
+//! The harness for browser end-to-end tests: the TikTok simulator, the real proxy serving the
+//! built app, and headless Chromium driven over WebDriver — all on 127.0.0.1, nothing shared
+//! between tests.
+//!
+//! - [`Harness`]: starts and stops everything for one test.
+//! - [`page::UploaderPage`]: the page object tests talk to, finding controls by their labels.
+//! - [`files`]: the videos tests upload.
+
+pub mod browser;
+pub mod files;
+pub mod page;
+
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use page::UploaderPage;
+
+/// Everything one test runs against.
+pub struct Harness {
+    pub sim: sim::Sim,
+    /// The proxy's address, serving the app and `/api/`.
+    pub url: String,
+    /// The proxy's JSONL log.
+    pub log_path: PathBuf,
+    pub page: UploaderPage,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    proxy: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// Starts a simulator with `options`, the proxy in front of it, and a fresh browser.
+    pub async fn start(options: sim::SimOptions) -> Result<Self> {
+        let sim = sim::spawn(options)
+            .await
+            .context("starting the simulator")?;
+        let dir = tempfile::tempdir()?;
+        let static_dir = instrumented_dist(dir.path())?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let log_path = dir.path().join("posts.jsonl");
+        let config = proxy::Config {
+            listen: listener.local_addr()?,
+            api_base: sim.base_url(),
+            access_token: Some(proxy::Secret::new(sim.access_token())),
+            log_path: log_path.clone(),
+            static_dir: Some(static_dir),
+            ..proxy::Config::default()
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let proxy = tokio::spawn(proxy::run(listener, config, async {
+            let _ = rx.await;
+        }));
+        let browser = browser::Browser::start(dir.path()).await?;
+        let page = UploaderPage::new(browser, url.clone());
+        Ok(Self {
+            sim,
+            url,
+            log_path,
+            page,
+            shutdown: Some(tx),
+            proxy: Some(proxy),
+            _dir: dir,
+        })
+    }
+
+    /// A simulator like TikTok's defaults, but quick to "process" and with rate limits off so
+    /// tests never wait on them.
+    pub fn quick_sim() -> sim::SimOptions {
+        sim::SimOptions {
+            processing_delay: Duration::from_millis(300),
+            rate_limits: sim::RateLimits::off(),
+            ..sim::SimOptions::default()
+        }
+    }
+
+    /// The log's lines, parsed.
+    pub fn log(&self) -> Result<Vec<serde_json::Value>> {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str(line).with_context(|| format!("log line {line:?}")))
+            .collect()
+    }
+
+    /// Stops the browser and the proxy; the simulator stops with the runtime.
+    pub async fn stop(mut self) -> Result<()> {
+        self.page.close().await?;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(proxy) = self.proxy.take() {
+            proxy.await??;
+        }
+        self.sim.shutdown();
+        Ok(())
+    }
+}
+
+/// The built app (`AUTOPOSTER_DIST`, default `<workspace>/dist`), copied with a script that
+/// records every response the page receives, so a test can prove none carries the token.
+fn instrumented_dist(into: &Path) -> Result<PathBuf> {
+    let dist = std::env::var_os("AUTOPOSTER_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    let index = std::fs::read_to_string(dist.join("index.html")).with_context(|| {
+        format!(
+            "no built app in {} — run `cargo xtask test` (it builds it) or `cargo xtask dist`",
+            dist.display()
+        )
+    })?;
+    let target = into.join("dist");
+    std::fs::create_dir_all(&target)?;
+    for entry in std::fs::read_dir(&dist)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), target.join(entry.file_name()))?;
+        }
+    }
+    let recorder = concat!(
+        "<head><script>",
+        include_str!("record_responses.js"),
+        "</script>"
+    );
+    std::fs::write(
+        target.join("index.html"),
+        index.replacen("<head>", recorder, 1),
+    )?;
+    Ok(target)
+}
+
+/// Where tests leave screenshots for people to look at: `target/e2e-artifacts/`.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}

@@ -1,0 +1,246 @@
+//! The uploader page as tests see it: controls found by their visible labels (as a person finds
+//! them) or by the page's stable `data-testid` hooks, and waits that poll the DOM.
+
+use crate::browser::Browser;
+use anyhow::{Context, Result, bail};
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for the page to reach a state before failing.
+const WAIT: Duration = Duration::from_secs(60);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
+/// `data-status` values after which nothing more happens.
+const FINAL_STATUSES: [&str; 4] = ["PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED", "ERROR"];
+
+/// The uploader page in one browser.
+pub struct UploaderPage {
+    browser: Browser,
+    url: String,
+}
+
+impl UploaderPage {
+    pub fn new(browser: Browser, url: String) -> Self {
+        Self { browser, url }
+    }
+
+    /// Opens the page and waits until it has asked the proxy who the creator is.
+    pub async fn open(&self) -> Result<()> {
+        self.browser.client.goto(&self.url).await?;
+        self.wait_for(
+            |page| async move { page.exists("[data-testid=account]").await },
+            "the account to load",
+        )
+        .await
+    }
+
+    /// The account line ("Posting as …", or why posting is not possible).
+    pub async fn account_text(&self) -> Result<String> {
+        self.testid("account")
+            .await?
+            .text()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Chooses a file in the "Video file" picker and waits until the page has judged it.
+    pub async fn choose_file(&self, path: &Path) -> Result<()> {
+        let path = path.canonicalize()?;
+        self.testid("file-input")
+            .await?
+            .send_keys(&path.to_string_lossy())
+            .await?;
+        self.wait_for(
+            |page| async move {
+                Ok(page.exists("[data-testid=video-facts]").await?
+                    || page.exists("[data-testid=video-error]").await?)
+            },
+            "the chosen file to be checked",
+        )
+        .await
+    }
+
+    /// The message shown for a refused file.
+    pub async fn video_error(&self) -> Result<String> {
+        self.testid("video-error")
+            .await?
+            .text()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Types into the "Caption" field.
+    pub async fn type_caption(&self, text: &str) -> Result<()> {
+        self.labelled("Caption")
+            .await?
+            .send_keys(text)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Picks an audience in "Who can view this video" by its visible label ("Everyone", …).
+    pub async fn choose_privacy(&self, label: &str) -> Result<()> {
+        self.labelled("Who can view this video")
+            .await?
+            .select_by_label(label)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Clicks the checkbox or radio button whose label starts with `label`.
+    pub async fn click_labelled(&self, label: &str) -> Result<()> {
+        self.labelled(label)
+            .await?
+            .click()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Whether the Post button can be pressed.
+    pub async fn post_enabled(&self) -> Result<bool> {
+        Ok(self
+            .testid("post-button")
+            .await?
+            .attr("disabled")
+            .await?
+            .is_none())
+    }
+
+    /// The text under the Post button saying what is still missing.
+    pub async fn post_hint(&self) -> Result<String> {
+        self.browser
+            .client
+            .find(Locator::Id("post-hint"))
+            .await?
+            .text()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Presses Post.
+    pub async fn post(&self) -> Result<()> {
+        self.testid("post-button")
+            .await?
+            .click()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Waits for a final `data-status` and returns it with the status line's text.
+    pub async fn final_status(&self) -> Result<(String, String)> {
+        self.wait_for(
+            |page| async move {
+                let status = page
+                    .testid("status")
+                    .await?
+                    .attr("data-status")
+                    .await?
+                    .unwrap_or_default();
+                Ok(FINAL_STATUSES.contains(&status.as_str()))
+            },
+            "a final status",
+        )
+        .await?;
+        let status = self.testid("status").await?;
+        Ok((
+            status.attr("data-status").await?.unwrap_or_default(),
+            status.text().await?,
+        ))
+    }
+
+    /// Whether an element with this `data-testid` is on the page now.
+    pub async fn has(&self, testid: &str) -> Result<bool> {
+        self.exists(&format!("[data-testid={testid}]")).await
+    }
+
+    /// Every response the page received (URL, headers, body), from the recorder script.
+    pub async fn responses(&self) -> Result<Vec<String>> {
+        let seen = self
+            .browser
+            .client
+            .execute("return window.__responses || [];", vec![])
+            .await?;
+        Ok(serde_json::from_value(seen)?)
+    }
+
+    /// The live DOM.
+    pub async fn html(&self) -> Result<String> {
+        self.browser.client.source().await.map_err(Into::into)
+    }
+
+    /// Saves a PNG of the page to `target/e2e-artifacts/{name}.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<()> {
+        // The outcome is what a screenshot is for: show it, not the top of a long form.
+        self.browser
+            .client
+            .execute(
+                "document.getElementById('outcome')?.scrollIntoView({block: 'end'});",
+                vec![],
+            )
+            .await?;
+        let png = self.browser.client.screenshot().await?;
+        std::fs::write(crate::artifacts_dir().join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.browser.close().await
+    }
+
+    async fn testid(&self, testid: &str) -> Result<Element> {
+        self.browser
+            .client
+            .find(Locator::Css(&format!("[data-testid={testid}]")))
+            .await
+            .with_context(|| format!("no element with data-testid={testid}"))
+    }
+
+    /// The form control a `<label>` whose text starts with `label` names (through `for`).
+    async fn labelled(&self, label: &str) -> Result<Element> {
+        let xpath = format!("//label[starts-with(normalize-space(.), '{label}')]");
+        let label_element = self
+            .browser
+            .client
+            .find(Locator::XPath(&xpath))
+            .await
+            .with_context(|| format!("no label {label:?}"))?;
+        let id = label_element
+            .attr("for")
+            .await?
+            .with_context(|| format!("label {label:?} names no control"))?;
+        self.browser
+            .client
+            .find(Locator::Id(&id))
+            .await
+            .map_err(Into::into)
+    }
+
+    async fn exists(&self, css: &str) -> Result<bool> {
+        Ok(!self
+            .browser
+            .client
+            .find_all(Locator::Css(css))
+            .await?
+            .is_empty())
+    }
+
+    async fn wait_for<'a, F, Fut>(&'a self, check: F, what: &str) -> Result<()>
+    where
+        F: Fn(&'a Self) -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
+        let started = Instant::now();
+        loop {
+            if check(self).await? {
+                return Ok(());
+            }
+            if started.elapsed() > WAIT {
+                let _ = self.screenshot("timeout").await;
+                bail!("timed out after {WAIT:?} waiting for {what}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
