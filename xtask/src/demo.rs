@@ -1,0 +1,73 @@
+//! `cargo xtask demo`: builds the app and serves it from the proxy, which talks to the TikTok
+//! simulator instead of TikTok, so a new user can post a real video without a TikTok account.
+
+use anyhow::{Context, Result};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Options of `cargo xtask demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The port of the page (the proxy); 0 picks a free one.
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Seconds TikTok "processes" a video after the last chunk.
+    #[arg(long, default_value_t = 3)]
+    pub processing_secs: u64,
+    /// Skip rebuilding the app (use the dist/ already there).
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !args.no_build {
+        let tools = crate::tools::ensure_build()?;
+        crate::dist::build(&tools)?;
+    }
+    let dist = crate::dist::dir();
+    anyhow::ensure!(
+        dist.join("index.html").is_file(),
+        "{} has no built app; run without --no-build",
+        dist.display()
+    );
+    let state_dir = crate::test::root().join("target").join("demo");
+    std::fs::create_dir_all(&state_dir)?;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let sim = sim::spawn(sim::SimOptions {
+            processing_delay: Duration::from_secs(args.processing_secs),
+            ..sim::SimOptions::default()
+        })
+        .await
+        .context("starting the TikTok simulator")?;
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
+                .await
+                .with_context(|| {
+                    format!("port {} is taken; pass --port 0 for a free one", args.port)
+                })?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let config = proxy::Config {
+            listen: listener.local_addr()?,
+            api_base: sim.base_url(),
+            access_token: Some(proxy::Secret::new(sim.access_token())),
+            log_path: state_dir.join("posts.jsonl"),
+            static_dir: Some(dist),
+            ..proxy::Config::default()
+        };
+        println!();
+        println!("  TikTok simulator  {}", sim.base_url());
+        println!("  Post history      {}", config.log_path.display());
+        println!();
+        println!("  Open the uploader: {url}");
+        println!();
+        println!("  Press Ctrl-C to stop.");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        proxy::run(listener, config, shutdown).await?;
+        sim.shutdown();
+        Ok(())
+    })
+}

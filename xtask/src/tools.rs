@@ -1,0 +1,291 @@
+//! Installs what the build and the tests need, and skips what is already there: the wasm32
+//! target, `wasm-bindgen-cli` at the exact version in Cargo.lock, Trunk, npm's binaryen (for
+//! wasm-opt), Chromium and its driver, and the coverage tools. Versions and traps are from
+//! `shared/toolchain.md`.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Trunk's last release that builds on rustc 1.95 (0.22 needs 1.96.1).
+const TRUNK_VERSION: &str = "0.21.14";
+/// npm's binaryen; Debian's 108 produces a wasm module that fails at start-up.
+const BINARYEN_VERSION: &str = "132";
+/// Speeds up `cargo install` of the tools on two cores (about 35 % less time for Trunk).
+const FAST_INSTALL_ENV: [(&str, &str); 2] = [
+    ("CARGO_PROFILE_RELEASE_LTO", "false"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+];
+
+/// Where the tools are, for the commands that use them.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    /// A PATH with the directory of the right `wasm-opt` first.
+    pub path: String,
+    pub chromedriver: Option<PathBuf>,
+}
+
+/// Everything `cargo xtask test` needs.
+pub fn ensure_all() -> Result<Tools> {
+    let mut tools = ensure_build()?;
+    ensure_browser()?;
+    ensure_coverage()?;
+    tools.chromedriver = which("chromedriver");
+    Ok(tools)
+}
+
+/// What building the app needs: the wasm target, wasm-bindgen, Trunk and wasm-opt.
+pub fn ensure_build() -> Result<Tools> {
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen()?;
+    ensure_trunk()?;
+    let path = ensure_wasm_opt()?;
+    Ok(Tools {
+        path,
+        chromedriver: which("chromedriver"),
+    })
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    step("installing the wasm32-unknown-unknown target");
+    exec(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The `wasm-bindgen` version Cargo.lock pins; the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(crate::test::root().join("Cargo.lock"))
+        .context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_owned());
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen package")
+}
+
+fn ensure_wasm_bindgen() -> Result<()> {
+    let version = locked_wasm_bindgen_version()?;
+    let have = output("wasm-bindgen", &["--version"]).unwrap_or_default();
+    let runner = output("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(version.as_str()) && runner.contains(&version) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing wasm-bindgen-cli {version} (about 5 minutes)"
+    ));
+    // Without --locked: its lock file pins a webpki-roots release the registry mirror lacks.
+    exec(
+        Command::new("cargo")
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &version,
+                "--force",
+            ])
+            .envs(FAST_INSTALL_ENV),
+    )
+}
+
+fn ensure_trunk() -> Result<()> {
+    let have = output("trunk", &["--version"]).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(TRUNK_VERSION) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing trunk {TRUNK_VERSION} (about 7 minutes)"
+    ));
+    exec(
+        Command::new("cargo")
+            .args([
+                "install",
+                "--locked",
+                "trunk",
+                "--version",
+                TRUNK_VERSION,
+                "--force",
+            ])
+            .envs(FAST_INSTALL_ENV),
+    )
+}
+
+/// Makes sure a `wasm-opt` of binaryen 132 comes first on the PATH Trunk will see.
+fn ensure_wasm_opt() -> Result<String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    if wasm_opt_is_right(Path::new("wasm-opt")) {
+        return Ok(path);
+    }
+    let prefix = cache_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
+    let bin = prefix.join("node_modules").join(".bin");
+    if !wasm_opt_is_right(&bin.join("wasm-opt")) {
+        if which("npm").is_none() {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        step(&format!(
+            "installing npm's binaryen@{BINARYEN_VERSION} into {}",
+            prefix.display()
+        ));
+        std::fs::create_dir_all(&prefix)?;
+        exec(Command::new("npm").args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            &prefix.to_string_lossy(),
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]))?;
+    }
+    Ok(format!("{}:{path}", bin.display()))
+}
+
+fn wasm_opt_is_right(program: &Path) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains(&format!("version {BINARYEN_VERSION}"))
+        })
+}
+
+fn ensure_browser() -> Result<()> {
+    if which("chromium").is_some() && which("chromedriver").is_some() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+fn ensure_coverage() -> Result<()> {
+    let components = output("rustup", &["component", "list", "--installed"]).unwrap_or_default();
+    if !components.lines().any(|l| l.starts_with("llvm-tools")) {
+        step("installing the llvm-tools-preview component");
+        exec(Command::new("rustup").args(["component", "add", "llvm-tools-preview"]))?;
+    }
+    if output("cargo", &["llvm-cov", "--version"]).is_none() {
+        step("installing cargo-llvm-cov (about 3 minutes)");
+        exec(
+            Command::new("cargo")
+                .args(["install", "--locked", "cargo-llvm-cov"])
+                .envs(FAST_INSTALL_ENV),
+        )?;
+    }
+    Ok(())
+}
+
+/// Installs Debian packages when we may (root with apt-get); otherwise says what to install.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let is_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
+    if !is_root || which("apt-get").is_none() {
+        bail!(
+            "missing: {}. Install them with your package manager (Debian/Ubuntu: sudo apt-get install -y {}), then run this again.",
+            packages.join(", "),
+            packages.join(" ")
+        );
+    }
+    step(&format!("installing {} with apt-get", packages.join(", ")));
+    let quiet = [("DEBIAN_FRONTEND", "noninteractive")];
+    exec(Command::new("apt-get").args(["update", "-qq"]).envs(quiet))?;
+    exec(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages)
+            .envs(quiet),
+    )
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tiktok-autoposter")
+}
+
+/// The full path of `program` on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a command with inherited output; fails with the command line on a non-zero exit.
+pub fn exec(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Totals of the test runners' `test result:` lines (cargo test and wasm-bindgen-test-runner).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl Tally {
+    /// Adds the counts of one `test result: ok. N passed; M failed; …` line, if it is one.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        let count = |label: &str| {
+            rest.split(';')
+                .find_map(|part| {
+                    part.trim()
+                        .trim_start_matches(|c: char| !c.is_ascii_digit())
+                        .strip_suffix(label)
+                })
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        self.passed += count("passed");
+        self.failed += count("failed");
+    }
+}
+
+/// Runs a test command, passing its output through while counting its results into `tally`.
+pub fn exec_tests(command: &mut Command, tally: &mut Tally) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start {command:?}"))?;
+    let stdout = child.stdout.take().expect("stdout was piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        tally.add_line(&line);
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Prints what xtask is doing, so a long step is never a mystery.
+pub fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
