@@ -8,6 +8,7 @@
 //! - [`wire`]: the bodies that cross between the browser and our proxy.
 //! - [`chunk`]: the media-transfer plan (`chunk_size`, `total_chunk_count`, byte ranges).
 //! - [`codes`], [`status`]: error codes, statuses and fail reasons, with messages for people.
+//! - [`oauth`]: Login Kit's rules: scopes, PKCE's hex challenge, the authorize URL, refresh timing.
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
@@ -15,6 +16,7 @@ pub mod caption;
 pub mod chunk;
 pub mod codes;
 pub mod media;
+pub mod oauth;
 pub mod post_id;
 pub mod progress;
 pub mod retry;

@@ -8,7 +8,10 @@ pub struct Progress {
     /// Bytes TikTok has confirmed plus bytes of the chunk in flight.
     pub sent: u64,
     pub total: u64,
-    /// Seconds since the first byte was sent.
+    /// Where this session started sending (after a resume, bytes before it were sent earlier
+    /// and do not count towards the speed).
+    pub resumed_from: u64,
+    /// Seconds since this session's first byte was sent.
     pub elapsed_secs: f64,
 }
 
@@ -23,7 +26,8 @@ impl Progress {
 
     /// Bytes per second so far, once there is enough to say.
     pub fn speed(&self) -> Option<f64> {
-        (self.elapsed_secs >= 0.25 && self.sent > 0).then(|| self.sent as f64 / self.elapsed_secs)
+        let sent_now = self.sent.saturating_sub(self.resumed_from);
+        (self.elapsed_secs >= 0.25 && sent_now > 0).then(|| sent_now as f64 / self.elapsed_secs)
     }
 
     /// Seconds left at the current speed.
@@ -66,6 +70,7 @@ mod tests {
         let start = Progress {
             sent: 0,
             total: 70_000_000,
+            resumed_from: 0,
             elapsed_secs: 0.0,
         };
         assert_eq!(start.percent(), 0.0);
@@ -73,12 +78,14 @@ mod tests {
         let mid = Progress {
             sent: 12_000_000,
             total: 70_000_000,
+            resumed_from: 0,
             elapsed_secs: 3.0,
         };
         assert_eq!(mid.summary(), "12.0 MB of 70.0 MB · 4.0 MB/s · 15 s left");
         let slow = Progress {
             sent: 1_000_000,
             total: 1_000_000_000,
+            resumed_from: 0,
             elapsed_secs: 10.0,
         };
         assert_eq!(slow.eta_secs(), Some(9990.0));
@@ -86,14 +93,27 @@ mod tests {
         let done = Progress {
             sent: 70_000_000,
             total: 70_000_000,
+            resumed_from: 0,
             elapsed_secs: 7.0,
         };
         assert_eq!(done.percent(), 100.0);
         assert_eq!(done.summary(), "70.0 MB of 70.0 MB · 10.0 MB/s");
+        // After a resume only this session's bytes count towards the speed.
+        let resumed = Progress {
+            sent: 60_000_000,
+            total: 70_000_000,
+            resumed_from: 50_000_000,
+            elapsed_secs: 5.0,
+        };
+        assert_eq!(
+            resumed.summary(),
+            "60.0 MB of 70.0 MB · 2.0 MB/s · 5 s left"
+        );
         assert_eq!(
             Progress {
                 sent: 5,
                 total: 0,
+                resumed_from: 0,
                 elapsed_secs: 1.0
             }
             .percent(),

@@ -215,6 +215,99 @@ pub struct Health {
     pub connected: bool,
 }
 
+/// Something that happened to an upload in the browser, reported so the log tells the whole
+/// story (`POST /api/posts/{publish_id}/events`). TikTok has no cancel for file uploads: a
+/// cancelled upload's URL simply expires within the hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadEventKind {
+    /// A chunk was sent again after a network error or a 5xx.
+    Retried,
+    /// TikTok's record differed from ours; the upload continued from TikTok's offset.
+    Resynced,
+    /// The upload URL died (403/404); a fresh init replaced this post.
+    Reinitialized,
+    /// The browser could not PUT to TikTok directly (CORS); chunks now go through the relay.
+    Relayed,
+    /// The creator paused the upload.
+    Paused,
+    /// The creator resumed the upload (also after a reload).
+    Resumed,
+    /// The creator cancelled the upload.
+    Cancelled,
+    /// The upload stopped for good; `message` says why.
+    Failed,
+}
+
+impl UploadEventKind {
+    /// The status the history shows after this event, if it ends the upload.
+    pub fn final_status(self) -> Option<&'static str> {
+        match self {
+            Self::Cancelled => Some("CANCELLED"),
+            Self::Failed => Some("UPLOAD_FAILED"),
+            Self::Reinitialized => Some("UPLOAD_EXPIRED"),
+            _ => None,
+        }
+    }
+}
+
+/// The longest `message` an [`UploadEvent`] may carry, in bytes.
+pub const MAX_UPLOAD_EVENT_MESSAGE: usize = 1000;
+
+/// `POST /api/posts/{publish_id}/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadEvent {
+    pub kind: UploadEventKind,
+    /// The 0-based chunk it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u64>,
+    /// The HTTP status TikTok answered, if one came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// What the creator was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Where the page sends a person to connect TikTok (`GET`, answered with a redirect to TikTok).
+pub const LOGIN_PATH: &str = "/auth/login";
+/// Where the page disconnects TikTok (`POST` with fetch, answered with [`LoggedOut`]).
+pub const LOGOUT_PATH: &str = "/auth/logout";
+/// The query parameter of `/` that carries why a connect attempt failed, for people.
+pub const CONNECT_ERROR_PARAM: &str = "connect_error";
+
+/// `GET /api/connection`: whether a TikTok account is connected and what it allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Whether TikTok calls can be made now (a token is held, or can be refreshed).
+    pub connected: bool,
+    /// TikTok's id of the connected account, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_id: Option<String>,
+    /// The scopes the account granted; empty when unknown (a fixed access token).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Direct Post is allowed (`video.publish`, or unknown scopes).
+    pub can_direct: bool,
+    /// Drafts to the inbox are allowed (`video.upload`, or unknown scopes).
+    pub can_inbox: bool,
+    /// Where to send a person to connect; present when the proxy has a client key and secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_url: Option<String>,
+    /// Why it is not connected, or what to re-grant, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `200` to `POST /auth/logout`: the stored tokens are gone; whether TikTok heard about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedOut {
+    /// Whether TikTok confirmed the revocation. The tokens are deleted here either way.
+    pub revoked: bool,
+    /// What happened, for people.
+    pub message: String,
+}
+
 /// Every error the proxy answers: `{"error": {…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -298,6 +391,29 @@ mod tests {
             serde_json::to_string(&health).unwrap(),
             r#"{"ok":true,"connected":false}"#
         );
+    }
+
+    #[test]
+    fn connection_shape() {
+        let static_token = Connection {
+            connected: true,
+            open_id: None,
+            scopes: Vec::new(),
+            can_direct: true,
+            can_inbox: true,
+            login_url: None,
+            message: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&static_token).unwrap(),
+            r#"{"connected":true,"scopes":[],"can_direct":true,"can_inbox":true}"#
+        );
+        let back: Connection = serde_json::from_str(
+            r#"{"connected":false,"can_direct":false,"can_inbox":false,"login_url":"/auth/login"}"#,
+        )
+        .unwrap();
+        assert_eq!(back.login_url.as_deref(), Some(LOGIN_PATH));
+        assert!(back.scopes.is_empty());
     }
 
     #[test]

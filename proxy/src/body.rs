@@ -23,6 +23,13 @@ pub fn full(chunk: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
+/// A response with `status` and no body (the relay's answers, like TikTok's upload host's).
+pub fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(full(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
 /// A response with `value` as JSON.
 pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     // Serializing our own wire types cannot fail: they hold no maps with non-string keys.

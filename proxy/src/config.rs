@@ -1,5 +1,7 @@
-//! What the proxy is told at start: where to listen, where TikTok is, the token, the log file.
+//! What the proxy is told at start: where to listen, where TikTok is, the token (or the app's
+//! OAuth credentials and where to keep the tokens they earn), the log file.
 
+use protocol::oauth::{DEFAULT_TOKEN_RETRY_DELAYS_MS, OAuthMode, RedirectUriError};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
@@ -25,6 +27,20 @@ pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 /// token; a page polling every few seconds, or two tabs polling the same post, stay under it.
 pub const DEFAULT_STATUS_CACHE_TTL: Duration = Duration::from_secs(2);
 
+/// The redirect URI of the desktop flow when none is configured: the proxy's default address.
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8787/auth/callback";
+
+/// The token file's name, beside the log unless configured.
+pub const DEFAULT_TOKEN_FILE_NAME: &str = "tokens.json";
+
+/// Where the token file goes when not configured: `tokens.json` in the log's directory.
+pub fn default_token_file(log_path: &std::path::Path) -> PathBuf {
+    log_path
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new(""))
+        .join(DEFAULT_TOKEN_FILE_NAME)
+}
+
 /// Everything [`crate::run`] needs, read once by `main` (or built by a test).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,8 +49,11 @@ pub struct Config {
     /// TikTok's API base, e.g. `https://open.tiktokapis.com` or a simulator's `http://127.0.0.1:…`.
     pub api_base: String,
     /// The creator's access token. Without it the proxy still serves the app and the history,
-    /// and every TikTok call answers 503 `not_connected`.
+    /// and every TikTok call answers 503 `not_connected`. Ignored when `oauth` is set.
     pub access_token: Option<Secret>,
+    /// The app's Login Kit credentials: with them the proxy connects with a click, keeps its
+    /// tokens in a file and refreshes them itself.
+    pub oauth: Option<OAuthConfig>,
     /// The JSONL file every result is appended to.
     pub log_path: PathBuf,
     /// The built app (Trunk's `dist/`), served at `/`.
@@ -51,11 +70,59 @@ impl Default for Config {
             listen: DEFAULT_LISTEN,
             api_base: DEFAULT_API_BASE.to_owned(),
             access_token: None,
+            oauth: None,
             log_path: PathBuf::from(DEFAULT_LOG_PATH),
             static_dir: None,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,
         }
+    }
+}
+
+/// Login Kit: the app's credentials, how the person is sent to TikTok and back, and where the
+/// tokens are kept.
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    /// `TIKTOK_CLIENT_KEY`.
+    pub client_key: String,
+    /// `TIKTOK_CLIENT_SECRET`: sent only to TikTok's token and revoke endpoints.
+    pub client_secret: Secret,
+    /// Web (https redirect, no PKCE) or desktop (localhost redirect with PKCE).
+    pub mode: OAuthMode,
+    /// Exactly as registered with TikTok; it must reach this proxy's `/auth/callback`.
+    pub redirect_uri: String,
+    /// Where TikTok's authorize page is (`https://www.tiktok.com`, or the sim in the demo).
+    pub auth_base: String,
+    /// The token file (created 0600, replaced atomically).
+    pub token_file: PathBuf,
+    /// A refresh token obtained elsewhere, used only while the token file does not exist.
+    pub refresh_token: Option<Secret>,
+    /// Waits between tries of a token-endpoint call that failed for a passing reason.
+    pub retry_delays: Vec<Duration>,
+}
+
+impl OAuthConfig {
+    /// Credentials with the documented defaults: desktop mode, the default redirect URI,
+    /// TikTok's authorize page, and `tokens.json` in the working directory.
+    pub fn new(client_key: impl Into<String>, client_secret: Secret) -> Self {
+        Self {
+            client_key: client_key.into(),
+            client_secret,
+            mode: OAuthMode::Desktop,
+            redirect_uri: DEFAULT_REDIRECT_URI.to_owned(),
+            auth_base: protocol::oauth::DEFAULT_AUTH_BASE.to_owned(),
+            token_file: PathBuf::from(DEFAULT_TOKEN_FILE_NAME),
+            refresh_token: None,
+            retry_delays: DEFAULT_TOKEN_RETRY_DELAYS_MS
+                .iter()
+                .map(|&ms| Duration::from_millis(u64::from(ms)))
+                .collect(),
+        }
+    }
+
+    /// Whether TikTok would accept `redirect_uri` for `mode`.
+    pub fn check(&self) -> Result<(), RedirectUriError> {
+        protocol::oauth::check_redirect_uri(self.mode, &self.redirect_uri)
     }
 }
 
@@ -109,6 +176,7 @@ mod tests {
         let secret = Secret::new("act.top-secret");
         let config = Config {
             access_token: Some(secret.clone()),
+            oauth: Some(OAuthConfig::new("ck", Secret::new("top-secret-client"))),
             ..Config::default()
         };
         for shown in [
@@ -119,5 +187,24 @@ mod tests {
             assert!(!shown.contains("top-secret"), "{shown}");
         }
         assert_eq!(secret.expose(), "act.top-secret");
+    }
+
+    #[test]
+    fn the_token_file_sits_beside_the_log() {
+        assert_eq!(
+            default_token_file(std::path::Path::new("/var/lib/autoposter/posts.jsonl")),
+            PathBuf::from("/var/lib/autoposter/tokens.json")
+        );
+        assert_eq!(
+            default_token_file(std::path::Path::new("posts.jsonl")),
+            PathBuf::from("tokens.json")
+        );
+        let mut oauth = OAuthConfig::new("ck", Secret::new("cs"));
+        assert!(
+            oauth.check().is_ok(),
+            "the defaults are a valid desktop setup"
+        );
+        oauth.mode = OAuthMode::Web;
+        assert!(oauth.check().is_err(), "web mode needs an https redirect");
     }
 }

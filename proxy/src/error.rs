@@ -3,14 +3,16 @@
 //! Mistakes by the caller get their own code and a message saying what to fix. TikTok's refusals
 //! keep TikTok's code and `log_id` and carry [`ErrorCode::user_message`]. Failures on the way to
 //! TikTok get a generic message; their detail goes to the tracing log only. No variant ever holds
-//! the access token: upstream text is scrubbed where it is received, in `tiktok.rs`.
+//! the access token, the refresh token or the client secret: upstream text is scrubbed where it
+//! is received, in `tiktok.rs` and `oauth_client.rs`.
 
 use crate::body::{Body, MAX_JSON_BODY, json_response};
+use crate::oauth_client::TokenError;
 use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use protocol::ErrorCode;
-use protocol::tiktok::ApiError;
-use protocol::wire::{ErrorBody, ErrorDetail, InvalidPost};
+use protocol::tiktok::{ApiError, OAuthError};
+use protocol::wire::{ErrorBody, ErrorDetail, InvalidPost, PostMode};
 use std::time::Duration;
 
 /// How long to ask callers to wait after a 429 when TikTok does not say: its limits are per
@@ -25,6 +27,30 @@ pub enum Error {
         "No TikTok account is connected. Start the proxy with TIKTOK_ACCESS_TOKEN set (or --access-token)."
     )]
     NotConnected,
+    /// Login Kit is configured but no account has been connected yet.
+    #[error("{}", protocol::oauth::CONNECT_MESSAGE)]
+    NotSignedIn,
+    /// TikTok refused the stored refresh token (`invalid_grant`): the person must connect again.
+    #[error("{}", protocol::oauth::RECONNECT_MESSAGE)]
+    ReconnectRequired,
+    /// The granted scopes do not allow a post in this mode.
+    #[error("{}", protocol::oauth::scope_refusal(*.0))]
+    ScopeNotGranted(PostMode),
+    /// A connect or disconnect route, without TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET.
+    #[error(
+        "Connecting with TikTok needs TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET; see docs/CONNECTING.md."
+    )]
+    OAuthNotConfigured,
+    /// A state-changing request that did not come from our own page's script.
+    #[error("This request must come from the autoposter's own page.")]
+    CrossSite,
+    /// TikTok's token endpoint refused for a reason other than a dead refresh token (bad client
+    /// credentials, say); holds TikTok's error, already scrubbed, for the log.
+    #[error(
+        "TikTok refused to renew this app's access ({}). Check TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET.",
+        .0.error
+    )]
+    SignInRefused(OAuthError),
     /// The body is not JSON, or not the JSON this call takes; holds serde's complaint.
     #[error("The request body is not valid JSON for this call: {0}")]
     InvalidJson(String),
@@ -61,6 +87,18 @@ pub enum Error {
     /// TikTok's answer was not the documented shape; holds what was wrong, for the tracing log.
     #[error("TikTok sent an answer this app cannot read. Try again in a few minutes.")]
     BadResponse(String),
+    /// The relay has no upload by that `publish_id` (the proxy restarted, or never started it).
+    #[error("This upload is not known to the proxy (it may have restarted). Post the video again.")]
+    UnknownUpload,
+    /// A relayed chunk's headers do not fit the post's plan; holds what is wrong.
+    #[error("This chunk cannot be relayed: {0}.")]
+    BadChunk(&'static str),
+    /// TikTok's upload host stopped answering mid-chunk.
+    #[error("TikTok's upload server stopped answering. The chunk will be sent again.")]
+    UploadHostTimeout,
+    /// TikTok's upload host could not be reached; holds the transport's complaint.
+    #[error("TikTok's upload server could not be reached. The chunk will be sent again.")]
+    UploadHostUnreachable(String),
     /// Something failed inside the proxy (the log file could not be written); holds the detail,
     /// for the tracing log.
     #[error("The proxy had a problem on its side; see its log.")]
@@ -82,7 +120,12 @@ impl Error {
     /// The code scripts match on: TikTok's when TikTok caused it, else ours.
     pub fn code(&self) -> String {
         match self {
-            Self::NotConnected => "not_connected".into(),
+            Self::NotConnected | Self::NotSignedIn => "not_connected".into(),
+            Self::ReconnectRequired => "reconnect_required".into(),
+            Self::ScopeNotGranted(_) => "scope_not_granted".into(),
+            Self::OAuthNotConfigured => "oauth_not_configured".into(),
+            Self::CrossSite => "cross_site_refused".into(),
+            Self::SignInRefused(_) => "sign_in_refused".into(),
             Self::InvalidJson(_) => "invalid_json".into(),
             Self::UnsupportedMediaType(_) => "unsupported_media_type".into(),
             Self::PayloadTooLarge => "payload_too_large".into(),
@@ -96,13 +139,21 @@ impl Error {
             Self::Unreachable(_) => "tiktok_unreachable".into(),
             Self::BadResponse(_) => "tiktok_bad_response".into(),
             Self::Internal(_) => "internal".into(),
+            Self::UnknownUpload => "unknown_upload".into(),
+            Self::BadChunk(_) => "bad_chunk".into(),
+            Self::UploadHostTimeout => "upload_host_timeout".into(),
+            Self::UploadHostUnreachable(_) => "upload_host_unreachable".into(),
         }
     }
 
     /// The HTTP status the caller gets.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotConnected => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotConnected | Self::NotSignedIn => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ReconnectRequired => StatusCode::UNAUTHORIZED,
+            Self::ScopeNotGranted(_) | Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::OAuthNotConfigured => StatusCode::NOT_FOUND,
+            Self::SignInRefused(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidJson(_)
             | Self::BadRequestBody(_)
             | Self::InvalidPost(_)
@@ -115,6 +166,10 @@ impl Error {
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Unreachable(_) | Self::BadResponse(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::UnknownUpload => StatusCode::NOT_FOUND,
+            Self::BadChunk(_) => StatusCode::BAD_REQUEST,
+            Self::UploadHostTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::UploadHostUnreachable(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -123,10 +178,18 @@ impl Error {
     pub fn into_response(self) -> Response<Body> {
         let status = self.status();
         match &self {
-            Self::Unreachable(detail) | Self::BadResponse(detail) => {
+            Self::Unreachable(detail)
+            | Self::BadResponse(detail)
+            | Self::UploadHostUnreachable(detail) => {
                 tracing::warn!(code = %self.code(), %detail, "TikTok call failed");
             }
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::SignInRefused(refused) => tracing::warn!(
+                error = %refused.error,
+                description = %refused.error_description,
+                log_id = refused.log_id.as_deref().unwrap_or(""),
+                "TikTok's token endpoint refused"
+            ),
             Self::TikTok(tiktok) => tracing::info!(
                 code = %tiktok.api.code,
                 log_id = tiktok.api.log_id.as_deref().unwrap_or(""),
@@ -150,6 +213,7 @@ impl Error {
             message: self.message(),
             log_id: match self {
                 Self::TikTok(tiktok) => tiktok.api.log_id,
+                Self::SignInRefused(refused) => refused.log_id,
                 _ => None,
             },
             retry_after_secs,
@@ -181,6 +245,30 @@ impl Error {
                 }
             }
             other => other.to_string(),
+        }
+    }
+}
+
+/// The one mapping of a token-endpoint failure (other than a dead refresh token, which is
+/// [`Error::ReconnectRequired`]) to the caller's error.
+impl From<TokenError> for Error {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Timeout(timeout) => Self::Timeout(timeout),
+            TokenError::Unreachable(detail) => Self::Unreachable(detail),
+            TokenError::Http { status, detail } => Self::BadResponse(format!(
+                "the token endpoint answered HTTP {status}: {detail}"
+            )),
+            // Still passing trouble after every retry: TikTok's sign-in service is down.
+            TokenError::Refused { error, .. }
+                if matches!(
+                    error.error.as_str(),
+                    "temporarily_unavailable" | "server_error"
+                ) =>
+            {
+                Self::Unreachable(format!("the token endpoint kept refusing: {error}"))
+            }
+            TokenError::Refused { error, .. } => Self::SignInRefused(error),
         }
     }
 }

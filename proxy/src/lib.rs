@@ -5,24 +5,36 @@
 //! appends every result to a JSONL log, and serves the built app at `/`. The video bytes never
 //! pass through it: the caller PUTs them straight to TikTok's `upload_url`.
 //!
+//! With the app's Login Kit credentials it also connects the account with one click
+//! (`/auth/login`, `/auth/callback`, `/auth/logout`, `/api/connection`), keeps the tokens in a
+//! file and refreshes them itself (`account.rs`).
+//!
 //! [`run`] serves on a bound listener until a shutdown future completes; `main.rs` only reads
 //! flags into a [`Config`], binds and calls it. Every rule about TikTok comes from `protocol`.
 
+mod account;
+mod atomic_file;
 mod body;
 mod config;
 mod error;
 mod log;
+mod login;
+mod oauth_client;
 mod posts;
+mod relay;
 mod routes;
 mod server;
 mod statics;
 mod status_cache;
 mod tiktok;
+mod token_file;
 
 pub use body::MAX_JSON_BODY;
 pub use config::{
-    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_STATUS_CACHE_TTL,
-    DEFAULT_UPSTREAM_TIMEOUT, Secret,
+    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_REDIRECT_URI,
+    DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPSTREAM_TIMEOUT, OAuthConfig,
+    Secret, default_token_file,
 };
 pub use error::DEFAULT_RETRY_AFTER_SECS;
+pub use login::{STATE_COOKIE, STATE_TTL};
 pub use server::run;

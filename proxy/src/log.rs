@@ -25,6 +25,8 @@ pub enum EventKind {
     PostFailed,
     /// A poll saw a status different from the last one seen.
     Status,
+    /// The browser reported something that happened to the upload; `upload_event` says what.
+    Upload,
     /// An event written by a later version; kept out of the history.
     #[serde(other)]
     Unknown,
@@ -63,6 +65,18 @@ pub struct LogEvent {
     /// TikTok's request id, for support.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_id: Option<String>,
+    /// What happened to the upload (events of kind `upload`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_event: Option<protocol::wire::UploadEventKind>,
+    /// The 0-based chunk an upload event concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u64>,
+    /// The HTTP status the upload host answered, for upload events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// What the creator was told, for upload events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl LogEvent {
@@ -82,6 +96,10 @@ impl LogEvent {
             tiktok_code: None,
             code: None,
             log_id: None,
+            upload_event: None,
+            chunk: None,
+            http_status: None,
+            message: None,
         }
     }
 }
@@ -183,7 +201,15 @@ pub fn fold(text: &[u8]) -> (History, usize) {
         let Some(publish_id) = event.publish_id.clone() else {
             continue;
         };
-        if !matches!(event.event, EventKind::PostCreated | EventKind::Status) {
+        let upload_status = event
+            .upload_event
+            .and_then(protocol::wire::UploadEventKind::final_status);
+        let counts = match event.event {
+            EventKind::PostCreated | EventKind::Status => true,
+            EventKind::Upload => upload_status.is_some(),
+            EventKind::PostFailed | EventKind::Unknown => false,
+        };
+        if !counts {
             continue;
         }
         let at = *index.entry(publish_id.clone()).or_insert_with(|| {
@@ -206,6 +232,10 @@ pub fn fold(text: &[u8]) -> (History, usize) {
         entry.file_name = event.file_name.or(entry.file_name.take());
         entry.video_size = event.video_size.or(entry.video_size);
         entry.caption = event.caption.or(entry.caption.take());
+        if let Some(status) = upload_status {
+            entry.status = status.to_owned();
+            entry.fail_reason = event.message.clone();
+        }
         if event.event == EventKind::Status {
             if let Some(status) = event.status {
                 entry.status = status;

@@ -3,9 +3,10 @@
 
 use anyhow::Context;
 use clap::Parser;
+use protocol::oauth::{DEFAULT_AUTH_BASE, OAuthMode};
 use proxy::{
     Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_STATUS_CACHE_TTL,
-    DEFAULT_UPSTREAM_TIMEOUT, Secret,
+    DEFAULT_UPSTREAM_TIMEOUT, OAuthConfig, Secret, default_token_file,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,44 @@ struct Args {
     #[arg(long, env = "TIKTOK_ACCESS_TOKEN", hide_env_values = true)]
     access_token: Option<Secret>,
 
+    /// The app's TikTok client key. With --client-secret it turns on "Connect TikTok": the
+    /// proxy gets and refreshes its own tokens, and TIKTOK_ACCESS_TOKEN is ignored.
+    #[arg(long, env = "TIKTOK_CLIENT_KEY", requires = "client_secret")]
+    client_key: Option<String>,
+
+    /// The app's TikTok client secret. Sent only to TikTok's token and revoke endpoints; never
+    /// logged or printed.
+    #[arg(
+        long,
+        env = "TIKTOK_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "client_key"
+    )]
+    client_secret: Option<Secret>,
+
+    /// A refresh token obtained elsewhere, used once to seed the token file when it does not
+    /// exist yet. Never logged or printed.
+    #[arg(long, env = "TIKTOK_REFRESH_TOKEN", hide_env_values = true)]
+    refresh_token: Option<Secret>,
+
+    /// Where TikTok's authorize page is (the browser is sent there by /auth/login).
+    #[arg(long, env = "TIKTOK_AUTH_BASE", default_value = DEFAULT_AUTH_BASE)]
+    auth_base: String,
+
+    /// How the app is registered with TikTok's Login Kit: "desktop" (a localhost redirect with
+    /// PKCE, for a box on this machine) or "web" (an https redirect).
+    #[arg(long, env = "AUTOPOSTER_OAUTH_MODE", default_value = "desktop")]
+    oauth_mode: OAuthMode,
+
+    /// The redirect URI registered with TikTok; it must reach this proxy's /auth/callback.
+    #[arg(long, env = "AUTOPOSTER_REDIRECT_URI", default_value = proxy::DEFAULT_REDIRECT_URI)]
+    redirect_uri: String,
+
+    /// Where the tokens are kept (created 0600, replaced atomically). Default: tokens.json
+    /// beside the log.
+    #[arg(long, env = "AUTOPOSTER_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+
     /// The JSONL file every post result is appended to.
     #[arg(long = "log", env = "AUTOPOSTER_LOG", default_value = DEFAULT_LOG_PATH)]
     log_path: PathBuf,
@@ -63,7 +102,25 @@ struct Args {
 
 impl From<Args> for Config {
     fn from(args: Args) -> Self {
+        let oauth = match (args.client_key, args.client_secret) {
+            (Some(key), Some(secret)) if !key.is_empty() && !secret.expose().is_empty() => {
+                Some(OAuthConfig {
+                    mode: args.oauth_mode,
+                    redirect_uri: args.redirect_uri,
+                    auth_base: args.auth_base,
+                    token_file: args
+                        .token_file
+                        .unwrap_or_else(|| default_token_file(&args.log_path)),
+                    refresh_token: args
+                        .refresh_token
+                        .filter(|token| !token.expose().is_empty()),
+                    ..OAuthConfig::new(key, secret)
+                })
+            }
+            _ => None,
+        };
         Self {
+            oauth,
             listen: args.listen,
             api_base: args.api_base,
             access_token: args.access_token.filter(|token| !token.expose().is_empty()),
@@ -93,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
         %address,
         api_base = %config.api_base,
         connected = config.access_token.is_some(),
+        oauth = config.oauth.as_ref().map(|oauth| oauth.mode.as_str()),
         log = %config.log_path.display(),
         "started"
     );

@@ -8,10 +8,6 @@ use std::sync::Mutex;
 
 /// One post started through this proxy.
 #[derive(Debug, Clone)]
-#[expect(
-    dead_code,
-    reason = "upload_url, plan and content_type are for the chunk relay, PUT /api/posts/{id}/chunk, which streams to upload_url"
-)]
 pub struct PostRecord {
     /// TikTok's upload URL, used whole; valid for one hour.
     pub upload_url: String,

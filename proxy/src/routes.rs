@@ -3,13 +3,18 @@
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
 use crate::log::{EventKind, LogEvent};
+use crate::login;
 use crate::posts::PostRecord;
+use crate::relay;
 use crate::server::App;
 use crate::statics;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
-use protocol::wire::{CreatePost, CreatedPost, Creator, Health, PostMode, PostState};
+use protocol::wire::{
+    CreatePost, CreatedPost, Creator, Health, MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState,
+    UploadEvent,
+};
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -44,15 +49,34 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<Response<Body>, 
     let path = request.uri().path().to_owned();
     match (&method, path.as_str()) {
         (&Method::GET, "/api/health") => Ok(health(app)),
+        (&Method::GET, "/api/connection") => Ok(connection(app).await),
+        (_, "/api/connection") => Err(Error::MethodNotAllowed("GET")),
+        (&Method::GET, "/auth/login") => login::login(app),
+        (&Method::GET, "/auth/callback") => login::callback(app, &request).await,
+        (_, "/auth/login" | "/auth/callback") => Err(Error::MethodNotAllowed("GET")),
+        (&Method::POST, "/auth/logout") => login::logout(app, &request).await,
+        (_, "/auth/logout") => Err(Error::MethodNotAllowed("POST")),
         (&Method::GET, "/api/creator") => creator(app).await,
         (_, "/api/health" | "/api/creator") => Err(Error::MethodNotAllowed("GET")),
         (&Method::GET, "/api/posts") => history(app).await,
         (&Method::POST, "/api/posts") => create_post(app, request).await,
         (_, "/api/posts") => Err(Error::MethodNotAllowed("GET, POST")),
-        (&Method::GET, path) if path.starts_with(POST_PREFIX) => {
-            post_status(app, &path[POST_PREFIX.len()..]).await
+        (method, path) if path.starts_with(POST_PREFIX) => {
+            let rest = &path[POST_PREFIX.len()..];
+            match (method, rest.split_once('/')) {
+                (&Method::GET, None) => post_status(app, rest).await,
+                (_, None) => Err(Error::MethodNotAllowed("GET")),
+                (&Method::PUT, Some((id, "chunk"))) => {
+                    relay::put_chunk(app, checked_publish_id(id)?, request).await
+                }
+                (_, Some((_, "chunk"))) => Err(Error::MethodNotAllowed("PUT")),
+                (&Method::POST, Some((id, "events"))) => {
+                    upload_event(app, checked_publish_id(id)?, request).await
+                }
+                (_, Some((_, "events"))) => Err(Error::MethodNotAllowed("POST")),
+                (_, Some(_)) => Err(Error::NotFound),
+            }
         }
-        (_, path) if path.starts_with(POST_PREFIX) => Err(Error::MethodNotAllowed("GET")),
         (_, path) if path == "/api" || path.starts_with("/api/") => Err(Error::NotFound),
         (&Method::GET, path) => statics::serve(app.static_dir.as_deref(), path, false).await,
         (&Method::HEAD, path) => statics::serve(app.static_dir.as_deref(), path, true).await,
@@ -67,6 +91,11 @@ fn health(app: &App) -> Response<Body> {
         connected: app.tiktok.is_connected(),
     };
     json_response(StatusCode::OK, &health)
+}
+
+/// `GET /api/connection`: whether TikTok is connected, and what the connection allows.
+async fn connection(app: &App) -> Response<Body> {
+    json_response(StatusCode::OK, &app.account.connection().await)
 }
 
 /// `GET /api/creator`: `creator_info/query`, as the page needs it.
@@ -89,6 +118,8 @@ async fn history(app: &App) -> Result<Response<Body>, Error> {
 async fn create_post(app: &App, request: Request<Incoming>) -> Result<Response<Body>, Error> {
     let post: CreatePost = read_json(request).await?;
     let (plan, content_type) = post.validate()?;
+    // A mode the granted scopes do not allow is refused here, before TikTok is asked.
+    app.account.check_mode(post.mode).await?;
     let mut event = LogEvent::now(EventKind::PostCreated);
     event.mode = Some(post.mode);
     event.file_name = Some(post.file_name.clone()).filter(|name| !name.is_empty());
@@ -166,6 +197,42 @@ async fn init(
         .upload_url
         .ok_or_else(|| Error::BadResponse("init answered without an upload_url".into()))?;
     Ok((data.publish_id, upload_url))
+}
+
+/// A path's `publish_id`, if it can be one.
+fn checked_publish_id(publish_id: &str) -> Result<&str, Error> {
+    is_publish_id(publish_id)
+        .then_some(publish_id)
+        .ok_or(Error::InvalidPublishId)
+}
+
+/// `POST /api/posts/{publish_id}/events`: the browser's account of the upload, for the log.
+async fn upload_event(
+    app: &App,
+    publish_id: &str,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Error> {
+    let report: UploadEvent = read_json(request).await?;
+    let record = app.posts.get(publish_id).ok_or(Error::UnknownUpload)?;
+    let mut event = LogEvent::now(EventKind::Upload);
+    event.publish_id = Some(publish_id.to_owned());
+    event.mode = Some(record.mode);
+    event.file_name = Some(record.file_name).filter(|name| !name.is_empty());
+    event.upload_event = Some(report.kind);
+    event.chunk = report.chunk;
+    event.http_status = report.http_status;
+    event.message = report.message.map(|mut message| {
+        if message.len() > MAX_UPLOAD_EVENT_MESSAGE {
+            let mut end = MAX_UPLOAD_EVENT_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        message
+    });
+    append(app, &event).await;
+    Ok(crate::body::empty_response(StatusCode::NO_CONTENT))
 }
 
 /// `GET /api/posts/{publish_id}`: `status/fetch`, cached briefly; a change is logged.

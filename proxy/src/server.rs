@@ -1,8 +1,10 @@
 //! Accepts connections and serves each with hyper until shutdown, then lets in-flight
 //! requests finish.
 
+use crate::account::Account;
 use crate::config::Config;
 use crate::log::Log;
+use crate::login::Logins;
 use crate::posts::Posts;
 use crate::routes;
 use crate::status_cache::StatusCache;
@@ -26,8 +28,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct App {
     /// The only holder of the token.
     pub tiktok: TikTok,
+    /// Where the token comes from (fixed, or Login Kit's refreshed tokens), shared with
+    /// `tiktok`.
+    pub account: Arc<Account>,
+    /// Pending connects; `None` without Login Kit credentials.
+    pub logins: Option<Logins>,
     /// The JSONL history.
     pub log: Log,
+    /// The client the chunk relay PUTs to TikTok's upload host with: no token, no redirects,
+    /// and no overall deadline (a 64 MB chunk may take minutes), only connect and idle limits.
+    pub uploads: reqwest::Client,
     /// Posts started since the proxy started, for the chunk relay and the log.
     pub posts: Posts,
     /// Recent `status/fetch` answers.
@@ -46,17 +56,40 @@ pub async fn run(
     let log = Log::open(&config.log_path)
         .await
         .with_context(|| format!("opening the log {}", config.log_path.display()))?;
+    if let Some(oauth) = &config.oauth {
+        oauth.check().context("AUTOPOSTER_REDIRECT_URI")?;
+        if config.access_token.is_some() {
+            tracing::warn!(
+                "TIKTOK_ACCESS_TOKEN is ignored: TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET are set"
+            );
+        }
+    }
+    let account = Arc::new(Account::new(&config)?);
     let app = Arc::new(App {
-        tiktok: TikTok::new(&config).context("building the HTTP client for TikTok")?,
+        tiktok: TikTok::new(&config, account.clone())
+            .context("building the HTTP client for TikTok")?,
+        account,
+        logins: config.oauth.as_ref().map(Logins::new),
         log,
+        uploads: reqwest::Client::builder()
+            .connect_timeout(config.upstream_timeout)
+            .read_timeout(config.upstream_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("building the HTTP client for TikTok's upload host")?,
         posts: Posts::default(),
         statuses: StatusCache::new(config.status_cache_ttl),
         static_dir: config.static_dir,
     });
     if !app.tiktok.is_connected() {
-        tracing::warn!(
-            "no TikTok access token: TikTok calls will answer 503 until TIKTOK_ACCESS_TOKEN is set"
-        );
+        match &app.logins {
+            Some(_) => tracing::warn!(
+                "no TikTok account connected yet: open the page and click Connect TikTok"
+            ),
+            None => tracing::warn!(
+                "no TikTok access token: TikTok calls will answer 503 until TIKTOK_ACCESS_TOKEN (or TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET) is set"
+            ),
+        }
     }
 
     let graceful = GracefulShutdown::new();

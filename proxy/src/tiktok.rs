@@ -1,7 +1,10 @@
 //! The upstream client: one function per TikTok call, each sending exactly the documented
 //! request (`Authorization: Bearer …`, `Content-Type: application/json; charset=UTF-8`, the
 //! documented JSON body) and nothing of the caller's: no browser header is ever forwarded.
+//! The token comes from [`Account`] for each call; a 401 `access_token_invalid` with Login Kit
+//! tokens is answered by one refresh and one retry of the call.
 
+use crate::account::Account;
 use crate::config::{Config, Secret};
 use crate::error::{Error, TikTokError};
 use protocol::ErrorCode;
@@ -12,6 +15,7 @@ use protocol::tiktok::{
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What stands in for the token wherever upstream text might have echoed it.
@@ -24,15 +28,15 @@ pub struct TikTok {
     http: reqwest::Client,
     /// `https://open.tiktokapis.com`, or a simulator's base URL.
     base: String,
-    /// `None` when no account is connected: every call then fails before sending anything.
-    token: Option<Secret>,
+    /// Where each call's token comes from; without one every call fails before sending.
+    account: Arc<Account>,
     /// Reported in the 504's message.
     timeout: Duration,
 }
 
 impl TikTok {
     /// A client for `config.api_base` with `config.upstream_timeout` on every call.
-    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+    pub fn new(config: &Config, account: Arc<Account>) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(config.upstream_timeout)
             .connect_timeout(config.upstream_timeout)
@@ -42,17 +46,14 @@ impl TikTok {
         Ok(Self {
             http,
             base: config.api_base.trim_end_matches('/').to_owned(),
-            token: config
-                .access_token
-                .clone()
-                .filter(|token| !token.expose().is_empty()),
+            account,
             timeout: config.upstream_timeout,
         })
     }
 
-    /// Whether an access token is configured.
+    /// Whether an access token is held.
     pub fn is_connected(&self) -> bool {
-        self.token.is_some()
+        self.account.is_connected()
     }
 
     /// `creator_info/query`: who is posting and what they may choose. TikTok documents no
@@ -79,24 +80,46 @@ impl TikTok {
         self.call(paths::STATUS_FETCH, &body).await
     }
 
-    /// POSTs `body` to `path` and reads TikTok's envelope, whatever the HTTP status.
+    /// POSTs `body` to `path` with the account's token; after a 401 `access_token_invalid`,
+    /// refreshes (if it can) and tries once more.
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
     ) -> Result<T, Error> {
-        let token = self.token.as_ref().ok_or(Error::NotConnected)?;
         // TikTok's request bodies are plain structs of strings, numbers and booleans.
         let body = serde_json::to_vec(body).expect("TikTok request bodies always serialize");
+        let token = self.account.access_token().await?;
+        match self.send(path, &body, &token).await {
+            Err(Error::TikTok(refused))
+                if refused.api.code == ErrorCode::AccessTokenInvalid
+                    && self.account.can_refresh() =>
+            {
+                tracing::info!(path, "TikTok refused the access token; refreshing once");
+                let token = self.account.replace_rejected(&token).await?;
+                self.send(path, &body, &token).await
+            }
+            result => result,
+        }
+    }
+
+    /// POSTs `body` to `path` with `token` and reads TikTok's envelope, whatever the HTTP
+    /// status.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &[u8],
+        token: &Secret,
+    ) -> Result<T, Error> {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
             .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
             .header(CONTENT_TYPE, JSON_CONTENT_TYPE)
-            .body(body)
+            .body(body.to_vec())
             .send()
             .await
-            .map_err(|error| self.transport_error(path, error))?;
+            .map_err(|error| self.transport_error(path, error, token))?;
         let http_status = response.status().as_u16();
         let retry_after_secs = response
             .headers()
@@ -106,22 +129,23 @@ impl TikTok {
         let bytes = response
             .bytes()
             .await
-            .map_err(|error| self.transport_error(path, error))?;
+            .map_err(|error| self.transport_error(path, error, token))?;
         match parse_envelope(&bytes) {
             Ok((data, _)) => Ok(data),
             Err(EnvelopeError::Api(api)) => Err(Error::TikTok(TikTokError {
-                api: self.scrub_api_error(api),
+                api: scrub_api_error(api, token),
                 http_status,
                 retry_after_secs,
             })),
-            Err(EnvelopeError::Malformed(detail)) => Err(Error::BadResponse(
-                self.scrub(format!("{path} answered HTTP {http_status}: {detail}")),
-            )),
+            Err(EnvelopeError::Malformed(detail)) => Err(Error::BadResponse(scrub(
+                format!("{path} answered HTTP {http_status}: {detail}"),
+                token,
+            ))),
         }
     }
 
     /// A timeout becomes 504; anything else on the way is "unreachable" (502).
-    fn transport_error(&self, path: &str, error: reqwest::Error) -> Error {
+    fn transport_error(&self, path: &str, error: reqwest::Error, token: &Secret) -> Error {
         if error.is_timeout() {
             return Error::Timeout(self.timeout);
         }
@@ -132,28 +156,29 @@ impl TikTok {
             detail.push_str(&format!(": {cause}"));
             source = cause.source();
         }
-        Error::Unreachable(self.scrub(detail))
+        Error::Unreachable(scrub(detail, token))
     }
+}
 
-    /// TikTok's error with every field that might echo the token scrubbed.
-    fn scrub_api_error(&self, api: ApiError) -> ApiError {
-        let code = match api.code {
-            ErrorCode::Other(code) => ErrorCode::Other(self.scrub(code)),
-            known => known,
-        };
-        ApiError {
-            code,
-            message: self.scrub(api.message),
-            log_id: api.log_id.map(|log_id| self.scrub(log_id)),
-        }
+/// TikTok's error with every field that might echo the token scrubbed.
+fn scrub_api_error(api: ApiError, token: &Secret) -> ApiError {
+    let code = match api.code {
+        ErrorCode::Other(code) => ErrorCode::Other(scrub(code, token)),
+        known => known,
+    };
+    ApiError {
+        code,
+        message: scrub(api.message, token),
+        log_id: api.log_id.map(|log_id| scrub(log_id, token)),
     }
+}
 
-    /// `text` with the token, should it appear, replaced.
-    fn scrub(&self, text: String) -> String {
-        match &self.token {
-            Some(token) if text.contains(token.expose()) => text.replace(token.expose(), REDACTED),
-            _ => text,
-        }
+/// `text` with the token, should it appear, replaced.
+fn scrub(text: String, token: &Secret) -> String {
+    if !token.expose().is_empty() && text.contains(token.expose()) {
+        text.replace(token.expose(), REDACTED)
+    } else {
+        text
     }
 }
 
@@ -163,16 +188,15 @@ mod tests {
 
     #[test]
     fn upstream_text_echoing_the_token_is_scrubbed() {
-        let config = Config {
-            access_token: Some(Secret::new("act.echo-me")),
-            ..Config::default()
-        };
-        let tiktok = TikTok::new(&config).unwrap();
-        let scrubbed = tiktok.scrub_api_error(ApiError {
-            code: ErrorCode::Other("bad_act.echo-me".into()),
-            message: "token act.echo-me is invalid".into(),
-            log_id: Some("act.echo-me".into()),
-        });
+        let token = Secret::new("act.echo-me");
+        let scrubbed = scrub_api_error(
+            ApiError {
+                code: ErrorCode::Other("bad_act.echo-me".into()),
+                message: "token act.echo-me is invalid".into(),
+                log_id: Some("act.echo-me".into()),
+            },
+            &token,
+        );
         let shown = format!("{scrubbed:?}");
         assert!(!shown.contains("echo-me"), "{shown}");
         assert_eq!(scrubbed.message, "token [redacted] is invalid");
@@ -184,6 +208,7 @@ mod tests {
             access_token: Some(Secret::new("")),
             ..Config::default()
         };
-        assert!(!TikTok::new(&config).unwrap().is_connected());
+        let account = Arc::new(Account::new(&config).unwrap());
+        assert!(!TikTok::new(&config, account).unwrap().is_connected());
     }
 }

@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use hyper::{Request, Response};
 use protocol::ErrorCode;
+use protocol::oauth::{SCOPE_VIDEO_PUBLISH, SCOPE_VIDEO_UPLOAD};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -55,7 +56,7 @@ async fn answer(
     {
         sim.state().requests[record].body = Some(bytes.to_vec());
     }
-    check_bearer(sim, &parts.headers)?;
+    check_bearer(sim, endpoint, &parts.headers)?;
     let hang = sim.state().faults.hang(endpoint);
     if let Some(duration) = hang {
         tokio::time::sleep(duration).await;
@@ -83,20 +84,46 @@ async fn answer(
     handler(sim, json)
 }
 
-/// Accepts `Authorization: Bearer <the simulator's token>` and nothing else.
-fn check_bearer(sim: &Sim, headers: &HeaderMap) -> Result<(), ApiFailure> {
+/// Accepts `Authorization: Bearer <token>` with the simulator's fixed token, or with an issued
+/// access token that is live and carries the scope `endpoint` needs.
+fn check_bearer(sim: &Sim, endpoint: Endpoint, headers: &HeaderMap) -> Result<(), ApiFailure> {
+    let invalid = || {
+        ApiFailure::new(
+            ErrorCode::AccessTokenInvalid,
+            "The access token is invalid or not found in the request.",
+        )
+    };
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    if token == Some(sim.access_token()) {
+        .map(|(_, token)| token.trim())
+        .ok_or_else(invalid)?;
+    if token == sim.access_token() {
+        return Ok(());
+    }
+    let state = sim.state();
+    let scopes = state
+        .grants
+        .access_scopes(token, Instant::now())
+        .ok_or_else(invalid)?;
+    // Any one of these scopes will do.
+    let needed: &[&str] = match endpoint {
+        Endpoint::CreatorInfo | Endpoint::VideoInit => &[SCOPE_VIDEO_PUBLISH],
+        Endpoint::InboxInit => &[SCOPE_VIDEO_UPLOAD],
+        Endpoint::StatusFetch => &[SCOPE_VIDEO_PUBLISH, SCOPE_VIDEO_UPLOAD],
+        _ => &[],
+    };
+    if needed.is_empty() || scopes.iter().any(|scope| needed.contains(&scope.as_str())) {
         Ok(())
     } else {
         Err(ApiFailure::new(
-            ErrorCode::AccessTokenInvalid,
-            "The access token is invalid or not found in the request.",
+            ErrorCode::ScopeNotAuthorized,
+            format!(
+                "The user did not authorize the scope required for this endpoint ({}).",
+                needed.join(" or ")
+            ),
         ))
     }
 }

@@ -1,4 +1,4 @@
-//! The five things the simulator answers, named once for routing, rate limits and faults.
+//! The eight things the simulator answers, named once for routing, rate limits and faults.
 
 use protocol::tiktok::paths;
 
@@ -18,16 +18,25 @@ pub enum Endpoint {
     StatusFetch,
     /// `PUT /upload/?upload_id=…&upload_token=…` (the upload host).
     Upload,
+    /// `GET /v2/auth/authorize/`: a stand-in for TikTok's consent page that agrees at once.
+    Authorize,
+    /// `POST /v2/oauth/token/`: the code exchange and the refresh.
+    OAuthToken,
+    /// `POST /v2/oauth/revoke/`.
+    OAuthRevoke,
 }
 
 impl Endpoint {
-    /// Every endpoint, in the order a post uses them.
-    pub const ALL: [Endpoint; 5] = [
+    /// Every endpoint, in the order a post uses them, then OAuth's.
+    pub const ALL: [Endpoint; 8] = [
         Self::CreatorInfo,
         Self::VideoInit,
         Self::InboxInit,
         Self::StatusFetch,
         Self::Upload,
+        Self::Authorize,
+        Self::OAuthToken,
+        Self::OAuthRevoke,
     ];
 
     /// The path the endpoint is served on.
@@ -38,6 +47,9 @@ impl Endpoint {
             Self::InboxInit => paths::INBOX_VIDEO_INIT,
             Self::StatusFetch => paths::STATUS_FETCH,
             Self::Upload => UPLOAD_PATH,
+            Self::Authorize => protocol::oauth::AUTHORIZE_PATH,
+            Self::OAuthToken => paths::OAUTH_TOKEN,
+            Self::OAuthRevoke => paths::OAUTH_REVOKE,
         }
     }
 

@@ -18,10 +18,16 @@ pub enum Fault {
     /// The next PUT of chunk `chunk` has its connection closed after about half of its body;
     /// no response is sent and no byte is accepted. Its recorded status is 0.
     DropConnection { chunk: u64 },
+    /// The next PUT of chunk `chunk` is received and accepted, then its connection is closed
+    /// before the answer is sent: TikTok holds the chunk, the client does not know it. A client
+    /// that sends the chunk again gets 416 with TikTok's `Content-Range`, and must resync.
+    LoseAnswer { chunk: u64 },
     /// The next `times` calls to `endpoint` answer `code` with `http_status` (for example 429
     /// `rate_limit_exceeded` on init, or creator_info's `spam_risk_too_many_posts` with 200, as
-    /// TikTok does). API endpoints wrap it in the envelope; on [`Endpoint::Upload`] the PUT
-    /// answers `http_status` with an empty body, like [`Fault::ChunkStatus`] for any chunk.
+    /// TikTok does). API endpoints wrap it in the envelope; the OAuth token and revoke endpoints
+    /// answer TikTok's OAuth shape with `code` as `error` (e.g. `invalid_grant`,
+    /// `temporarily_unavailable`); on [`Endpoint::Upload`] the PUT answers `http_status` with an
+    /// empty body, like [`Fault::ChunkStatus`] for any chunk.
     ApiError {
         endpoint: Endpoint,
         code: ErrorCode,
@@ -122,6 +128,15 @@ impl FaultQueue {
     pub(crate) fn drop_connection(&mut self, index: u64) -> bool {
         self.take(|fault| match fault {
             Fault::DropConnection { chunk } if *chunk == index => Some(()),
+            _ => None,
+        })
+        .is_some()
+    }
+
+    /// Whether to accept a PUT of chunk `index` and then drop its answer.
+    pub(crate) fn lose_answer(&mut self, index: u64) -> bool {
+        self.take(|fault| match fault {
+            Fault::LoseAnswer { chunk } if *chunk == index => Some(()),
             _ => None,
         })
         .is_some()

@@ -1,9 +1,11 @@
 //! [`Sim`]: the cheap, clonable handle tests hold to inspect and steer a running simulator.
 
 use crate::fault::Fault;
+use crate::grants::Lifetimes;
 use crate::options::{Persona, RateLimits, SimOptions};
 use crate::record::{RecordedRequest, UploadRecord};
 use crate::state::State;
+use protocol::tiktok::{TokenResponse, paths};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,8 +24,16 @@ pub(crate) struct Shared {
     pub(crate) addr: SocketAddr,
     /// `http://{addr}`, the API base and the upload host alike.
     pub(crate) base_url: String,
-    /// The only bearer token accepted.
+    /// The bearer token always accepted, besides issued ones.
     pub(crate) access_token: String,
+    /// The app's client key.
+    pub(crate) client_key: String,
+    /// The app's client secret.
+    pub(crate) client_secret: String,
+    /// How long issued tokens live.
+    pub(crate) lifetimes: Lifetimes,
+    /// What the stand-in consent page grants (see [`SimOptions::grant_scopes`]).
+    pub(crate) grant_scopes: Option<Vec<String>>,
     /// Whether the upload host speaks CORS.
     pub(crate) cors: bool,
     /// From the final chunk to the final status.
@@ -52,6 +62,13 @@ impl Sim {
                 addr,
                 base_url: format!("http://{advertised}"),
                 access_token: options.access_token,
+                client_key: options.client_key,
+                client_secret: options.client_secret,
+                lifetimes: Lifetimes {
+                    access: options.access_token_ttl,
+                    refresh: options.refresh_token_ttl,
+                },
+                grant_scopes: options.grant_scopes,
                 cors: options.cors,
                 processing_delay: options.processing_delay,
                 upload_url_ttl: options.upload_url_ttl,
@@ -71,9 +88,48 @@ impl Sim {
         self.shared.base_url.clone()
     }
 
-    /// The bearer token the API accepts.
+    /// The fixed bearer token the API accepts (issued tokens work too, while they live).
     pub fn access_token(&self) -> &str {
         &self.shared.access_token
+    }
+
+    /// The client key the OAuth endpoints accept.
+    pub fn client_key(&self) -> &str {
+        &self.shared.client_key
+    }
+
+    /// The client secret the token and revoke endpoints accept.
+    pub fn client_secret(&self) -> &str {
+        &self.shared.client_secret
+    }
+
+    /// Issues a token pair for `scopes` as if someone had connected elsewhere, e.g. to seed a
+    /// proxy's `TIKTOK_REFRESH_TOKEN`.
+    pub fn issue_tokens(&self, scopes: &[&str]) -> TokenResponse {
+        let scopes = scopes.iter().map(|scope| (*scope).to_owned()).collect();
+        let lifetimes = self.shared.lifetimes;
+        self.state()
+            .grants
+            .start(scopes, tokio::time::Instant::now(), lifetimes)
+    }
+
+    /// Makes every issued access token expire now (the API then answers 401
+    /// `access_token_invalid`), however long `expires_in` said it would live; refresh tokens
+    /// keep working. The fixed `access_token` is unaffected.
+    pub fn expire_access_tokens(&self) {
+        self.state()
+            .grants
+            .expire_access_tokens(tokio::time::Instant::now());
+    }
+
+    /// How many requests reached `POST /v2/oauth/token/` (code exchanges and refreshes, faulted
+    /// ones included).
+    pub fn token_calls(&self) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|request| request.path == paths::OAUTH_TOKEN)
+            .count()
     }
 
     /// Every upload, one per `publish_id`, in creation order.

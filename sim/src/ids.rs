@@ -1,5 +1,5 @@
 //! The identifiers TikTok hands out, minted in TikTok's shapes: publish ids, upload ids and
-//! tokens, 19-digit post ids above 2^53, and `log_id`s.
+//! tokens, OAuth tokens and codes, 19-digit post ids above 2^53, and `log_id`s.
 
 use protocol::wire::PostMode;
 use rand::Rng;
@@ -38,6 +38,13 @@ pub(crate) fn upload_token() -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+/// An OAuth secret like TikTok's `act.…`, `rft.…` or a code: `prefix`, a dot, and 128 random
+/// bits in hex.
+pub(crate) fn secret(prefix: &str) -> String {
+    let bits: u128 = rand::thread_rng().r#gen();
+    format!("{prefix}.{bits:032x}")
 }
 
 /// A public post id: a 19-digit number above 2^53.
@@ -102,6 +109,8 @@ mod tests {
         assert!(post > 1 << 53);
         assert_eq!(upload_id().len(), 19);
         assert_eq!(upload_token().len(), 36);
+        assert_eq!(secret("act").len(), 36);
+        assert_ne!(secret("rft"), secret("rft"));
         assert!(publish_id(PostMode::Direct).starts_with("v_pub_file~v2-1."));
         assert!(publish_id(PostMode::Inbox).starts_with("v_inbox_file~v2."));
         assert!(publish_id(PostMode::Direct).len() <= 64);

@@ -14,6 +14,11 @@
 //!     pub fn addr(&self) -> SocketAddr
 //!     pub fn base_url(&self) -> String                                 // "http://127.0.0.1:PORT"
 //!     pub fn access_token(&self) -> &str
+//!     pub fn client_key(&self) -> &str
+//!     pub fn client_secret(&self) -> &str
+//!     pub fn issue_tokens(&self, scopes: &[&str]) -> TokenResponse     // as if connected elsewhere
+//!     pub fn expire_access_tokens(&self)                              // issued ones, at once
+//!     pub fn token_calls(&self) -> usize                               // POST /v2/oauth/token/ received
 //!     pub fn uploads(&self) -> Vec<UploadRecord>                       // creation order
 //!     pub fn upload(&self, publish_id: &str) -> Option<UploadRecord>
 //!     pub fn requests(&self) -> Vec<RecordedRequest>                   // arrival order
@@ -24,7 +29,8 @@
 //!     pub fn persona(&self) -> Persona
 //!     pub fn shutdown(&self)
 //! }
-//! SimOptions { access_token, persona, rate_limits, cors, processing_delay, upload_url_ttl }
+//! SimOptions { access_token, client_key, client_secret, access_token_ttl, refresh_token_ttl,
+//!              grant_scopes, persona, rate_limits, cors, processing_delay, upload_url_ttl }
 //! Persona { nickname, username, avatar_url, privacy_level_options, comment_disabled,
 //!           duet_disabled, stitch_disabled, max_video_post_duration_sec, audited,
 //!           private_account }                       // Persona::default(), Persona::private()
@@ -34,15 +40,25 @@
 //!                upload_url }
 //! RecordedRequest { method, path, query, headers, body, status }
 //! Fault::{ChunkStatus, DropConnection, ApiError, Hang, FailPublish, ExpireUploadUrls}
-//! Endpoint::{CreatorInfo, VideoInit, InboxInit, StatusFetch, Upload}
+//! Endpoint::{CreatorInfo, VideoInit, InboxInit, StatusFetch, Upload, Authorize, OAuthToken,
+//!            OAuthRevoke}
 //! Mode = protocol::wire::PostMode::{Direct, Inbox}
 //! ```
 //!
 //! # What it serves (one listener is both the API base and the upload host)
 //!
 //! - `POST /v2/post/publish/creator_info/query/`, `…/video/init/`, `…/inbox/video/init/`,
-//!   `…/status/fetch/`: bearer token required (401 `access_token_invalid`), TikTok's envelope
-//!   with a `log_id` and `x-tt-logid`, rate limits per sliding minute (429).
+//!   `…/status/fetch/`: bearer token required (401 `access_token_invalid`: the fixed one, or an
+//!   issued one that is neither expired nor revoked, and has the endpoint's scope, else 401
+//!   `scope_not_authorized`), TikTok's envelope with a `log_id` and `x-tt-logid`, rate limits
+//!   per sliding minute (429).
+//! - `GET /v2/auth/authorize/`: a stand-in consent page that checks `client_key`,
+//!   `redirect_uri` (web or, with a `code_challenge`, desktop rules), `response_type=code`, the
+//!   scopes and the challenge, then redirects (302) to `redirect_uri?code=…&scopes=…&state=…`.
+//! - `POST /v2/oauth/token/` (form): `authorization_code` (single-use code, same
+//!   `redirect_uri`, PKCE verified against the hex challenge) and `refresh_token` (strict
+//!   rotation: a refresh token works once). `POST /v2/oauth/revoke/` (form) ends the grant.
+//!   Refusals are `{"error","error_description","log_id"}` with HTTP 200.
 //! - `PUT /upload/?upload_id=…&upload_token=…`: the chunks, in order, exactly as planned. 206
 //!   per middle chunk and 201 for the last, each with `Content-Range: bytes 0-{received-1}/{total}`;
 //!   400 bad headers or short body, 403 expired URL, 404 unknown URL, 416 out-of-order range or a
@@ -57,8 +73,10 @@
 mod api;
 mod endpoint;
 mod fault;
+mod grants;
 mod handle;
 mod ids;
+mod oauth;
 mod options;
 mod posting;
 mod rate;
@@ -74,8 +92,9 @@ pub use endpoint::{Endpoint, UPLOAD_PATH};
 pub use fault::Fault;
 pub use handle::Sim;
 pub use options::{
-    CREATOR_INFO_PER_MINUTE, DEFAULT_ACCESS_TOKEN, DEFAULT_MAX_DURATION_SEC,
-    DEFAULT_PROCESSING_DELAY, DEFAULT_UPLOAD_URL_TTL, INIT_PER_MINUTE, Persona, RateLimits,
+    CREATOR_INFO_PER_MINUTE, DEFAULT_ACCESS_TOKEN, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CLIENT_KEY,
+    DEFAULT_CLIENT_SECRET, DEFAULT_MAX_DURATION_SEC, DEFAULT_PROCESSING_DELAY,
+    DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_UPLOAD_URL_TTL, INIT_PER_MINUTE, Persona, RateLimits,
     STATUS_PER_MINUTE, SimOptions,
 };
 pub use protocol::wire::PostMode as Mode;

@@ -11,8 +11,10 @@ use tokio::net::TcpListener;
 /// A strict simulator of TikTok's Content Posting API (v2) and its upload host.
 ///
 /// One listener serves creator_info/query, video/init, inbox/video/init, status/fetch and the
-/// upload host (PUT /upload/?upload_id=…&upload_token=…), refusing what TikTok refuses. Point
-/// the proxy at it with TIKTOK_API_BASE and TIKTOK_ACCESS_TOKEN as printed on start.
+/// upload host (PUT /upload/?upload_id=…&upload_token=…), refusing what TikTok refuses, plus
+/// Login Kit (a consent page that agrees at once, token and revoke). Point the proxy at it with
+/// TIKTOK_API_BASE and TIKTOK_ACCESS_TOKEN, or TIKTOK_CLIENT_KEY/SECRET and TIKTOK_AUTH_BASE,
+/// as printed on start.
 #[derive(Debug, Parser)]
 #[command(
     name = "sim",
@@ -27,6 +29,15 @@ struct Args {
     /// The bearer token the API accepts.
     #[arg(long, env = "SIM_TOKEN", default_value = sim::DEFAULT_ACCESS_TOKEN)]
     token: String,
+    /// The client key the OAuth endpoints accept (point the proxy's TIKTOK_CLIENT_KEY at it).
+    #[arg(long, env = "SIM_CLIENT_KEY", default_value = sim::DEFAULT_CLIENT_KEY)]
+    client_key: String,
+    /// The client secret the token and revoke endpoints accept.
+    #[arg(long, env = "SIM_CLIENT_SECRET", default_value = sim::DEFAULT_CLIENT_SECRET)]
+    client_secret: String,
+    /// How long issued access tokens live ("2h", "30s"); short ones show refreshes in the demo.
+    #[arg(long, env = "SIM_ACCESS_TOKEN_TTL", default_value = "2h", value_parser = parse_delay)]
+    access_token_ttl: Duration,
     /// The creator's nickname, shown on the posting page.
     #[arg(long, env = "SIM_NICKNAME", default_value = "Sim Creator")]
     nickname: String,
@@ -92,6 +103,9 @@ impl Args {
         };
         SimOptions {
             access_token: self.token,
+            client_key: self.client_key,
+            client_secret: self.client_secret,
+            access_token_ttl: self.access_token_ttl,
             persona,
             rate_limits: if self.no_rate_limits {
                 RateLimits::off()
@@ -132,6 +146,11 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "TikTok simulator on {base} — use TIKTOK_API_BASE={base} TIKTOK_ACCESS_TOKEN={}",
         sim.access_token()
+    );
+    println!(
+        "  or, to connect with OAuth: TIKTOK_API_BASE={base} TIKTOK_AUTH_BASE={base} TIKTOK_CLIENT_KEY={} TIKTOK_CLIENT_SECRET={}",
+        sim.client_key(),
+        sim.client_secret()
     );
     let ctrl_c = async {
         // If the handler cannot be installed, serve until killed.

@@ -7,6 +7,14 @@ use std::time::Duration;
 
 /// The bearer token a default simulator accepts.
 pub const DEFAULT_ACCESS_TOKEN: &str = "sim-access-token";
+/// The client key the OAuth endpoints accept by default.
+pub const DEFAULT_CLIENT_KEY: &str = "sim-client-key";
+/// The client secret the token and revoke endpoints accept by default.
+pub const DEFAULT_CLIENT_SECRET: &str = "sim-client-secret";
+/// How long an access token from the token endpoint works: the 2 hours of TikTok's newer docs.
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long a refresh token works if unused: the 180 days of TikTok's newer docs.
+pub const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 /// How long "processing" lasts after the final chunk: long enough to see `PROCESSING_UPLOAD` in
 /// the demo, short enough not to bore anyone.
 pub const DEFAULT_PROCESSING_DELAY: Duration = Duration::from_secs(2);
@@ -27,8 +35,21 @@ const DEFAULT_AVATAR_URL: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3
 /// Everything a simulator is started with. `Default` is TikTok as documented.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
-    /// The only bearer token the API endpoints accept.
+    /// A bearer token the API endpoints always accept (with every scope), besides the access
+    /// tokens the token endpoint issues.
     pub access_token: String,
+    /// The app's client key: the authorize page, token and revoke endpoints check it.
+    pub client_key: String,
+    /// The app's client secret: the token and revoke endpoints check it.
+    pub client_secret: String,
+    /// The lifetime of issued access tokens (`expires_in`, in whole seconds, rounded up); after
+    /// it the API answers 401 `access_token_invalid`.
+    pub access_token_ttl: Duration,
+    /// The lifetime of issued refresh tokens (`refresh_expires_in`); each is also single-use.
+    pub refresh_token_ttl: Duration,
+    /// The scopes the stand-in person grants at authorize: the requested ones that are also in
+    /// this list. `None` grants everything requested; an empty list denies (`access_denied`).
+    pub grant_scopes: Option<Vec<String>>,
     /// The creator `creator_info/query` describes and whose rules init enforces.
     pub persona: Persona,
     /// Per token, per endpoint, per sliding minute; `None` disables a limit.
@@ -45,6 +66,11 @@ impl Default for SimOptions {
     fn default() -> Self {
         Self {
             access_token: DEFAULT_ACCESS_TOKEN.to_owned(),
+            client_key: DEFAULT_CLIENT_KEY.to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            grant_scopes: None,
             persona: Persona::default(),
             rate_limits: RateLimits::default(),
             cors: true,
@@ -157,13 +183,16 @@ impl RateLimits {
         }
     }
 
-    /// The limit that applies to `endpoint` (uploads are never limited).
+    /// The limit that applies to `endpoint` (uploads and OAuth are never limited).
     pub(crate) fn for_endpoint(&self, endpoint: Endpoint) -> Option<u32> {
         match endpoint {
             Endpoint::CreatorInfo => self.creator_info,
             Endpoint::VideoInit | Endpoint::InboxInit => self.init,
             Endpoint::StatusFetch => self.status,
-            Endpoint::Upload => None,
+            Endpoint::Upload
+            | Endpoint::Authorize
+            | Endpoint::OAuthToken
+            | Endpoint::OAuthRevoke => None,
         }
     }
 }

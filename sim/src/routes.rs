@@ -5,6 +5,7 @@ use crate::api;
 use crate::endpoint::Endpoint;
 use crate::handle::Sim;
 use crate::ids;
+use crate::oauth;
 use crate::posting;
 use crate::record::RecordedRequest;
 use crate::reply::{self, ApiFailure, Body};
@@ -57,6 +58,15 @@ pub(crate) async fn route(
         .await),
         (&Method::PUT, Some(Endpoint::Upload)) => upload::put(&sim, request).await,
         (&Method::OPTIONS, Some(Endpoint::Upload)) => Ok(upload::preflight(&sim, &request)),
+        (&Method::GET, Some(Endpoint::Authorize)) => {
+            Ok(oauth::authorize(&sim, request.uri().query()))
+        }
+        (&Method::POST, Some(Endpoint::OAuthToken)) => {
+            Ok(oauth::token(&sim, request, record).await)
+        }
+        (&Method::POST, Some(Endpoint::OAuthRevoke)) => {
+            Ok(oauth::revoke(&sim, request, record).await)
+        }
         (_, Some(endpoint)) => Ok(method_not_allowed(endpoint, &method)),
         (_, None) => Ok(not_found(&method, &path)),
     };
@@ -108,6 +118,7 @@ fn not_found(method: &Method, path: &str) -> Response<Body> {
 fn method_not_allowed(endpoint: Endpoint, method: &Method) -> Response<Body> {
     let allowed = match endpoint {
         Endpoint::Upload => "PUT, OPTIONS",
+        Endpoint::Authorize => "GET",
         _ => "POST",
     };
     let failure = ApiFailure {

@@ -2,6 +2,7 @@
 
 use crate::endpoint::Endpoint;
 use crate::fault::FaultQueue;
+use crate::grants::Grants;
 use crate::options::{Persona, RateLimits};
 use crate::rate::Window;
 use crate::record::RecordedRequest;
@@ -31,6 +32,8 @@ pub(crate) struct State {
     pub(crate) requests: Vec<RecordedRequest>,
     /// Scripted faults still to fire.
     pub(crate) faults: FaultQueue,
+    /// OAuth codes and the tokens issued from them.
+    pub(crate) grants: Grants,
 }
 
 impl State {
@@ -43,6 +46,7 @@ impl State {
             sessions: Vec::new(),
             requests: Vec::new(),
             faults: FaultQueue::default(),
+            grants: Grants::default(),
         }
     }
 

@@ -52,7 +52,14 @@ pub(crate) async fn put(
             read_up_to(&mut body, length / 2).await;
             return Err(ConnectionDropped);
         }
-        Ok(Admitted::Receive(pending)) => receive(sim, pending, &mut body).await,
+        Ok(Admitted::Receive(pending)) => {
+            let lose_answer = pending.lose_answer;
+            let answer = receive(sim, pending, &mut body).await;
+            if lose_answer && matches!(answer, Answer::Accepted { .. }) {
+                return Err(ConnectionDropped);
+            }
+            answer
+        }
     };
     read_up_to(&mut body, MAX_DRAIN).await;
     Ok(answer.into_response(sim.shared().cors, &parts.headers))
@@ -101,6 +108,8 @@ struct Pending {
     hasher: Sha256,
     /// The request's `Content-Type`.
     content_type: String,
+    /// Accept the chunk, then drop the answer ([`crate::Fault::LoseAnswer`]).
+    lose_answer: bool,
 }
 
 /// The answer to a PUT, and the one place each becomes a response.
@@ -240,6 +249,7 @@ fn admit(sim: &Sim, parts: &Parts) -> Result<Admitted, Answer> {
         chunk: next,
         hasher: session.hasher.clone(),
         content_type: content_type.to_owned(),
+        lose_answer: faults.lose_answer(next.index),
     }))
 }
 
@@ -251,6 +261,7 @@ async fn receive(sim: &Sim, pending: Pending, body: &mut Incoming) -> Answer {
         chunk,
         mut hasher,
         content_type,
+        ..
     } = pending;
     let mut received = 0u64;
     let mut cut_short = false;

@@ -59,6 +59,43 @@ async fn drop_connection_cuts_a_chunk_once() {
 }
 
 #[tokio::test]
+async fn lose_answer_accepts_the_chunk_but_the_client_hears_nothing() {
+    let harness = start().await;
+    let plan = plan(SMALL3);
+    let video = video(SMALL3.0, 12);
+    let (publish_id, upload_url) = harness
+        .init(Endpoint::VideoInit, direct(SMALL3, "SELF_ONLY"))
+        .await;
+    harness.sim.script(Fault::LoseAnswer { chunk: 0 });
+    let first = plan.chunk(0).unwrap();
+    let lost = harness
+        .try_put(&upload_url, &video, &PutSpec::chunk(first))
+        .await;
+    assert!(lost.is_err(), "{lost:?}");
+    assert_eq!(
+        harness.sim.upload(&publish_id).unwrap().received_bytes,
+        first.end,
+        "TikTok kept it"
+    );
+    // Sending it again is out of step: TikTok says what it holds, and the client resyncs.
+    let again = harness
+        .put(&upload_url, &video, &PutSpec::chunk(first))
+        .await;
+    assert_eq!(again.status, 416);
+    assert_eq!(
+        again.content_range.as_deref(),
+        Some(format!("bytes 0-{}/{}", first.end - 1, plan.video_size).as_str())
+    );
+    for chunk in plan.chunks().skip(1) {
+        harness
+            .put(&upload_url, &video, &PutSpec::chunk(chunk))
+            .await;
+    }
+    let record = harness.sim.upload(&publish_id).unwrap();
+    assert_eq!(record.sha256, Some(sha256_hex(&video)));
+}
+
+#[tokio::test]
 async fn api_errors_as_scripted() {
     let harness = start().await;
     harness.sim.script(Fault::ApiError {

@@ -3,5 +3,6 @@
 mod cors;
 mod faults;
 mod flow;
+mod oauth;
 mod refusals;
 mod support;
