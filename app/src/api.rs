@@ -2,7 +2,7 @@
 //! for people; only its `code` is for code.
 
 use gloo_net::http::{Request, Response};
-use protocol::wire::{CreatePost, CreatedPost, Creator, ErrorBody, PostState};
+use protocol::wire::{CreatePost, CreatedPost, Creator, ErrorBody, PostState, UploadEvent};
 use serde::de::DeserializeOwned;
 
 /// A call to the proxy that did not give what was asked.
@@ -68,6 +68,26 @@ impl Api {
     pub async fn post_state(&self, publish_id: &str) -> Result<PostState, ApiError> {
         let path = format!("/api/posts/{}", js_sys::encode_uri_component(publish_id));
         read(Request::get(&self.url(&path)).send().await).await
+    }
+
+    /// Where the relay takes this post's chunks: `PUT /api/posts/{publish_id}/chunk`.
+    pub fn relay_url(&self, publish_id: &str) -> String {
+        self.url(&format!(
+            "/api/posts/{}/chunk",
+            js_sys::encode_uri_component(publish_id)
+        ))
+    }
+
+    /// `POST /api/posts/{publish_id}/events`: best effort — the log misses a line rather than
+    /// the upload waiting on it.
+    pub async fn report(&self, publish_id: &str, event: &UploadEvent) {
+        let path = format!(
+            "/api/posts/{}/events",
+            js_sys::encode_uri_component(publish_id)
+        );
+        if let Ok(request) = Request::post(&self.url(&path)).json(event) {
+            let _ = request.send().await;
+        }
     }
 
     fn url(&self, path: &str) -> String {

@@ -5,11 +5,17 @@
 //!
 //! - [`api`]: the proxy's HTTP API.
 //! - [`upload`]: the chunk sender (`Blob.slice` → `PUT` with `Content-Range`).
+//! - [`engine`]: retries, resyncs, pause/cancel and the relay, around the chunk sender.
+//! - [`storage`]: the upload in progress, kept so a reload can continue it.
 //! - [`video`]: what the browser can tell about a chosen file before anything is sent.
+//! - [`post`]: one post from init to TikTok's final status ([`post::Phase`] is what the page shows).
 //! - [`page`]: the Leptos components.
 
 pub mod api;
+pub mod engine;
 pub mod page;
+pub mod post;
+pub mod storage;
 pub mod upload;
 pub mod video;
 

@@ -4,27 +4,20 @@
 //! chosen comes from [`protocol::screen`]; this file only renders its answers and runs the post.
 
 use crate::api::{Api, ApiError};
-use crate::upload;
+use crate::engine::{self, Control};
+use crate::post::{self, Context, Phase, Upload};
+use crate::storage::{self, FileIdentity, SavedUpload};
 use crate::video::{self, ChosenVideo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::ErrorCode;
 use protocol::media::{human_bytes, human_duration};
-use protocol::progress::Progress;
 use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
 use protocol::status::PublishStatus;
 use protocol::tiktok::PrivacyLevel;
 use protocol::wire::{CreatePost, Creator, PostMode, PostState};
 use protocol::{MAX_CAPTION_UTF16, utf16_len};
 use web_sys::{File, HtmlInputElement};
-
-/// Wait before the first status poll: TikTok usually has news within a second of the last chunk.
-const FIRST_POLL_MS: u32 = 1_000;
-/// Between later polls. The proxy answers repeated polls from its cache, and TikTok allows 30
-/// status calls a minute, so a few seconds keeps well inside the budget.
-const POLL_INTERVAL_MS: u32 = 3_000;
-/// Polls that may fail in a row (network, rate limit) before the page gives up.
-const MAX_POLL_FAILURES: u32 = 10;
 
 /// The account the page posts to, as far as we know it.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,173 +61,36 @@ impl Account {
     }
 }
 
-/// Where the post is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Phase {
-    Editing,
-    Starting,
-    Uploading(Progress),
-    Processing {
-        status: Option<PublishStatus>,
-    },
-    Done(PostState),
-    Failed {
-        message: String,
-        status: Option<PublishStatus>,
-    },
-}
-
-impl Phase {
-    /// Whether a post is under way (the form is locked).
-    pub fn busy(&self) -> bool {
-        matches!(
-            self,
-            Self::Starting | Self::Uploading(_) | Self::Processing { .. }
-        )
-    }
-
-    /// TikTok's raw status, for scripts and host pages (`data-status`).
-    pub fn raw_status(&self) -> String {
-        match self {
-            Self::Editing => String::new(),
-            Self::Starting | Self::Uploading(_) => "UPLOADING".into(),
-            Self::Processing { status } => status
-                .as_ref()
-                .map_or(
-                    PublishStatus::ProcessingUpload.as_str(),
-                    PublishStatus::as_str,
-                )
-                .into(),
-            Self::Done(state) => state.status.as_str().into(),
-            Self::Failed { status, .. } => status
-                .as_ref()
-                .map_or("ERROR", PublishStatus::as_str)
-                .into(),
-        }
-    }
-
-    /// What the creator reads in the status line.
-    pub fn text(&self) -> String {
-        match self {
-            Self::Editing => String::new(),
-            Self::Starting => "Asking TikTok for an upload link…".into(),
-            Self::Uploading(progress) => format!("Uploading — {:.0} %", progress.percent()),
-            Self::Processing { status } => status
-                .as_ref()
-                .unwrap_or(&PublishStatus::ProcessingUpload)
-                .user_message()
-                .into(),
-            Self::Done(state) => match &state.status {
-                PublishStatus::PublishComplete => "Posted to TikTok.".into(),
-                PublishStatus::SendToUserInbox => {
-                    "Sent to your TikTok inbox — open TikTok to finish.".into()
-                }
-                PublishStatus::Failed => format!(
-                    "TikTok could not post the video: {}",
-                    state.fail_reason.as_ref().map_or(
-                        "no reason was given.",
-                        protocol::status::FailReason::user_message
-                    )
-                ),
-                other => other.user_message().into(),
-            },
-            Self::Failed { message, .. } => message.clone(),
-        }
-    }
-}
-
-/// Runs one post: init through the proxy, the chunks straight to TikTok, then status polls.
-async fn run_post(
-    api: Api,
-    creator: Creator,
-    video: ChosenVideo,
-    form: PostForm,
-    phase: RwSignal<Phase>,
-) {
-    phase.set(Phase::Starting);
-    let request = CreatePost {
-        mode: form.mode,
-        video_size: video.size,
-        content_type: video.content_type.mime().into(),
-        file_name: video.name.clone(),
-        post_info: form.post_fields(&creator),
-    };
-    let created = match api.create_post(&request).await {
-        Ok(created) => created,
-        Err(error) => {
-            return phase.set(Phase::Failed {
-                message: error.to_string(),
-                status: None,
-            });
-        }
-    };
-    let plan = created.plan(video.size);
-    let started = now_ms();
-    let total = video.size;
-    let report = move |sent: u64| {
-        let elapsed_secs = (now_ms() - started) / 1000.0;
-        phase.set(Phase::Uploading(Progress {
-            sent,
-            total,
-            elapsed_secs,
-        }));
-    };
-    report(0);
-    let sent = upload::send_file(
-        &video.file,
-        &created.upload_url,
-        &plan,
-        video.content_type,
-        report,
-    )
-    .await;
-    if let Err(error) = sent {
-        return phase.set(Phase::Failed {
-            message: error.to_string(),
-            status: None,
-        });
-    }
-    phase.set(Phase::Processing { status: None });
-    let mut wait = FIRST_POLL_MS;
-    let mut failures = 0;
-    loop {
-        gloo_timers::future::TimeoutFuture::new(wait).await;
-        wait = POLL_INTERVAL_MS;
-        match api.post_state(&created.publish_id).await {
-            Ok(state) if state.status.is_final() => return phase.set(Phase::Done(state)),
-            Ok(state) => {
-                failures = 0;
-                phase.set(Phase::Processing {
-                    status: Some(state.status),
-                });
-            }
-            Err(error) if failures < MAX_POLL_FAILURES => {
-                failures += 1;
-                leptos::logging::warn!("status poll failed ({failures}): {error}");
-            }
-            Err(error) => {
-                let message = format!(
-                    "The video was uploaded, but its status could not be read: {error} It may still appear on your TikTok profile."
-                );
-                return phase.set(Phase::Failed {
-                    message,
-                    status: None,
-                });
-            }
-        }
-    }
-}
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-}
-
-/// The uploader page, talking to the proxy on the page's own origin.
+/// The uploader page, talking to the proxy on the page's own origin, with engine options from
+/// the page's `<meta name="autoposter:…">` tags (see [`options_from_page`]).
 #[component]
 pub fn App() -> impl IntoView {
-    view! { <Uploader api=Api::default()/> }
+    view! { <Uploader api=Api::default() options=options_from_page()/> }
+}
+
+/// Engine options a host page may set: `<meta name="autoposter:retry-delays-ms" content="500,1000">`
+/// and `<meta name="autoposter:chunk-timeout-ms" content="60000">`. Anything unreadable keeps
+/// the default.
+pub fn options_from_page() -> engine::Options {
+    let meta = |name: &str| {
+        document()
+            .query_selector(&format!("meta[name='autoposter:{name}']"))
+            .ok()
+            .flatten()
+            .and_then(|element| element.get_attribute("content"))
+    };
+    let mut options = engine::Options::default();
+    if let Some(delays) = meta("retry-delays-ms").and_then(|text| {
+        text.split(',')
+            .map(|d| d.trim().parse().ok())
+            .collect::<Option<Vec<u32>>>()
+    }) {
+        options.retry_delays_ms = delays;
+    }
+    if let Some(timeout) = meta("chunk-timeout-ms").and_then(|text| text.trim().parse().ok()) {
+        options.chunk_timeout_ms = timeout;
+    }
+    options
 }
 
 /// TikTok's posting screen and the upload it starts.
@@ -242,12 +98,17 @@ pub fn App() -> impl IntoView {
 pub fn Uploader(
     /// The proxy that holds the TikTok token.
     api: Api,
+    /// How the upload engine retries and times out.
+    #[prop(optional)]
+    options: engine::Options,
 ) -> impl IntoView {
     let account = RwSignal::new(Account::Loading);
     let video = RwSignal::new(None::<ChosenVideo>);
     let video_error = RwSignal::new(None::<String>);
     let form = RwSignal::new(PostForm::default());
     let phase = RwSignal::new(Phase::Editing);
+    let control = RwSignal::new_local(Control::default());
+    let unfinished = RwSignal::new(storage::load());
 
     let creator_api = api.clone();
     spawn_local(async move { account.set(Account::from_result(creator_api.creator().await)) });
@@ -276,6 +137,7 @@ pub fn Uploader(
             .map(|b| b.to_string())
     };
     let post_api = api.clone();
+    let post_options = options.clone();
     let on_post = move |_| {
         let (Some(creator), Some(chosen)) = (
             account.with_untracked(|a| a.creator().cloned()),
@@ -286,17 +148,45 @@ pub fn Uploader(
         if phase.with_untracked(Phase::busy) || form.with_untracked(|f| f.blocker(true)).is_some() {
             return;
         }
-        spawn_local(run_post(
-            post_api.clone(),
-            creator,
-            chosen,
-            form.get_untracked(),
+        let form = form.get_untracked();
+        let request = CreatePost {
+            mode: form.mode,
+            video_size: chosen.size,
+            content_type: chosen.content_type.mime().into(),
+            file_name: chosen.name.clone(),
+            post_info: form.post_fields(&creator),
+        };
+        let fresh = Control::default();
+        control.set(fresh.clone());
+        unfinished.set(None);
+        let context = Context {
+            api: post_api.clone(),
+            file: chosen.file,
+            mode: form.mode,
             phase,
-        ));
+            control: fresh,
+            options: post_options.clone(),
+        };
+        spawn_local(post::start(context, request));
         // Bring the progress and the outcome into view: on a phone they are below the fold.
         if let Some(outcome) = document().get_element_by_id("outcome") {
             outcome.scroll_into_view();
         }
+    };
+    let resume_api = api.clone();
+    let on_resume = move |saved: SavedUpload, file: File| {
+        let fresh = Control::default();
+        control.set(fresh.clone());
+        unfinished.set(None);
+        let context = Context {
+            api: resume_api.clone(),
+            file,
+            mode: saved.mode,
+            phase,
+            control: fresh,
+            options: options.clone(),
+        };
+        spawn_local(post::resume(context, saved));
     };
     let reset = move |_| {
         if let Some(old) = video.get_untracked() {
@@ -315,6 +205,9 @@ pub fn Uploader(
                 <h1>"Post to TikTok"</h1>
                 <AccountCard account=account/>
             </header>
+            {move || unfinished.get().map(|saved| view! {
+                <ResumeOffer saved=saved unfinished=unfinished on_resume=on_resume.clone()/>
+            })}
             <fieldset class="card" disabled=locked>
                 <legend class="visually-hidden">"Video"</legend>
                 <VideoPicker video=video error=video_error on_file=on_file/>
@@ -348,7 +241,7 @@ pub fn Uploader(
                     "Post"
                 </button>
                 <p id="post-hint" class="hint">{move || blocker().unwrap_or_default()}</p>
-                <Outcome phase=phase account=account/>
+                <Outcome phase=phase account=account control=control/>
                 <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
                     <button type="button" class="secondary" on:click=reset>"Post another video"</button>
                 </Show>
@@ -407,6 +300,9 @@ fn VideoPicker(
         if let Some(file) = input.files().and_then(|files| files.get(0)) {
             pick(file);
         }
+        // Forget the choice, so picking the same file again (after "Post another video") is a
+        // change the page hears.
+        input.set_value("");
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -684,16 +580,19 @@ fn ConsentLine(
     }
 }
 
-/// The progress bar and the status line (an `aria-live` region with TikTok's raw status).
+/// The progress bar with pause/resume/cancel, and the status line (an `aria-live` region with
+/// TikTok's raw status in `data-status`).
 #[component]
 fn Outcome(
     /// Where the post is.
     phase: RwSignal<Phase>,
     /// The account, for the post link.
     account: RwSignal<Account>,
+    /// Pause and cancel for the upload under way.
+    control: RwSignal<Control, LocalStorage>,
 ) -> impl IntoView {
-    let progress = move || match phase.get() {
-        Phase::Uploading(progress) => Some(progress),
+    let upload = move || match phase.get() {
+        Phase::Uploading(upload) => Some(upload),
         _ => None,
     };
     let post_link = move || {
@@ -708,11 +607,43 @@ fn Outcome(
             </a>
         })
     };
+    let toggle_pause = move |_| {
+        let control = control.get_untracked();
+        if control.is_paused() {
+            control.resume();
+        } else {
+            control.pause();
+        }
+        // The engine reports the pause once the chunk in flight is abandoned; show it at once.
+        phase.update(|p| {
+            if let Phase::Uploading(upload) = p {
+                upload.paused = control.is_paused();
+            }
+        });
+    };
+    let cancel = move |_| control.get_untracked().cancel();
     view! {
-        {move || progress().map(|p| view! {
+        {move || upload().map(|Upload { progress, paused, relay, note, late }| view! {
             <div class="progress">
-                <progress data-testid="progress" max="100" value=p.percent() aria-label="Upload progress"></progress>
-                <p class="muted" data-testid="progress-text">{p.summary()}</p>
+                <progress data-testid="progress" max="100" value=progress.percent() aria-label="Upload progress"></progress>
+                <p class="muted" data-testid="progress-text">{progress.summary()}</p>
+                <p class="muted" data-testid="transport">
+                    {if relay {
+                        "Sending through your server (this browser may not send to TikTok directly)."
+                    } else {
+                        "Sending straight to TikTok."
+                    }}
+                </p>
+                {note.map(|note| view! { <p class="notice" data-testid="upload-note">{note}</p> })}
+                {late.then(|| view! {
+                    <p class="error" role="alert">"At this speed the upload will not finish within the hour TikTok allows. Try a faster connection or a smaller file."</p>
+                })}
+                <div class="buttons">
+                    <button type="button" class="secondary" data-testid="pause-button" on:click=toggle_pause>
+                        {if paused { "Resume" } else { "Pause" }}
+                    </button>
+                    <button type="button" class="secondary" data-testid="cancel-button" on:click=cancel>"Cancel"</button>
+                </div>
             </div>
         })}
         <p
@@ -730,4 +661,64 @@ fn Outcome(
             <p class="muted">"TikTok may take a few minutes to process the video before it shows on your profile."</p>
         </Show>
     }
+}
+
+/// The offer to continue an upload that a reload or a crash interrupted, within TikTok's hour.
+#[component]
+fn ResumeOffer(
+    /// The upload as it was saved.
+    saved: SavedUpload,
+    /// Cleared when the offer is taken or discarded.
+    unfinished: RwSignal<Option<SavedUpload>>,
+    /// Called with the saved upload and the file once the creator picked the same file again.
+    on_resume: impl Fn(SavedUpload, File) + Clone + 'static,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let fresh = saved.is_fresh(post::now_ms());
+    let percent = saved.job.confirmed as f64 / saved.job.plan.video_size as f64 * 100.0;
+    let expected = saved.file.clone();
+    let described = format!("{} ({})", expected.name, human_bytes(expected.size));
+    let keep = saved.clone();
+    let on_change = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
+        let picked = FileIdentity::of(&file);
+        if picked == expected {
+            on_resume(keep.clone(), file);
+        } else {
+            input.set_value("");
+            error.set(Some(format!(
+                "That is not the same file: you picked {} ({}). Choose {} ({}) to continue, or discard the upload.",
+                picked.name,
+                human_bytes(picked.size),
+                expected.name,
+                human_bytes(expected.size)
+            )));
+        }
+    };
+    let discard = move |_| {
+        storage::clear();
+        unfinished.set(None);
+    };
+    if !fresh {
+        return view! {
+            <section class="card notice" data-testid="resume-offer">
+                <p>{format!("An earlier upload of {described} stopped and its link has expired (TikTok allows one hour). Post it again.")}</p>
+                <button type="button" class="secondary" on:click=discard>"Dismiss"</button>
+            </section>
+        }
+        .into_any();
+    }
+    view! {
+        <section class="card notice" data-testid="resume-offer" role="region" aria-label="Unfinished upload">
+            <p>{format!("An upload of {described} stopped at {percent:.0} %. Choose the same file to continue it.")}</p>
+            <label for="resume-file" class="label">"Continue with file"</label>
+            <input id="resume-file" type="file" data-testid="resume-input" accept="video/mp4,video/quicktime,video/webm" on:change=on_change/>
+            {move || error.get().map(|message| view! { <p class="error" role="alert" data-testid="resume-error">{message}</p> })}
+            <button type="button" class="secondary" on:click=discard>"Discard it"</button>
+        </section>
+    }
+    .into_any()
 }

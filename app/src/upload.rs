@@ -1,5 +1,9 @@
 //! The chunk sender: the file is cut with `Blob.slice` exactly as the chunk plan says and each
-//! piece is `PUT` to TikTok's `upload_url` with `Content-Type` and `Content-Range`, in order.
+//! piece is `PUT` with `Content-Type` and `Content-Range` — straight to TikTok's `upload_url`, or
+//! through the proxy's relay when the browser may not reach TikTok directly.
+//!
+//! What to do when a chunk is not accepted is decided in [`protocol::retry`] and carried out by
+//! [`crate::engine`]; this file only sends one chunk and names what came back.
 //!
 //! Only a `Blob` handle crosses into wasm: the browser streams each slice from disk, so memory
 //! stays flat whatever the file size. `XMLHttpRequest` is used rather than `fetch` because it
@@ -8,25 +12,48 @@
 use js_sys::Promise;
 use protocol::chunk::{ChunkPlan, ChunkRange, ContentRange};
 use protocol::media::ContentType;
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ProgressEvent, XmlHttpRequest};
 
+/// Where a chunk's PUT goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Straight to TikTok's `upload_url` (cross-origin: needs TikTok's CORS consent).
+    Direct(String),
+    /// Through our proxy's relay, `…/api/posts/{publish_id}/chunk` (same origin).
+    Relay(String),
+}
+
+impl Target {
+    /// The URL the PUT goes to.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Direct(url) | Self::Relay(url) => url,
+        }
+    }
+}
+
 /// What TikTok's upload host answered to one chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkReply {
-    /// The HTTP status; 0 when the browser got no answer (network failure, or CORS refused).
+    /// The HTTP status; 0 when the browser got no answer (network failure, CORS refused,
+    /// aborted, or timed out).
     pub status: u16,
     /// The `Content-Range` TikTok reports (`bytes 0-LAST/TOTAL`), if the browser may read it.
     pub content_range: Option<ContentRange>,
+    /// Whether the request ran past its time limit (then `status` is 0).
+    pub timed_out: bool,
 }
 
 /// Why an upload stopped. The text is what the creator reads.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UploadError {
     #[error(
-        "The browser could not reach TikTok's upload server while sending part {} of {total} (a network problem, or the server refused this page's request). Check your connection and post again.",
+        "The browser could not reach TikTok's upload server while sending part {} of {total}, even after several tries. Check your connection and post again.",
         chunk + 1
     )]
     Unreachable { chunk: u64, total: u64 },
@@ -40,7 +67,7 @@ pub enum UploadError {
     )]
     OutOfSync { chunk: u64, total: u64 },
     #[error(
-        "TikTok's upload server had a problem (HTTP {status}) with part {} of {total}. Try again in a few minutes.",
+        "TikTok's upload server kept failing (HTTP {status}) on part {} of {total}. Try again in a few minutes.",
         chunk + 1
     )]
     ServerError { chunk: u64, total: u64, status: u16 },
@@ -53,7 +80,8 @@ pub enum UploadError {
     Browser(String),
 }
 
-/// What the status of a chunk's answer means, given whether it was the last.
+/// What the status of a chunk's answer means, given whether it was the last. `Ok` when TikTok
+/// accepted the chunk; otherwise the error the upload stops with if nothing else helps.
 pub fn judge(reply: &ChunkReply, chunk: &ChunkRange, plan: &ChunkPlan) -> Result<(), UploadError> {
     let (index, total) = (chunk.index, plan.total_chunk_count);
     match (reply.status, chunk.is_last) {
@@ -81,51 +109,41 @@ pub fn judge(reply: &ChunkReply, chunk: &ChunkRange, plan: &ChunkPlan) -> Result
     }
 }
 
-/// Sends every chunk of `file` in order, calling `on_progress(bytes_sent)` as bytes leave.
-/// Stops at the first chunk TikTok does not accept.
-pub async fn send_file(
-    file: &Blob,
-    upload_url: &str,
-    plan: &ChunkPlan,
-    content_type: ContentType,
-    on_progress: impl Fn(u64) + Clone + 'static,
-) -> Result<(), UploadError> {
-    for chunk in plan.chunks() {
-        let before = chunk.start;
-        let report = on_progress.clone();
-        let reply = put_chunk(file, upload_url, &chunk, content_type, move |loaded| {
-            report(before + loaded)
-        })
-        .await?;
-        judge(&reply, &chunk, plan)?;
-        on_progress(chunk.end);
-    }
-    Ok(())
-}
-
 /// The bytes of one chunk as a `Blob`: a view of the file, not a copy.
 pub fn chunk_blob(file: &Blob, chunk: &ChunkRange) -> Result<Blob, UploadError> {
     file.slice_with_f64_and_f64(chunk.start as f64, chunk.end as f64)
         .map_err(|e| UploadError::Browser(format!("{e:?}")))
 }
 
+/// One chunk's request, as it will be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkRequest<'a> {
+    pub file: &'a Blob,
+    pub target: &'a Target,
+    pub chunk: &'a ChunkRange,
+    pub content_type: ContentType,
+    /// Give up on the request after this many milliseconds (0: never).
+    pub timeout_ms: u32,
+}
+
 /// One `PUT` of one chunk: `Blob.slice(start, end)` as the body, streamed by the browser.
+/// `on_start` gets the request once it is sent, so that it can be aborted (pause, cancel);
+/// `on_progress` gets the bytes of this chunk sent so far.
 pub async fn put_chunk(
-    file: &Blob,
-    upload_url: &str,
-    chunk: &ChunkRange,
-    content_type: ContentType,
+    request: ChunkRequest<'_>,
+    on_start: impl FnOnce(&XmlHttpRequest),
     on_progress: impl Fn(u64) + 'static,
 ) -> Result<ChunkReply, UploadError> {
     let browser = |e: JsValue| UploadError::Browser(format!("{e:?}"));
-    let body = chunk_blob(file, chunk)?;
+    let body = chunk_blob(request.file, request.chunk)?;
     let xhr = XmlHttpRequest::new().map_err(browser)?;
-    xhr.open_with_async("PUT", upload_url, true)
+    xhr.open_with_async("PUT", request.target.url(), true)
         .map_err(browser)?;
+    xhr.set_timeout(request.timeout_ms);
     // Content-Length is set by the browser from the slice's size, which is exactly the chunk.
-    xhr.set_request_header("Content-Type", content_type.mime())
+    xhr.set_request_header("Content-Type", request.content_type.mime())
         .map_err(browser)?;
-    xhr.set_request_header("Content-Range", &chunk.content_range())
+    xhr.set_request_header("Content-Range", &request.chunk.content_range())
         .map_err(browser)?;
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
         on_progress(event.loaded() as u64);
@@ -133,11 +151,16 @@ pub async fn put_chunk(
     xhr.upload()
         .map_err(browser)?
         .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let timed_out = Rc::new(Cell::new(false));
+    let flag = timed_out.clone();
+    let on_timeout = Closure::<dyn FnMut()>::new(move || flag.set(true));
+    xhr.set_ontimeout(Some(on_timeout.as_ref().unchecked_ref()));
     // `loadend` fires exactly once, after success, error, abort or timeout alike.
     let finished = Promise::new(&mut |resolve, _reject| xhr.set_onloadend(Some(&resolve)));
     xhr.send_with_opt_blob(Some(&body)).map_err(browser)?;
+    on_start(&xhr);
     JsFuture::from(finished).await.map_err(browser)?;
-    drop(progress);
+    drop((progress, on_timeout));
     let content_range = xhr
         .get_response_header("Content-Range")
         .ok()
@@ -146,6 +169,7 @@ pub async fn put_chunk(
     Ok(ChunkReply {
         status: xhr.status().unwrap_or(0),
         content_range,
+        timed_out: timed_out.get(),
     })
 }
 
@@ -158,6 +182,7 @@ mod tests {
         ChunkReply {
             status,
             content_range: None,
+            timed_out: false,
         }
     }
 

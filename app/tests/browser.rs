@@ -7,7 +7,7 @@ use app::upload::{self, chunk_blob};
 use app::video;
 use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
-use protocol::chunk::ChunkPlan;
+use protocol::chunk::{ChunkPlan, ChunkRange};
 use protocol::media::{ContentType, VideoError};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -60,6 +60,20 @@ async fn slices_a_real_blob_exactly_as_planned() {
     assert!(joined == bytes, "the chunks put together are the file");
 }
 
+fn request<'a>(
+    file: &'a Blob,
+    target: &'a upload::Target,
+    chunk: &'a ChunkRange,
+) -> upload::ChunkRequest<'a> {
+    upload::ChunkRequest {
+        file,
+        target,
+        chunk,
+        content_type: ContentType::Mp4,
+        timeout_ms: 60_000,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn sends_every_chunk_to_the_simulator_in_order() {
     // xtask's fixture inits an upload at the simulator and passes its URL and plan in.
@@ -79,9 +93,10 @@ async fn sends_every_chunk_to_the_simulator_in_order() {
     .unwrap();
     let bytes: Vec<u8> = (0..plan.video_size).map(pattern_byte).collect();
     let file = blob_of(&bytes);
+    let target = upload::Target::Direct(url.to_owned());
     let mut replies = Vec::new();
     for chunk in plan.chunks() {
-        let reply = upload::put_chunk(&file, url, &chunk, ContentType::Mp4, |_| {})
+        let reply = upload::put_chunk(request(&file, &target, &chunk), |_| {}, |_| {})
             .await
             .unwrap();
         upload::judge(&reply, &chunk, &plan).unwrap();
@@ -94,15 +109,10 @@ async fn sends_every_chunk_to_the_simulator_in_order() {
     }
     assert_eq!(replies, [206, 206, 201]);
     // A chunk sent again is out of step with TikTok's record.
-    let again = upload::put_chunk(
-        &file,
-        url,
-        &plan.chunk(0).unwrap(),
-        ContentType::Mp4,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let first = plan.chunk(0).unwrap();
+    let again = upload::put_chunk(request(&file, &target, &first), |_| {}, |_| {})
+        .await
+        .unwrap();
     assert_ne!(again.status, 206);
 }
 

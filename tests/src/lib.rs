@@ -32,11 +32,16 @@ pub struct Harness {
 impl Harness {
     /// Starts a simulator with `options`, the proxy in front of it, and a fresh browser.
     pub async fn start(options: sim::SimOptions) -> Result<Self> {
+        Self::start_with(options, PageOptions::default()).await
+    }
+
+    /// Like [`Harness::start`], with the page's upload engine tuned by `page`.
+    pub async fn start_with(options: sim::SimOptions, page: PageOptions) -> Result<Self> {
         let sim = sim::spawn(options)
             .await
             .context("starting the simulator")?;
         let dir = tempfile::tempdir()?;
-        let static_dir = instrumented_dist(dir.path())?;
+        let static_dir = instrumented_dist(dir.path(), &page)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let log_path = dir.path().join("posts.jsonl");
@@ -97,9 +102,26 @@ impl Harness {
     }
 }
 
+/// The upload engine's options, set through the page's `<meta name="autoposter:…">` tags —
+/// quicker than a real network needs, so that fault tests finish in seconds.
+#[derive(Debug, Clone)]
+pub struct PageOptions {
+    pub retry_delays_ms: Vec<u32>,
+    pub chunk_timeout_ms: u32,
+}
+
+impl Default for PageOptions {
+    fn default() -> Self {
+        Self {
+            retry_delays_ms: vec![100, 200, 400, 800, 1600],
+            chunk_timeout_ms: 20_000,
+        }
+    }
+}
+
 /// The built app (`AUTOPOSTER_DIST`, default `<workspace>/dist`), copied with a script that
 /// records every response the page receives, so a test can prove none carries the token.
-fn instrumented_dist(into: &Path) -> Result<PathBuf> {
+fn instrumented_dist(into: &Path, page: &PageOptions) -> Result<PathBuf> {
     let dist = std::env::var_os("AUTOPOSTER_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"));
@@ -117,14 +139,16 @@ fn instrumented_dist(into: &Path) -> Result<PathBuf> {
             std::fs::copy(entry.path(), target.join(entry.file_name()))?;
         }
     }
-    let recorder = concat!(
-        "<head><script>",
+    let delays: Vec<String> = page.retry_delays_ms.iter().map(u32::to_string).collect();
+    let head = format!(
+        "<head><script>{}</script>\n<meta name=\"autoposter:retry-delays-ms\" content=\"{}\">\n<meta name=\"autoposter:chunk-timeout-ms\" content=\"{}\">",
         include_str!("record_responses.js"),
-        "</script>"
+        delays.join(","),
+        page.chunk_timeout_ms
     );
     std::fs::write(
         target.join("index.html"),
-        index.replacen("<head>", recorder, 1),
+        index.replacen("<head>", &head, 1),
     )?;
     Ok(target)
 }

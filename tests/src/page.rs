@@ -13,7 +13,13 @@ const WAIT: Duration = Duration::from_secs(60);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(100);
 /// `data-status` values after which nothing more happens.
-const FINAL_STATUSES: [&str; 4] = ["PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED", "ERROR"];
+const FINAL_STATUSES: [&str; 5] = [
+    "PUBLISH_COMPLETE",
+    "SEND_TO_USER_INBOX",
+    "FAILED",
+    "ERROR",
+    "CANCELLED",
+];
 
 /// The uploader page in one browser.
 pub struct UploaderPage {
@@ -98,6 +104,18 @@ impl UploaderPage {
             .map_err(Into::into)
     }
 
+    /// Clicks the button whose text is `label`.
+    pub async fn click_labelled_button(&self, label: &str) -> Result<()> {
+        let xpath = format!("//button[normalize-space(.)='{label}']");
+        self.browser
+            .client
+            .find(Locator::XPath(&xpath))
+            .await?
+            .click()
+            .await
+            .map_err(Into::into)
+    }
+
     /// Whether the Post button can be pressed.
     pub async fn post_enabled(&self) -> Result<bool> {
         Ok(self
@@ -148,6 +166,75 @@ impl UploaderPage {
             status.attr("data-status").await?.unwrap_or_default(),
             status.text().await?,
         ))
+    }
+
+    /// Waits until `data-status` is `status` (e.g. `UPLOADING`, `PAUSED`).
+    pub async fn wait_for_status(&self, status: &str) -> Result<()> {
+        self.wait_for(
+            |page| async move {
+                Ok(page
+                    .testid("status")
+                    .await?
+                    .attr("data-status")
+                    .await?
+                    .as_deref()
+                    == Some(status))
+            },
+            &format!("data-status {status}"),
+        )
+        .await
+    }
+
+    /// Waits until an element with this `data-testid` is on the page.
+    pub async fn wait_for_testid(&self, testid: &str) -> Result<()> {
+        self.wait_for(
+            |page| async move { page.has(testid).await },
+            &format!("[data-testid={testid}]"),
+        )
+        .await
+    }
+
+    /// The text of the element with this `data-testid`.
+    pub async fn text_of(&self, testid: &str) -> Result<String> {
+        self.testid(testid).await?.text().await.map_err(Into::into)
+    }
+
+    /// Clicks the element with this `data-testid` (Pause/Resume, Cancel, …).
+    pub async fn click(&self, testid: &str) -> Result<()> {
+        self.testid(testid).await?.click().await.map_err(Into::into)
+    }
+
+    /// Reloads the page, as a person pressing F5 would, and waits for it to load again.
+    pub async fn reload(&self) -> Result<()> {
+        self.browser.client.refresh().await?;
+        self.wait_for(
+            |page| async move { page.exists("[data-testid=account]").await },
+            "the page to reload",
+        )
+        .await
+    }
+
+    /// Picks the file in the unfinished-upload offer's picker.
+    pub async fn resume_with(&self, path: &Path) -> Result<()> {
+        let path = path.canonicalize()?;
+        self.testid("resume-input")
+            .await?
+            .send_keys(&path.to_string_lossy())
+            .await
+            .map_err(Into::into)
+    }
+
+    /// A value from the page's `localStorage`.
+    pub async fn local_storage(&self, key: &str) -> Result<Option<String>> {
+        let value = self
+            .browser
+            .client
+            .execute(
+                "return window.localStorage.getItem(arguments[0]);",
+                vec![key.into()],
+            )
+            .await?;
+        Ok(value.as_str().map(str::to_owned))
     }
 
     /// Whether an element with this `data-testid` is on the page now.

@@ -266,19 +266,41 @@ impl Tally {
 }
 
 /// Runs a test command, passing its output through while counting its results into `tally`.
+/// Both streams are read: `cargo llvm-cov` reports its tests' results on stderr.
 pub fn exec_tests(command: &mut Command, tally: &mut Tally) -> Result<()> {
-    use std::io::{BufRead, BufReader};
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, Mutex};
     let mut child = command
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("could not start {command:?}"))?;
+    let shared = Arc::new(Mutex::new(Tally::default()));
+    let stderr = child.stderr.take().expect("stderr was piped");
+    let counted = Arc::clone(&shared);
+    let errors = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = writeln!(std::io::stderr(), "{line}");
+            counted
+                .lock()
+                .expect("no panics while counting")
+                .add_line(&line);
+        }
+    });
     let stdout = child.stdout.take().expect("stdout was piped");
     for line in BufReader::new(stdout).lines() {
         let line = line?;
         println!("{line}");
-        tally.add_line(&line);
+        shared
+            .lock()
+            .expect("no panics while counting")
+            .add_line(&line);
     }
     let status = child.wait()?;
+    let _ = errors.join();
+    let counted = *shared.lock().expect("no panics while counting");
+    tally.passed += counted.passed;
+    tally.failed += counted.failed;
     if !status.success() {
         bail!("{command:?} failed ({status})");
     }
