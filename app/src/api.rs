@@ -2,7 +2,10 @@
 //! for people; only its `code` is for code.
 
 use gloo_net::http::{Request, Response};
-use protocol::wire::{CreatePost, CreatedPost, Creator, ErrorBody, PostState, UploadEvent};
+use protocol::wire::{
+    Connection, CreatePost, CreatedPost, Creator, ErrorBody, LOGOUT_PATH, LoggedOut, PostState,
+    UploadEvent,
+};
 use serde::de::DeserializeOwned;
 
 /// A call to the proxy that did not give what was asked.
@@ -48,6 +51,25 @@ impl Api {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
         }
+    }
+
+    /// `GET /api/connection`: whether a TikTok account is connected, and what it allows.
+    pub async fn connection(&self) -> Result<Connection, ApiError> {
+        read(Request::get(&self.url("/api/connection")).send().await).await
+    }
+
+    /// `POST /auth/logout`: revoke the app's access and forget the tokens.
+    pub async fn logout(&self) -> Result<LoggedOut, ApiError> {
+        let request = Request::post(&self.url(LOGOUT_PATH))
+            .header("Content-Type", "application/json")
+            .body("{}")
+            .map_err(|e| ApiError::Network(e.to_string()))?;
+        read(request.send().await).await
+    }
+
+    /// Where "Connect TikTok" goes, on the proxy.
+    pub fn login_url(&self, path: &str) -> String {
+        self.url(path)
     }
 
     /// `GET /api/creator`.

@@ -3,7 +3,7 @@
 //! Model types with their own `impl` first, then the components. Every rule about what may be
 //! chosen comes from [`protocol::screen`]; this file only renders its answers and runs the post.
 
-use crate::api::{Api, ApiError};
+use crate::api::Api;
 use crate::engine::{self, Control};
 use crate::post::{self, Context, Phase, Upload};
 use crate::storage::{self, FileIdentity, SavedUpload};
@@ -15,7 +15,9 @@ use protocol::media::{human_bytes, human_duration};
 use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
 use protocol::status::PublishStatus;
 use protocol::tiktok::PrivacyLevel;
-use protocol::wire::{CreatePost, Creator, PostMode, PostState};
+use protocol::wire::{
+    CONNECT_ERROR_PARAM, Connection, CreatePost, Creator, PostFields, PostMode, PostState,
+};
 use protocol::{MAX_CAPTION_UTF16, utf16_len};
 use web_sys::{File, HtmlInputElement};
 
@@ -23,20 +25,54 @@ use web_sys::{File, HtmlInputElement};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Account {
     Loading,
+    /// Connected, and TikTok described the creator: everything can be posted.
     Ready(Creator),
+    /// Connected for drafts only (no `video.publish`): TikTok describes no creator then.
+    DraftsOnly,
     /// TikTok says this creator cannot post now (daily cap, ban, the app's user cap).
     Blocked {
         message: String,
     },
-    /// The proxy could not tell (not connected, TikTok unreachable, token refused).
+    /// No account is connected; `login_url` when the proxy can connect one with a click.
+    Disconnected {
+        login_url: Option<String>,
+        message: String,
+    },
+    /// The proxy could not tell (unreachable, TikTok down, token refused).
     Unavailable {
         message: String,
     },
 }
 
 impl Account {
-    fn from_result(result: Result<Creator, ApiError>) -> Self {
-        match result {
+    /// Asks the proxy about the connection, then TikTok about the creator when it may post.
+    async fn load(api: &Api) -> (Self, Option<Connection>) {
+        let connection = match api.connection().await {
+            Ok(connection) => connection,
+            Err(error) => {
+                return (
+                    Self::Unavailable {
+                        message: error.to_string(),
+                    },
+                    None,
+                );
+            }
+        };
+        if !connection.connected {
+            let message = connection
+                .message
+                .clone()
+                .unwrap_or_else(|| "No TikTok account is connected.".to_owned());
+            let login_url = connection
+                .login_url
+                .as_deref()
+                .map(|path| api.login_url(path));
+            return (Self::Disconnected { login_url, message }, Some(connection));
+        }
+        if !connection.can_direct {
+            return (Self::DraftsOnly, Some(connection));
+        }
+        let account = match api.creator().await {
             Ok(creator) => Self::Ready(creator),
             Err(error)
                 if error
@@ -47,10 +83,18 @@ impl Account {
                     message: error.to_string(),
                 }
             }
+            Err(error) if error.code() == Some("reconnect_required") => Self::Disconnected {
+                login_url: connection
+                    .login_url
+                    .as_deref()
+                    .map(|path| api.login_url(path)),
+                message: error.to_string(),
+            },
             Err(error) => Self::Unavailable {
                 message: error.to_string(),
             },
-        }
+        };
+        (account, Some(connection))
     }
 
     fn creator(&self) -> Option<&Creator> {
@@ -59,6 +103,35 @@ impl Account {
             _ => None,
         }
     }
+
+    /// Why nothing can be posted in `mode` yet, if so.
+    fn blocker(&self, mode: PostMode) -> Option<&'static str> {
+        match (self, mode) {
+            (Self::Ready(_), _) | (Self::DraftsOnly, PostMode::Inbox) => None,
+            (Self::DraftsOnly, PostMode::Direct) => {
+                Some("Your TikTok connection allows drafts only.")
+            }
+            (Self::Loading, _) => Some("Waiting for your TikTok account."),
+            (Self::Disconnected { .. }, _) => Some("Connect a TikTok account first."),
+            (Self::Blocked { .. } | Self::Unavailable { .. }, _) => {
+                Some("Posting is not possible right now; see above.")
+            }
+        }
+    }
+}
+
+/// The reason a connect attempt failed, from `?connect_error=…`, removed from the address bar
+/// once read so a reload does not show it again.
+fn take_connect_error() -> Option<String> {
+    let window = web_sys::window()?;
+    let search = window.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    let error = params.get(CONNECT_ERROR_PARAM)?;
+    if let Ok(history) = window.history() {
+        let path = window.location().pathname().unwrap_or_else(|_| "/".into());
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    Some(error)
 }
 
 /// The uploader page, talking to the proxy on the page's own origin, with engine options from
@@ -110,8 +183,23 @@ pub fn Uploader(
     let control = RwSignal::new_local(Control::default());
     let unfinished = RwSignal::new(storage::load());
 
-    let creator_api = api.clone();
-    spawn_local(async move { account.set(Account::from_result(creator_api.creator().await)) });
+    let connection = RwSignal::new(None::<Connection>);
+    let connect_error = RwSignal::new(take_connect_error());
+    let account_api = api.clone();
+    let load_account = move || {
+        let api = account_api.clone();
+        account.set(Account::Loading);
+        spawn_local(async move {
+            let (loaded, connected) = Account::load(&api).await;
+            // A drafts-only connection cannot post directly: start in the mode it allows.
+            if loaded == Account::DraftsOnly {
+                form.update(|f| f.mode = PostMode::Inbox);
+            }
+            account.set(loaded);
+            connection.set(connected);
+        });
+    };
+    load_account();
 
     let on_file = move |file: File| {
         let max = account.with_untracked(|a| a.creator().map(|c| c.max_video_post_duration_sec));
@@ -130,8 +218,8 @@ pub fn Uploader(
     };
 
     let blocker = move || {
-        if account.with(|a| a.creator().is_none()) {
-            return Some("Waiting for your TikTok account.".to_owned());
+        if let Some(reason) = account.with(|a| a.blocker(form.with(|f| f.mode))) {
+            return Some(reason.to_owned());
         }
         form.with(|f| f.blocker(video.with(Option::is_some)))
             .map(|b| b.to_string())
@@ -139,22 +227,27 @@ pub fn Uploader(
     let post_api = api.clone();
     let post_options = options.clone();
     let on_post = move |_| {
-        let (Some(creator), Some(chosen)) = (
-            account.with_untracked(|a| a.creator().cloned()),
-            video.get_untracked(),
-        ) else {
+        let Some(chosen) = video.get_untracked() else {
             return;
         };
-        if phase.with_untracked(Phase::busy) || form.with_untracked(|f| f.blocker(true)).is_some() {
+        let form = form.get_untracked();
+        if phase.with_untracked(Phase::busy)
+            || form.blocker(true).is_some()
+            || account.with_untracked(|a| a.blocker(form.mode)).is_some()
+        {
             return;
         }
-        let form = form.get_untracked();
+        // Drafts take no post details at TikTok; a drafts-only connection has no creator info.
+        let post_info = match account.with_untracked(|a| a.creator().cloned()) {
+            Some(creator) if form.mode == PostMode::Direct => form.post_fields(&creator),
+            _ => PostFields::default(),
+        };
         let request = CreatePost {
             mode: form.mode,
             video_size: chosen.size,
             content_type: chosen.content_type.mime().into(),
             file_name: chosen.name.clone(),
-            post_info: form.post_fields(&creator),
+            post_info,
         };
         let fresh = Control::default();
         control.set(fresh.clone());
@@ -204,6 +297,13 @@ pub fn Uploader(
             <header class="masthead">
                 <h1>"Post to TikTok"</h1>
                 <AccountCard account=account/>
+                <ConnectionControls
+                    api=api.clone()
+                    account=account
+                    connection=connection
+                    error=connect_error
+                    on_change=load_account.clone()
+                />
             </header>
             {move || unfinished.get().map(|saved| view! {
                 <ResumeOffer saved=saved unfinished=unfinished on_resume=on_resume.clone()/>
@@ -214,7 +314,7 @@ pub fn Uploader(
             </fieldset>
             <fieldset class="card" disabled=locked>
                 <legend>"Where should it go?"</legend>
-                <ModeChoice form=form/>
+                <ModeChoice form=form connection=connection/>
             </fieldset>
             <Show when=direct>
                 <fieldset class="card" disabled=locked>
@@ -233,7 +333,7 @@ pub fn Uploader(
                     type="button"
                     class="primary"
                     data-testid="post-button"
-                    disabled=move || locked() || blocker().is_some() || !account.with(|a| a.creator().is_some())
+                    disabled=move || locked() || blocker().is_some()
                     title=move || blocker().unwrap_or_default()
                     aria-describedby="post-hint"
                     on:click=on_post
@@ -256,7 +356,8 @@ fn AccountCard(
     /// The account as loaded from `GET /api/creator`.
     account: RwSignal<Account>,
 ) -> impl IntoView {
-    move || match account.get() {
+    move || {
+        match account.get() {
         Account::Loading => {
             view! { <p class="account muted">"Loading your TikTok account…"</p> }.into_any()
         }
@@ -270,16 +371,27 @@ fn AccountCard(
             </div>
         }
         .into_any(),
+        Account::DraftsOnly => view! {
+            <p class="account" data-testid="account">
+                "Connected to TikTok for drafts: videos go to your TikTok inbox, and you finish them in the app."
+            </p>
+        }
+        .into_any(),
         Account::Blocked { message } => view! {
             <p class="account error" role="alert" data-testid="account">
                 "You can't post right now. " {message}
             </p>
         }
         .into_any(),
+        Account::Disconnected { message, .. } => view! {
+            <p class="account" data-testid="account">{message}</p>
+        }
+        .into_any(),
         Account::Unavailable { message } => view! {
             <p class="account error" role="alert" data-testid="account">{message}</p>
         }
         .into_any(),
+    }
     }
 }
 
@@ -355,31 +467,53 @@ fn VideoPicker(
     }
 }
 
-/// "Post now" or "Send to TikTok drafts".
+/// "Post now" or "Send to TikTok drafts", each available when the connection's scopes allow it.
 #[component]
 fn ModeChoice(
     /// The form the choice belongs to.
     form: RwSignal<PostForm>,
+    /// The connection, whose granted scopes decide what is possible.
+    connection: RwSignal<Option<Connection>>,
 ) -> impl IntoView {
-    let choice =
-        move |mode: PostMode, id: &'static str, title: &'static str, detail: &'static str| {
-            view! {
-                <label class="choice" for=id>
-                    <input
-                        type="radio"
-                        id=id
-                        name="mode"
-                        value=id
-                        prop:checked=move || form.with(|f| f.mode == mode)
-                        on:change=move |_| form.update(|f| f.mode = mode)
-                    />
-                    <span>
-                        <strong>{title}</strong>
-                        <span class="muted">{detail}</span>
-                    </span>
-                </label>
-            }
+    let choice = move |mode: PostMode,
+                       id: &'static str,
+                       title: &'static str,
+                       detail: &'static str| {
+        let allowed = move || {
+            connection.with(|c| {
+                // Scopes only say something once an account is connected.
+                c.as_ref().is_none_or(|c| {
+                    !c.connected
+                        || match mode {
+                            PostMode::Direct => c.can_direct,
+                            PostMode::Inbox => c.can_inbox,
+                        }
+                })
+            })
         };
+        view! {
+            <label class="choice" for=id class:unavailable=move || !allowed()>
+                <input
+                    type="radio"
+                    id=id
+                    name="mode"
+                    value=id
+                    disabled=move || !allowed()
+                    prop:checked=move || form.with(|f| f.mode == mode)
+                    on:change=move |_| form.update(|f| f.mode = mode)
+                />
+                <span>
+                    <strong>{title}</strong>
+                    <span class="muted">{detail}</span>
+                    <Show when=move || !allowed()>
+                        <span class="muted">
+                            "Not allowed by your TikTok connection: reconnect and grant this permission."
+                        </span>
+                    </Show>
+                </span>
+            </label>
+        }
+    };
     view! {
         {choice(PostMode::Direct, "mode-direct", "Post now", "Publish straight to your profile with the details below.")}
         {choice(PostMode::Inbox, "mode-inbox", "Send to TikTok drafts", "Finish the post in the TikTok app: caption, sound and audience are set there.")}
@@ -721,4 +855,62 @@ fn ResumeOffer(
         </section>
     }
     .into_any()
+}
+
+/// "Connect TikTok" when no account is connected (and the proxy can connect one), "Disconnect"
+/// when one is, and why the last connect attempt failed.
+#[component]
+fn ConnectionControls(
+    /// The proxy, which runs the sign-in and holds the tokens.
+    api: Api,
+    /// The account, to know whether one is connected.
+    account: RwSignal<Account>,
+    /// The connection as `GET /api/connection` described it.
+    connection: RwSignal<Option<Connection>>,
+    /// Why the last connect attempt failed (from `?connect_error=`).
+    error: RwSignal<Option<String>>,
+    /// Called after disconnecting, to load the account state again.
+    on_change: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let notice = RwSignal::new(None::<String>);
+    let disconnect = move |_| {
+        let (api, on_change) = (api.clone(), on_change.clone());
+        busy.set(true);
+        spawn_local(async move {
+            match api.logout().await {
+                Ok(done) => notice.set(Some(done.message)),
+                Err(failure) => notice.set(Some(failure.to_string())),
+            }
+            busy.set(false);
+            on_change();
+        });
+    };
+    let login_url = move || match account.get() {
+        Account::Disconnected { login_url, .. } => login_url,
+        _ => None,
+    };
+    // Only an OAuth connection can be disconnected from here; a fixed token lives in the config.
+    let can_disconnect = move || {
+        connection.with(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.connected && c.login_url.is_some())
+        })
+    };
+    view! {
+        {move || error.get().map(|message| view! {
+            <p class="error" role="alert" data-testid="connect-error">
+                "Connecting TikTok did not work: " {message}
+            </p>
+        })}
+        {move || notice.get().map(|message| view! { <p class="muted" data-testid="connect-notice">{message}</p> })}
+        {move || login_url().map(|url| view! {
+            <a class="button primary" href=url data-testid="connect-button">"Connect TikTok"</a>
+        })}
+        <Show when=can_disconnect>
+            <button type="button" class="link" data-testid="disconnect-button" disabled=move || busy.get() on:click=disconnect.clone()>
+                "Disconnect TikTok"
+            </button>
+        </Show>
+    }
 }

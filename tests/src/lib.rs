@@ -37,6 +37,20 @@ impl Harness {
 
     /// Like [`Harness::start`], with the page's upload engine tuned by `page`.
     pub async fn start_with(options: sim::SimOptions, page: PageOptions) -> Result<Self> {
+        Self::start_full(options, page, Connect::FixedToken).await
+    }
+
+    /// Like [`Harness::start`], but the proxy has the simulator's client key and secret and no
+    /// token: the page starts disconnected and connects through the simulator's sign-in.
+    pub async fn start_disconnected(options: sim::SimOptions) -> Result<Self> {
+        Self::start_full(options, PageOptions::default(), Connect::SignIn).await
+    }
+
+    async fn start_full(
+        options: sim::SimOptions,
+        page: PageOptions,
+        connect: Connect,
+    ) -> Result<Self> {
         let sim = sim::spawn(options)
             .await
             .context("starting the simulator")?;
@@ -45,10 +59,18 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let log_path = dir.path().join("posts.jsonl");
+        let oauth = (connect == Connect::SignIn).then(|| proxy::OAuthConfig {
+            redirect_uri: format!("{url}/auth/callback"),
+            auth_base: sim.base_url(),
+            token_file: dir.path().join("tokens.json"),
+            ..proxy::OAuthConfig::new(sim.client_key(), proxy::Secret::new(sim.client_secret()))
+        });
         let config = proxy::Config {
             listen: listener.local_addr()?,
             api_base: sim.base_url(),
-            access_token: Some(proxy::Secret::new(sim.access_token())),
+            access_token: (connect == Connect::FixedToken)
+                .then(|| proxy::Secret::new(sim.access_token())),
+            oauth,
             log_path: log_path.clone(),
             static_dir: Some(static_dir),
             ..proxy::Config::default()
@@ -100,6 +122,15 @@ impl Harness {
         self.sim.shutdown();
         Ok(())
     }
+}
+
+/// How the proxy is connected to the simulator's TikTok account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Connect {
+    /// `TIKTOK_ACCESS_TOKEN`, as the seed did.
+    FixedToken,
+    /// Client key and secret, no token yet: the person clicks "Connect TikTok".
+    SignIn,
 }
 
 /// The upload engine's options, set through the page's `<meta name="autoposter:…">` tags —

@@ -17,6 +17,14 @@ pub struct Args {
     /// Skip rebuilding the app (use the dist/ already there).
     #[arg(long)]
     pub no_build: bool,
+    /// Start connected with a fixed access token, instead of disconnected with a "Connect
+    /// TikTok" button that runs the simulator's sign-in.
+    #[arg(long)]
+    pub connected: bool,
+    /// Lifetime of the access tokens the simulator issues, in seconds: short ones show the proxy
+    /// refreshing them by itself.
+    #[arg(long, default_value_t = 120)]
+    pub token_ttl_secs: u64,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -37,6 +45,7 @@ pub fn run(args: Args) -> Result<()> {
     runtime.block_on(async move {
         let sim = sim::spawn(sim::SimOptions {
             processing_delay: Duration::from_secs(args.processing_secs),
+            access_token_ttl: Duration::from_secs(args.token_ttl_secs),
             ..sim::SimOptions::default()
         })
         .await
@@ -48,10 +57,20 @@ pub fn run(args: Args) -> Result<()> {
                     format!("port {} is taken; pass --port 0 for a free one", args.port)
                 })?;
         let url = format!("http://{}/", listener.local_addr()?);
+        let token_file = state_dir.join("tokens.json");
+        // Every demo starts from scratch: the simulator does not know last run's tokens.
+        let _ = std::fs::remove_file(&token_file);
+        let oauth = (!args.connected).then(|| proxy::OAuthConfig {
+            redirect_uri: format!("{url}auth/callback"),
+            auth_base: sim.base_url(),
+            token_file,
+            ..proxy::OAuthConfig::new(sim.client_key(), proxy::Secret::new(sim.client_secret()))
+        });
         let config = proxy::Config {
             listen: listener.local_addr()?,
             api_base: sim.base_url(),
-            access_token: Some(proxy::Secret::new(sim.access_token())),
+            access_token: args.connected.then(|| proxy::Secret::new(sim.access_token())),
+            oauth,
             log_path: state_dir.join("posts.jsonl"),
             static_dir: Some(dist),
             ..proxy::Config::default()
@@ -61,6 +80,9 @@ pub fn run(args: Args) -> Result<()> {
         println!("  Post history      {}", config.log_path.display());
         println!();
         println!("  Open the uploader: {url}");
+        if !args.connected {
+            println!("  It starts disconnected: click \"Connect TikTok\" (the simulator's sign-in agrees at once).");
+        }
         println!();
         println!("  Press Ctrl-C to stop.");
         let shutdown = async {
