@@ -39,10 +39,32 @@ impl ApiError {
     }
 }
 
+/// What an embedding page shows the proxy to be allowed in (see docs/EMBED.md). The page the
+/// proxy serves itself needs none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A long-lived embed key, for a private admin page (`X-Autoposter-Key`).
+    Key(String),
+    /// A short-lived ticket the host site's backend minted (`X-Autoposter-Ticket`).
+    Ticket(String),
+}
+
+impl Credential {
+    /// The header and value sent with every call to the proxy.
+    pub fn header(&self) -> (&'static str, &str) {
+        match self {
+            Self::Key(key) => ("X-Autoposter-Key", key),
+            Self::Ticket(ticket) => ("X-Autoposter-Ticket", ticket),
+        }
+    }
+}
+
 /// Where the proxy lives: `""` for the page's own origin.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Api {
     base: String,
+    /// Sent to the proxy only — never to TikTok's upload host.
+    credential: Option<Credential>,
 }
 
 impl Api {
@@ -50,17 +72,45 @@ impl Api {
     pub fn new(base: impl Into<String>) -> Self {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
+            credential: None,
+        }
+    }
+
+    /// The same API, presenting `credential` on every call.
+    pub fn with_credential(mut self, credential: Option<Credential>) -> Self {
+        self.credential = credential;
+        self
+    }
+
+    /// The credential's header, for the relay's PUTs (which do not go through gloo).
+    pub fn credential_header(&self) -> Option<(&'static str, &str)> {
+        self.credential.as_ref().map(Credential::header)
+    }
+
+    fn get(&self, path: &str) -> gloo_net::http::RequestBuilder {
+        self.sign(Request::get(&self.url(path)))
+    }
+
+    fn post(&self, path: &str) -> gloo_net::http::RequestBuilder {
+        self.sign(Request::post(&self.url(path)))
+    }
+
+    fn sign(&self, request: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
+        match self.credential_header() {
+            Some((name, value)) => request.header(name, value),
+            None => request,
         }
     }
 
     /// `GET /api/connection`: whether a TikTok account is connected, and what it allows.
     pub async fn connection(&self) -> Result<Connection, ApiError> {
-        read(Request::get(&self.url("/api/connection")).send().await).await
+        read(self.get("/api/connection").send().await).await
     }
 
     /// `POST /auth/logout`: revoke the app's access and forget the tokens.
     pub async fn logout(&self) -> Result<LoggedOut, ApiError> {
-        let request = Request::post(&self.url(LOGOUT_PATH))
+        let request = self
+            .post(LOGOUT_PATH)
             .header("Content-Type", "application/json")
             .body("{}")
             .map_err(|e| ApiError::Network(e.to_string()))?;
@@ -74,13 +124,14 @@ impl Api {
 
     /// `GET /api/creator`.
     pub async fn creator(&self) -> Result<Creator, ApiError> {
-        let response = Request::get(&self.url("/api/creator")).send().await;
+        let response = self.get("/api/creator").send().await;
         read(response).await
     }
 
     /// `POST /api/posts`.
     pub async fn create_post(&self, post: &CreatePost) -> Result<CreatedPost, ApiError> {
-        let request = Request::post(&self.url("/api/posts"))
+        let request = self
+            .post("/api/posts")
             .json(post)
             .map_err(|e| ApiError::Network(e.to_string()))?;
         read(request.send().await).await
@@ -89,7 +140,7 @@ impl Api {
     /// `GET /api/posts/{publish_id}`.
     pub async fn post_state(&self, publish_id: &str) -> Result<PostState, ApiError> {
         let path = format!("/api/posts/{}", js_sys::encode_uri_component(publish_id));
-        read(Request::get(&self.url(&path)).send().await).await
+        read(self.get(&path).send().await).await
     }
 
     /// Where the relay takes this post's chunks: `PUT /api/posts/{publish_id}/chunk`.
@@ -107,7 +158,7 @@ impl Api {
             "/api/posts/{}/events",
             js_sys::encode_uri_component(publish_id)
         );
-        if let Ok(request) = Request::post(&self.url(&path)).json(event) {
+        if let Ok(request) = self.post(&path).json(event) {
             let _ = request.send().await;
         }
     }

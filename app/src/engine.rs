@@ -208,6 +208,7 @@ pub async fn run(
             chunk: &chunk,
             content_type: job.content_type,
             timeout_ms: options.timeout_for(chunk.len()),
+            credential: api.credential_header(),
         };
         let sent = put_chunk(
             request,

@@ -9,9 +9,11 @@
 //! - [`storage`]: the upload in progress, kept so a reload can continue it.
 //! - [`video`]: what the browser can tell about a chosen file before anything is sent.
 //! - [`post`]: one post from init to TikTok's final status ([`post::Phase`] is what the page shows).
-//! - [`page`]: the Leptos components.
+//! - [`page`]: the Leptos components; [`Uploader`] is the one a host site mounts.
+//! - [`embed`]: the same uploader as the `<tiktok-uploader>` custom element, for any site.
 
 pub mod api;
+pub mod embed;
 pub mod engine;
 pub mod page;
 pub mod post;
@@ -21,10 +23,16 @@ pub mod video;
 
 pub use page::{App, Uploader};
 
-/// Mounts the uploader on `<body>`.
+/// Mounts the uploader on `<body>` when the page is ours (`<body data-tiktok-autoposter>`).
+/// Loaded by another site for the custom element, the module mounts nothing by itself.
 pub fn mount() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    let ours = leptos::prelude::document()
+        .body()
+        .is_some_and(|body| body.has_attribute("data-tiktok-autoposter"));
+    if ours {
+        leptos::mount::mount_to_body(App);
+    }
 }
 
 #[cfg(test)]

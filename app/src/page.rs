@@ -169,16 +169,43 @@ pub fn options_from_page() -> engine::Options {
 /// TikTok's posting screen and the upload it starts.
 #[component]
 pub fn Uploader(
-    /// The proxy that holds the TikTok token.
+    /// The proxy that holds the TikTok token (`Api::default()` for the page's own origin).
     api: Api,
     /// How the upload engine retries and times out.
     #[prop(optional)]
     options: engine::Options,
+    /// A caption to start with, e.g. the host site's hashtags; the creator can still edit it.
+    #[prop(optional, into)]
+    caption: Option<String>,
+    /// Post now (the default) or send to TikTok drafts.
+    #[prop(optional)]
+    mode: Option<PostMode>,
+    /// Called when a post starts (Post was pressed, or `remote.start`).
+    #[prop(optional, into)]
+    on_start: Option<UnsyncCallback<()>>,
+    /// Called as bytes leave: `(sent, total)`.
+    #[prop(optional, into)]
+    on_progress: Option<UnsyncCallback<(u64, u64)>>,
+    /// Called with TikTok's final word (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX` or `FAILED`).
+    #[prop(optional, into)]
+    on_complete: Option<UnsyncCallback<PostState>>,
+    /// Called when a post stops before TikTok's final word: `(code, message)`, where `code` is
+    /// `ERROR` or `CANCELLED` and `message` is what the creator was told.
+    #[prop(optional, into)]
+    on_error: Option<UnsyncCallback<(String, String)>>,
+    /// Lets the host press Post, Cancel and "Post another video" from outside.
+    #[prop(optional)]
+    remote: Option<Remote>,
 ) -> impl IntoView {
+    let initial = PostForm {
+        caption: caption.unwrap_or_default(),
+        mode: mode.unwrap_or_default(),
+        ..PostForm::default()
+    };
     let account = RwSignal::new(Account::Loading);
     let video = RwSignal::new(None::<ChosenVideo>);
     let video_error = RwSignal::new(None::<String>);
-    let form = RwSignal::new(PostForm::default());
+    let form = RwSignal::new(initial.clone());
     let phase = RwSignal::new(Phase::Editing);
     let control = RwSignal::new_local(Control::default());
     let unfinished = RwSignal::new(storage::load());
@@ -226,7 +253,7 @@ pub fn Uploader(
     };
     let post_api = api.clone();
     let post_options = options.clone();
-    let on_post = move |_| {
+    let on_post = move || {
         let Some(chosen) = video.get_untracked() else {
             return;
         };
@@ -281,14 +308,25 @@ pub fn Uploader(
         };
         spawn_local(post::resume(context, saved));
     };
-    let reset = move |_| {
+    let reset = move || {
+        if phase.with_untracked(Phase::busy) {
+            return;
+        }
         if let Some(old) = video.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&old.preview_url);
         }
         video.set(None);
-        form.set(PostForm::default());
+        form.set(initial.clone());
         phase.set(Phase::Editing);
     };
+    report_to_host(phase, on_start, on_progress, on_complete, on_error);
+    if let Some(remote) = remote {
+        remote.connect(
+            on_post.clone(),
+            move || control.get_untracked().cancel(),
+            reset.clone(),
+        );
+    }
     let locked = move || phase.with(Phase::busy);
     let direct = move || form.with(|f| f.mode == PostMode::Direct);
 
@@ -336,18 +374,108 @@ pub fn Uploader(
                     disabled=move || locked() || blocker().is_some()
                     title=move || blocker().unwrap_or_default()
                     aria-describedby="post-hint"
-                    on:click=on_post
+                    on:click=move |_| on_post()
                 >
                     "Post"
                 </button>
                 <p id="post-hint" class="hint">{move || blocker().unwrap_or_default()}</p>
                 <Outcome phase=phase account=account control=control/>
                 <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
-                    <button type="button" class="secondary" on:click=reset>"Post another video"</button>
+                    <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>
                 </Show>
             </section>
         </main>
     }
+}
+
+/// Presses Post, Cancel and "Post another video" for a host page (the custom element's
+/// `start()`, `cancel()` and `reset()`). Copy it into the component's `remote` prop and call it.
+#[derive(Debug, Clone, Copy)]
+pub struct Remote {
+    start: Trigger,
+    cancel: Trigger,
+    reset: Trigger,
+}
+
+impl Default for Remote {
+    fn default() -> Self {
+        Self {
+            start: Trigger::new(),
+            cancel: Trigger::new(),
+            reset: Trigger::new(),
+        }
+    }
+}
+
+impl Remote {
+    /// Posts, if the form is complete (as pressing Post would).
+    pub fn start(&self) {
+        self.start.notify();
+    }
+
+    /// Cancels the upload under way.
+    pub fn cancel(&self) {
+        self.cancel.notify();
+    }
+
+    /// Clears the form for another video, unless a post is under way.
+    pub fn reset(&self) {
+        self.reset.notify();
+    }
+
+    fn connect(
+        self,
+        start: impl Fn() + 'static,
+        cancel: impl Fn() + 'static,
+        reset: impl Fn() + 'static,
+    ) {
+        for (trigger, action) in [
+            (self.start, Box::new(start) as Box<dyn Fn()>),
+            (self.cancel, Box::new(cancel)),
+            (self.reset, Box::new(reset)),
+        ] {
+            // The first run only subscribes; every later notify acts.
+            Effect::new(move |subscribed: Option<()>| {
+                trigger.track();
+                if subscribed.is_some() {
+                    action();
+                }
+            });
+        }
+    }
+}
+
+/// Tells the host what happens, through the component's callbacks.
+fn report_to_host(
+    phase: RwSignal<Phase>,
+    on_start: Option<UnsyncCallback<()>>,
+    on_progress: Option<UnsyncCallback<(u64, u64)>>,
+    on_complete: Option<UnsyncCallback<PostState>>,
+    on_error: Option<UnsyncCallback<(String, String)>>,
+) {
+    Effect::new(move |_| match phase.get() {
+        Phase::Starting => {
+            if let Some(callback) = on_start {
+                callback.run(());
+            }
+        }
+        Phase::Uploading(upload) => {
+            if let Some(callback) = on_progress {
+                callback.run((upload.progress.sent, upload.progress.total));
+            }
+        }
+        Phase::Done(state) => {
+            if let Some(callback) = on_complete {
+                callback.run(state);
+            }
+        }
+        failed @ Phase::Failed { .. } => {
+            if let Some(callback) = on_error {
+                callback.run((failed.raw_status(), failed.text()));
+            }
+        }
+        Phase::Editing | Phase::Processing { .. } => {}
+    });
 }
 
 /// "Posting as …": the creator's nickname and avatar, or why posting is not possible.

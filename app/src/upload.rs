@@ -124,6 +124,8 @@ pub struct ChunkRequest<'a> {
     pub content_type: ContentType,
     /// Give up on the request after this many milliseconds (0: never).
     pub timeout_ms: u32,
+    /// The proxy credential header, sent only when `target` is the relay.
+    pub credential: Option<(&'a str, &'a str)>,
 }
 
 /// One `PUT` of one chunk: `Blob.slice(start, end)` as the body, streamed by the browser.
@@ -145,6 +147,10 @@ pub async fn put_chunk(
         .map_err(browser)?;
     xhr.set_request_header("Content-Range", &request.chunk.content_range())
         .map_err(browser)?;
+    if let (Target::Relay(_), Some((name, value))) = (request.target, request.credential) {
+        // Our proxy's credential goes to our proxy's relay only, never to TikTok.
+        xhr.set_request_header(name, value).map_err(browser)?;
+    }
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
         on_progress(event.loaded() as u64);
     });

@@ -71,6 +71,7 @@ fn request<'a>(
         chunk,
         content_type: ContentType::Mp4,
         timeout_ms: 60_000,
+        credential: None,
     }
 }
 
@@ -201,6 +202,116 @@ async fn caption_counter_counts_like_tiktok() {
             .contains("could not be reached"),
         "{:?}",
         account.text_content()
+    );
+    drop(handle);
+}
+
+/// The uploader as a host site mounts it: into a fresh node, against a proxy on another origin
+/// (with an embed key), with a caption and a mode of its own, and a host's callbacks.
+#[wasm_bindgen_test]
+async fn the_component_honours_its_props_and_fires_its_callbacks() {
+    use app::api::{Api, Credential};
+    use app::page::Remote;
+    use protocol::wire::{PostMode, PostState};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let (Some(proxy), Some(key)) = (option_env!("PROXY_URL"), option_env!("PROXY_EMBED_KEY"))
+    else {
+        panic!("run this through `cargo xtask test`, which starts the proxy fixture");
+    };
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    let heard: Rc<RefCell<Vec<String>>> = Rc::default();
+    let (on_start, on_progress, on_complete) = (heard.clone(), heard.clone(), heard.clone());
+    let remote = Remote::default();
+    let api = Api::new(proxy).with_credential(Some(Credential::Key(key.into())));
+    let handle = leptos::mount::mount_to(host.clone(), move || {
+        let (on_start, on_progress, on_complete) =
+            (on_start.clone(), on_progress.clone(), on_complete.clone());
+        view! {
+            <app::Uploader
+                api=api.clone()
+                caption="#from-the-host"
+                mode=PostMode::Inbox
+                remote=remote
+                on_start=UnsyncCallback::new(move |()| on_start.borrow_mut().push("start".into()))
+                on_progress=UnsyncCallback::new(move |(sent, total): (u64, u64)| {
+                    on_progress.borrow_mut().push(format!("progress {sent}/{total}"))
+                })
+                on_complete=UnsyncCallback::new(move |state: PostState| {
+                    on_complete.borrow_mut().push(format!("complete {}", state.status))
+                })
+            />
+        }
+    });
+    let find = |css: &str| host.query_selector(css).unwrap();
+    // The account loads through the proxy, across origins, with the key.
+    for _ in 0..100 {
+        if find("[data-testid=account]").is_some() {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    let account = find("[data-testid=account]")
+        .expect("the account line")
+        .text_content()
+        .unwrap();
+    assert!(account.contains("Posting as"), "{account}");
+    let inbox: web_sys::HtmlInputElement = find("#mode-inbox").unwrap().unchecked_into();
+    assert!(inbox.checked(), "the host's mode is preselected");
+    // In drafts mode the caption field is hidden; switch to direct to see the host's caption.
+    let direct: web_sys::HtmlInputElement = find("#mode-direct").unwrap().unchecked_into();
+    direct.click();
+    settle().await;
+    let caption: web_sys::HtmlTextAreaElement =
+        find("[data-testid=caption]").unwrap().unchecked_into();
+    assert_eq!(caption.value(), "#from-the-host");
+    inbox.click();
+    settle().await;
+
+    // A file chosen as a person would (through the input), then Post pressed by the host.
+    let mut bytes = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41".to_vec();
+    bytes.resize(200_000, 7);
+    let files = web_sys::DataTransfer::new().unwrap();
+    files
+        .items()
+        .add_with_file(&file_of(&bytes, "from-host.mp4"))
+        .unwrap();
+    let input: web_sys::HtmlInputElement =
+        find("[data-testid=file-input]").unwrap().unchecked_into();
+    input.set_files(Some(&files.files().unwrap()));
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    for _ in 0..100 {
+        if find("[data-testid=video-facts]").is_some() {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    remote.start();
+    for _ in 0..300 {
+        if heard.borrow().iter().any(|e| e.starts_with("complete")) {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    let heard = heard.borrow().clone();
+    assert_eq!(
+        heard.first().map(String::as_str),
+        Some("start"),
+        "{heard:?}"
+    );
+    assert!(
+        heard.iter().any(|e| e == "progress 200000/200000"),
+        "{heard:?}"
+    );
+    assert_eq!(
+        heard.last().map(String::as_str),
+        Some("complete SEND_TO_USER_INBOX"),
+        "{heard:?}"
     );
     drop(handle);
 }

@@ -9,12 +9,14 @@
 //! - [`chunk`]: the media-transfer plan (`chunk_size`, `total_chunk_count`, byte ranges).
 //! - [`codes`], [`status`]: error codes, statuses and fail reasons, with messages for people.
 //! - [`oauth`]: Login Kit's rules: scopes, PKCE's hex challenge, the authorize URL, refresh timing.
+//! - [`embed`]: embedding the uploader in another site: allowed origins, embed keys, tickets.
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
 pub mod caption;
 pub mod chunk;
 pub mod codes;
+pub mod embed;
 pub mod media;
 pub mod oauth;
 pub mod post_id;

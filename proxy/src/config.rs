@@ -1,6 +1,8 @@
 //! What the proxy is told at start: where to listen, where TikTok is, the token (or the app's
-//! OAuth credentials and where to keep the tokens they earn), the log file.
+//! OAuth credentials and where to keep the tokens they earn), the log file, and which other sites
+//! may embed the uploader.
 
+use protocol::embed::{self, Origin, OriginError, SecretError};
 use protocol::oauth::{DEFAULT_TOKEN_RETRY_DELAYS_MS, OAuthMode, RedirectUriError};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -62,6 +64,8 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// Polls of one `publish_id` within this are answered from the last result.
     pub status_cache_ttl: Duration,
+    /// Which other sites may call the API, and the credentials they must show. Empty: none.
+    pub embed: EmbedConfig,
 }
 
 impl Default for Config {
@@ -75,6 +79,82 @@ impl Default for Config {
             static_dir: None,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,
+            embed: EmbedConfig::default(),
+        }
+    }
+}
+
+/// Embedding the uploader in other sites (docs/EMBED.md). The default allows no other site, and
+/// the proxy's own page and scripts need no credential either way.
+#[derive(Debug, Clone, Default)]
+pub struct EmbedConfig {
+    /// `AUTOPOSTER_ALLOWED_ORIGINS`: the pages that may call the API from another origin. Each
+    /// must also send a key or a ticket; every other origin is refused.
+    pub allowed_origins: Vec<Origin>,
+    /// `AUTOPOSTER_EMBED_KEYS`: long-lived keys for pages only trusted people see (a private admin
+    /// page), sent as `X-Autoposter-Key`. Never logged or printed.
+    pub embed_keys: Vec<Secret>,
+    /// `AUTOPOSTER_TICKET_SECRET`: the HMAC key shared with a host site's backend, which signs
+    /// short-lived tickets (`X-Autoposter-Ticket`) for pages whose visitors must not see a key.
+    pub ticket_secret: Option<Secret>,
+}
+
+/// Why the embed settings cannot be used; the text is for the person starting the proxy and
+/// never holds a key or the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmbedConfigError {
+    #[error("AUTOPOSTER_ALLOWED_ORIGINS: {0}")]
+    Origin(OriginError),
+    #[error("AUTOPOSTER_EMBED_KEYS: {0}")]
+    Key(SecretError),
+    #[error("AUTOPOSTER_TICKET_SECRET: {0}")]
+    TicketSecret(SecretError),
+    #[error(
+        "AUTOPOSTER_ALLOWED_ORIGINS is set, but neither AUTOPOSTER_EMBED_KEYS nor AUTOPOSTER_TICKET_SECRET: pages there could not authenticate"
+    )]
+    NoCredential,
+    #[error(
+        "AUTOPOSTER_EMBED_KEYS or AUTOPOSTER_TICKET_SECRET is set, but AUTOPOSTER_ALLOWED_ORIGINS is empty: no other site may use them"
+    )]
+    NoOrigin,
+}
+
+impl EmbedConfig {
+    /// Parses the three settings as given (comma-separated origins and keys; empty means none)
+    /// and checks they make a usable whole.
+    pub fn parse(
+        allowed_origins: &str,
+        embed_keys: &str,
+        ticket_secret: &str,
+    ) -> Result<Self, EmbedConfigError> {
+        let allowed_origins =
+            embed::parse_origin_list(allowed_origins).map_err(EmbedConfigError::Origin)?;
+        let embed_keys = embed_keys
+            .split(',')
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .map(|key| {
+                embed::check_embed_key(key)
+                    .map(|()| Secret::new(key))
+                    .map_err(EmbedConfigError::Key)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ticket_secret = match ticket_secret.trim() {
+            "" => None,
+            secret => {
+                embed::check_ticket_secret(secret).map_err(EmbedConfigError::TicketSecret)?;
+                Some(Secret::new(secret))
+            }
+        };
+        let has_credential = !embed_keys.is_empty() || ticket_secret.is_some();
+        match (allowed_origins.is_empty(), has_credential) {
+            (false, false) => Err(EmbedConfigError::NoCredential),
+            (true, true) => Err(EmbedConfigError::NoOrigin),
+            _ => Ok(Self {
+                allowed_origins,
+                embed_keys,
+                ticket_secret,
+            }),
         }
     }
 }
@@ -187,6 +267,78 @@ mod tests {
             assert!(!shown.contains("top-secret"), "{shown}");
         }
         assert_eq!(secret.expose(), "act.top-secret");
+    }
+
+    #[test]
+    fn embed_settings() {
+        let key = "k3y-0123456789abcdef";
+        let secret = "s".repeat(32);
+        let parsed =
+            EmbedConfig::parse("https://CMS.example.com/, http://127.0.0.1:5000", key, "").unwrap();
+        assert_eq!(
+            parsed.allowed_origins,
+            [
+                Origin::parse("https://cms.example.com").unwrap(),
+                Origin::parse("http://127.0.0.1:5000").unwrap()
+            ]
+        );
+        assert_eq!(parsed.embed_keys, [Secret::new(key)]);
+        assert!(parsed.ticket_secret.is_none());
+        let empty = EmbedConfig::parse("", " ", "").unwrap();
+        assert!(empty.allowed_origins.is_empty() && empty.embed_keys.is_empty());
+        for (origins, keys, ticket_secret, expected) in [
+            (
+                "*",
+                key,
+                "",
+                "AUTOPOSTER_ALLOWED_ORIGINS: \"*\": wildcards are not allowed",
+            ),
+            (
+                "https://a.example,https://*.example",
+                key,
+                "",
+                "wildcards are not allowed",
+            ),
+            ("https://a.example/path", key, "", "no path"),
+            (
+                "https://a.example",
+                "short",
+                "",
+                "AUTOPOSTER_EMBED_KEYS: each embed key must be at least 16",
+            ),
+            (
+                "https://a.example",
+                "",
+                "short-secret",
+                "AUTOPOSTER_TICKET_SECRET: the ticket secret must be at least 32",
+            ),
+            (
+                "https://a.example",
+                "",
+                "",
+                "neither AUTOPOSTER_EMBED_KEYS nor AUTOPOSTER_TICKET_SECRET",
+            ),
+            ("", key, "", "AUTOPOSTER_ALLOWED_ORIGINS is empty"),
+            ("", "", &secret, "AUTOPOSTER_ALLOWED_ORIGINS is empty"),
+        ] {
+            let error = EmbedConfig::parse(origins, keys, ticket_secret)
+                .expect_err(origins)
+                .to_string();
+            assert!(error.contains(expected), "{error}");
+            assert!(!error.contains("short-secret"), "{error}");
+        }
+        let config = Config {
+            embed: EmbedConfig::parse(
+                "https://a.example",
+                "top-secret-embed-key",
+                &format!("top-secret{secret}"),
+            )
+            .unwrap(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("top-secret"), "{shown}");
+        assert!(shown.contains("https://a.example"), "{shown}");
     }
 
     #[test]

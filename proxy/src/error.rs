@@ -11,6 +11,7 @@ use crate::oauth_client::TokenError;
 use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use protocol::ErrorCode;
+use protocol::embed::Refusal;
 use protocol::tiktok::{ApiError, OAuthError};
 use protocol::wire::{ErrorBody, ErrorDetail, InvalidPost, PostMode};
 use std::time::Duration;
@@ -44,6 +45,9 @@ pub enum Error {
     /// A state-changing request that did not come from our own page's script.
     #[error("This request must come from the autoposter's own page.")]
     CrossSite,
+    /// A call from another site that is not allowed, or without a valid embed key or ticket.
+    #[error(transparent)]
+    Embed(Refusal),
     /// TikTok's token endpoint refused for a reason other than a dead refresh token (bad client
     /// credentials, say); holds TikTok's error, already scrubbed, for the log.
     #[error(
@@ -125,6 +129,7 @@ impl Error {
             Self::ScopeNotGranted(_) => "scope_not_granted".into(),
             Self::OAuthNotConfigured => "oauth_not_configured".into(),
             Self::CrossSite => "cross_site_refused".into(),
+            Self::Embed(refusal) => refusal.code().into(),
             Self::SignInRefused(_) => "sign_in_refused".into(),
             Self::InvalidJson(_) => "invalid_json".into(),
             Self::UnsupportedMediaType(_) => "unsupported_media_type".into(),
@@ -152,6 +157,9 @@ impl Error {
             Self::NotConnected | Self::NotSignedIn => StatusCode::SERVICE_UNAVAILABLE,
             Self::ReconnectRequired => StatusCode::UNAUTHORIZED,
             Self::ScopeNotGranted(_) | Self::CrossSite => StatusCode::FORBIDDEN,
+            // The site itself may not call: no credential would change that.
+            Self::Embed(Refusal::OriginNotAllowed(_)) => StatusCode::FORBIDDEN,
+            Self::Embed(_) => StatusCode::UNAUTHORIZED,
             Self::OAuthNotConfigured => StatusCode::NOT_FOUND,
             Self::SignInRefused(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidJson(_)
@@ -190,6 +198,9 @@ impl Error {
                 log_id = refused.log_id.as_deref().unwrap_or(""),
                 "TikTok's token endpoint refused"
             ),
+            Self::Embed(refusal) => {
+                tracing::info!(code = refusal.code(), %refusal, "cross-origin call refused");
+            }
             Self::TikTok(tiktok) => tracing::info!(
                 code = %tiktok.api.code,
                 log_id = tiktok.api.log_id.as_deref().unwrap_or(""),

@@ -9,9 +9,14 @@
 //! (`/auth/login`, `/auth/callback`, `/auth/logout`, `/api/connection`), keeps the tokens in a
 //! file and refreshes them itself (`account.rs`).
 //!
+//! Other sites may embed the uploader: `access.rs` lets the origins in `EmbedConfig` call the
+//! API with an embed key or a signed ticket, answers their CORS preflights, and refuses every
+//! other cross-origin call before routing (docs/EMBED.md).
+//!
 //! [`run`] serves on a bound listener until a shutdown future completes; `main.rs` only reads
 //! flags into a [`Config`], binds and calls it. Every rule about TikTok comes from `protocol`.
 
+mod access;
 mod account;
 mod atomic_file;
 mod body;
@@ -32,8 +37,8 @@ mod token_file;
 pub use body::MAX_JSON_BODY;
 pub use config::{
     Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_REDIRECT_URI,
-    DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPSTREAM_TIMEOUT, OAuthConfig,
-    Secret, default_token_file,
+    DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig,
+    EmbedConfigError, OAuthConfig, Secret, default_token_file,
 };
 pub use error::DEFAULT_RETRY_AFTER_SECS;
 pub use login::{STATE_COOKIE, STATE_TTL};

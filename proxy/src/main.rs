@@ -6,7 +6,7 @@ use clap::Parser;
 use protocol::oauth::{DEFAULT_AUTH_BASE, OAuthMode};
 use proxy::{
     Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_STATUS_CACHE_TTL,
-    DEFAULT_UPSTREAM_TIMEOUT, OAuthConfig, Secret, default_token_file,
+    DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, OAuthConfig, Secret, default_token_file,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,10 +98,34 @@ struct Args {
         default_value_t = DEFAULT_STATUS_CACHE_TTL.into()
     )]
     status_cache_ttl: humantime::Duration,
+
+    /// Other sites whose pages may embed the uploader, comma-separated, each exactly
+    /// scheme://host[:port] (e.g. "https://cms.example.com,http://127.0.0.1:5000"; no "*").
+    /// Their calls must carry an embed key or a ticket; every other site is refused.
+    /// See docs/EMBED.md.
+    #[arg(long, env = "AUTOPOSTER_ALLOWED_ORIGINS")]
+    allowed_origins: Option<String>,
+
+    /// Embed keys, comma-separated (at least 16 characters each), for pages only trusted people
+    /// see; sent as X-Autoposter-Key. Never logged or printed.
+    #[arg(long, env = "AUTOPOSTER_EMBED_KEYS", hide_env_values = true)]
+    embed_keys: Option<Secret>,
+
+    /// The secret (at least 32 characters) a host site's backend signs short-lived tickets with,
+    /// sent as X-Autoposter-Ticket. Never logged or printed.
+    #[arg(long, env = "AUTOPOSTER_TICKET_SECRET", hide_env_values = true)]
+    ticket_secret: Option<Secret>,
 }
 
-impl From<Args> for Config {
-    fn from(args: Args) -> Self {
+impl TryFrom<Args> for Config {
+    type Error = proxy::EmbedConfigError;
+
+    fn try_from(args: Args) -> Result<Self, Self::Error> {
+        let embed = EmbedConfig::parse(
+            args.allowed_origins.as_deref().unwrap_or(""),
+            args.embed_keys.as_ref().map_or("", Secret::expose),
+            args.ticket_secret.as_ref().map_or("", Secret::expose),
+        )?;
         let oauth = match (args.client_key, args.client_secret) {
             (Some(key), Some(secret)) if !key.is_empty() && !secret.expose().is_empty() => {
                 Some(OAuthConfig {
@@ -119,7 +143,7 @@ impl From<Args> for Config {
             }
             _ => None,
         };
-        Self {
+        Ok(Self {
             oauth,
             listen: args.listen,
             api_base: args.api_base,
@@ -128,13 +152,14 @@ impl From<Args> for Config {
             static_dir: args.static_dir,
             upstream_timeout: args.upstream_timeout.into(),
             status_cache_ttl: args.status_cache_ttl.into(),
-        }
+            embed,
+        })
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::from(Args::parse());
+    let config = Config::try_from(Args::parse())?;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -152,6 +177,12 @@ async fn main() -> anyhow::Result<()> {
         connected = config.access_token.is_some(),
         oauth = config.oauth.as_ref().map(|oauth| oauth.mode.as_str()),
         log = %config.log_path.display(),
+        embed_origins = ?config
+            .embed
+            .allowed_origins
+            .iter()
+            .map(|origin| origin.as_str())
+            .collect::<Vec<_>>(),
         "started"
     );
     proxy::run(listener, config, shutdown_signal()).await

@@ -1,5 +1,6 @@
 //! Every route, in one `match (method, path)`, and the handler behind each.
 
+use crate::access::{self, Access};
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
 use crate::log::{EventKind, LogEvent};
@@ -22,8 +23,9 @@ use tokio::time::Instant;
 /// The prefix of `GET /api/posts/{publish_id}`.
 const POST_PREFIX: &str = "/api/posts/";
 
-/// The service behind every connection: routes, turns errors into responses, and logs one
-/// tracing line per request (method, path without query, status, latency; never a header).
+/// The service behind every connection: checks who is calling (`access.rs`), routes, turns
+/// errors into responses, and logs one tracing line per request (method, path without query,
+/// status, latency; never a header).
 pub async fn handle(
     app: Arc<App>,
     request: Request<Incoming>,
@@ -31,9 +33,30 @@ pub async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = route(&app, request)
-        .await
-        .unwrap_or_else(Error::into_response);
+    let access = access::check(&app.embed, &method, &path, request.headers());
+    let mut response = match access {
+        Access::Open => route(&app, request)
+            .await
+            .unwrap_or_else(Error::into_response),
+        Access::Preflight(origin) => access::preflight(&origin),
+        Access::Embedded(origin) => {
+            let mut response = route(&app, request)
+                .await
+                .unwrap_or_else(Error::into_response);
+            access::allow(&mut response, &origin);
+            response
+        }
+        Access::Refused(error, origin) => {
+            let mut response = error.into_response();
+            if let Some(origin) = origin {
+                access::allow(&mut response, &origin);
+            }
+            response
+        }
+    };
+    if access::is_guarded(&path) {
+        access::vary(&mut response);
+    }
     tracing::info!(
         %method,
         %path,

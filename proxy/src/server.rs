@@ -2,7 +2,7 @@
 //! requests finish.
 
 use crate::account::Account;
-use crate::config::Config;
+use crate::config::{Config, EmbedConfig};
 use crate::log::Log;
 use crate::login::Logins;
 use crate::posts::Posts;
@@ -44,6 +44,8 @@ pub struct App {
     pub statuses: StatusCache,
     /// The built app, if any.
     pub static_dir: Option<PathBuf>,
+    /// Which other sites may call the API, and with what credentials.
+    pub embed: EmbedConfig,
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes; then stops accepting and waits
@@ -80,6 +82,7 @@ pub async fn run(
         posts: Posts::default(),
         statuses: StatusCache::new(config.status_cache_ttl),
         static_dir: config.static_dir,
+        embed: config.embed,
     });
     if !app.tiktok.is_connected() {
         match &app.logins {

@@ -2,7 +2,10 @@
 
 use crate::body::{Body, full};
 use crate::error::Error;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use hyper::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use hyper::{Response, StatusCode};
 use std::path::{Path, PathBuf};
 
@@ -43,6 +46,14 @@ pub async fn serve(dir: Option<&Path>, path: &str, head: bool) -> Result<Respons
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // File names are stable (no content hash, so other sites can import the element): make
+    // browsers check for a new build on every load.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if !content_type.starts_with("text/html") {
+        // The script, wasm and stylesheet are public and carry no credentials; other sites load
+        // them for <tiktok-uploader> (a module script and its wasm are fetched with CORS).
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
     Ok(response)
 }
 

@@ -7,7 +7,7 @@ use protocol::ErrorCode;
 use protocol::tiktok::{JSON_CONTENT_TYPE, paths};
 use serde_json::{Value, json};
 use sim::{Endpoint, Fault, Persona, RateLimits, SimOptions};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{
     Proxy, Reply, fake_upstream, raw_get_status, sha256_hex, sim_options, spawn_proxy,
@@ -161,10 +161,12 @@ async fn whole_posts_go_through_with_the_caller_uploading() {
 #[tokio::test]
 async fn requests_to_tiktok_are_exactly_as_documented() {
     let proxy = spawn_proxy(|_| {}).await;
-    // Everything a browser might send; none of it may reach TikTok.
+    // Everything a browser might send (here, to the page's dev server, which passes it on);
+    // none of it may reach TikTok.
     let browser = |request: reqwest::RequestBuilder| {
         request
             .header("origin", "http://localhost:8080")
+            .header("sec-fetch-site", "same-origin")
             .header("referer", "http://localhost:8080/post")
             .header("cookie", "session=browser-cookie")
             .header("user-agent", "Mozilla/5.0 (browser)")
@@ -890,47 +892,13 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert!(tokio::net::TcpStream::connect(address).await.is_err());
 }
 
-/// Collects every tracing line the proxy writes, for the token sweep.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The proxy's tracing output (every level) from the moment this is first called, for the whole
-/// test binary. A global subscriber, because a thread-local one misses callsites that other
-/// tests' threads registered first.
-fn capture_tracing() -> Captured {
-    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    CAPTURED
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new("proxy=trace"))
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .init();
-            captured
-        })
-        .clone()
-}
-
 /// Runs every endpoint and every error path with a recognisable token and looks for it in
 /// every response (status line, headers, body), in the JSONL log and in the tracing output.
 #[tokio::test]
 async fn the_token_appears_in_no_response_log_or_trace() {
     const TOKEN: &str = "act.SWEEP-9f8e7d6c5b4a";
     const WRONG: &str = "act.SWEEP-wrong-0a1b2c";
-    let captured = capture_tracing();
+    let captured = support::capture_tracing();
 
     let options = SimOptions {
         access_token: TOKEN.to_owned(),

@@ -224,6 +224,19 @@ impl UploaderPage {
             .map_err(Into::into)
     }
 
+    /// Makes the page believe the browser went offline (or came back): `navigator.onLine` and
+    /// the `offline`/`online` event, as the browser reports a lost network.
+    pub async fn set_online(&self, online: bool) -> Result<()> {
+        let script = "const online = arguments[0];
+            Object.defineProperty(navigator, 'onLine', { configurable: true, get: () => online });
+            window.dispatchEvent(new Event(online ? 'online' : 'offline'));";
+        self.browser
+            .client
+            .execute(script, vec![online.into()])
+            .await?;
+        Ok(())
+    }
+
     /// A value from the page's `localStorage`.
     pub async fn local_storage(&self, key: &str) -> Result<Option<String>> {
         let value = self

@@ -442,3 +442,36 @@ async fn a_reload_mid_upload_resumes_with_the_same_file_only() -> Result<()> {
     assert!(upload_events(&harness)?.contains(&("resumed".to_owned(), None)));
     harness.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_waits_for_the_network_and_continues() -> Result<()> {
+    let harness = Harness::start(Harness::quick_sim()).await?;
+    // Chunk 0 hangs, so the browser can go offline while it is in flight.
+    harness.sim.script(sim::Fault::Hang {
+        endpoint: sim::Endpoint::Upload,
+        duration: Duration::from_secs(2),
+        times: 1,
+    });
+    let dir = tempfile::tempdir()?;
+    let video = large_video(dir.path())?;
+    post(&harness, &video).await?;
+    let page = &harness.page;
+    page.wait_for_status("UPLOADING").await?;
+    page.set_online(false).await?;
+    page.wait_for_testid("upload-note").await?;
+    assert_eq!(
+        page.text_of("upload-note").await?,
+        "You are offline. The upload continues when the network is back."
+    );
+    let held = harness.sim.uploads()[0].received_bytes;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        harness.sim.uploads()[0].received_bytes,
+        held,
+        "nothing is sent while offline"
+    );
+    page.set_online(true).await?;
+    finishes_posted(&harness).await?;
+    assert_byte_exact(&harness, &video)?;
+    harness.stop().await
+}

@@ -2,9 +2,12 @@
 //!
 //! - `cargo xtask demo`: build everything and run the uploader against the TikTok simulator.
 //! - `cargo xtask test`: every check and test CI runs (format, lints, native, wasm, e2e).
+//! - `cargo xtask bench`: upload speed, memory, proxy overhead, bundle size and page start, as
+//!   ratios against references measured in the same run (results in BENCHMARKS.md).
 //!
 //! Both install what is missing first and skip what is already there.
 
+mod bench;
 mod demo;
 mod dist;
 mod test;
@@ -30,6 +33,8 @@ enum Command {
     Install,
     /// Build the browser app into dist/ (release, size-optimised).
     Dist,
+    /// Measure upload speed, memory, proxy overhead, bundle size and page start (3 to 5 min).
+    Bench(bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +51,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Demo(args) => demo::run(args),
         Command::Test(args) => test::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Install => tools::ensure_all().map(drop),
         Command::Dist => {
             let tools = tools::ensure_build()?;

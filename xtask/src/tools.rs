@@ -1,7 +1,7 @@
 //! Installs what the build and the tests need, and skips what is already there: the wasm32
 //! target, `wasm-bindgen-cli` at the exact version in Cargo.lock, Trunk, npm's binaryen (for
 //! wasm-opt), Chromium and its driver, and the coverage tools. Versions and traps are from
-//! `shared/toolchain.md`.
+//! `shared/toolchain.md`. The bench adds `curl` and `twiggy`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -30,6 +30,19 @@ pub fn ensure_all() -> Result<Tools> {
     let mut tools = ensure_build()?;
     ensure_browser()?;
     ensure_coverage()?;
+    tools.chromedriver = which("chromedriver");
+    Ok(tools)
+}
+
+/// Everything `cargo xtask bench` needs: the build tools, Chromium and its driver, `curl` (the
+/// reference uploader) and `twiggy` (what costs the bytes of the wasm).
+pub fn ensure_bench() -> Result<Tools> {
+    let mut tools = ensure_build()?;
+    ensure_browser()?;
+    if which("curl").is_none() {
+        apt_install(&["curl"])?;
+    }
+    ensure_twiggy()?;
     tools.chromedriver = which("chromedriver");
     Ok(tools)
 }
@@ -183,6 +196,18 @@ fn ensure_coverage() -> Result<()> {
     Ok(())
 }
 
+fn ensure_twiggy() -> Result<()> {
+    if output("twiggy", &["--version"]).is_some() {
+        return Ok(());
+    }
+    step("installing twiggy (about 3 minutes)");
+    exec(
+        Command::new("cargo")
+            .args(["install", "--locked", "twiggy"])
+            .envs(FAST_INSTALL_ENV),
+    )
+}
+
 /// Installs Debian packages when we may (root with apt-get); otherwise says what to install.
 fn apt_install(packages: &[&str]) -> Result<()> {
     let is_root = output("id", &["-u"]).is_some_and(|id| id.trim() == "0");
@@ -204,7 +229,8 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     )
 }
 
-fn cache_dir() -> PathBuf {
+/// `~/.cache/tiktok-autoposter`: tools and generated files kept between runs.
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
@@ -219,7 +245,8 @@ pub fn which(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn output(program: &str, args: &[&str]) -> Option<String> {
+/// What a command prints on stdout, if it ran and succeeded.
+pub fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
     out.status
         .success()

@@ -1,7 +1,9 @@
 //! The simulator the wasm tests upload to. A browser test cannot call TikTok's init (that needs
 //! the token, and the API sends no CORS headers), so xtask plays the proxy's part: it starts a
 //! simulator, inits one upload, hands the test its `upload_url` and plan at build time, and
-//! afterwards checks the simulator received exactly the test's bytes.
+//! afterwards checks the simulator received exactly the test's bytes. It also runs a proxy in
+//! front of the simulator that lets the test page's origin in with an embed key, so a component
+//! test can post through it as an embedding site would.
 
 use anyhow::{Context, Result, bail};
 use protocol::chunk::ChunkPlan;
@@ -10,6 +12,9 @@ use protocol::tiktok::{
     parse_envelope, paths,
 };
 use sha2::{Digest, Sha256};
+
+/// The embed key the component test presents (the proxy wants 16 characters or more).
+const EMBED_KEY: &str = "wasm-test-embed-key-0123456789";
 
 /// Three chunks of 5 MiB, the last 1000 bytes longer: the smallest multi-chunk upload TikTok allows.
 const CHUNK_SIZE: u64 = 5 * 1024 * 1024;
@@ -65,7 +70,27 @@ impl Fixture {
         let upload_url = init
             .upload_url
             .context("a FILE_UPLOAD init returns an upload_url")?;
+        // The test runner serves its page on this address, which the proxy lets in.
+        let page_address = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let proxy_url = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let url = format!("http://{}", listener.local_addr()?);
+            let config = proxy::Config {
+                listen: listener.local_addr()?,
+                api_base: sim.base_url(),
+                access_token: Some(proxy::Secret::new(sim.access_token())),
+                log_path: std::env::temp_dir()
+                    .join(format!("wasm-fixture-{}.jsonl", std::process::id())),
+                embed: proxy::EmbedConfig::parse(&format!("http://{page_address}"), EMBED_KEY, "")?,
+                ..proxy::Config::default()
+            };
+            tokio::spawn(proxy::run(listener, config, std::future::pending()));
+            anyhow::Ok(url)
+        })?;
         let env = vec![
+            ("WASM_BINDGEN_TEST_ADDRESS", page_address.to_string()),
+            ("PROXY_URL", proxy_url),
+            ("PROXY_EMBED_KEY", EMBED_KEY.to_owned()),
             ("SIM_UPLOAD_URL", upload_url),
             ("SIM_VIDEO_SIZE", VIDEO_SIZE.to_string()),
             ("SIM_CHUNK_SIZE", CHUNK_SIZE.to_string()),

@@ -269,3 +269,37 @@ pub async fn raw_get_status(base_url: &str, path: &str) -> u16 {
         .and_then(|status| status.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?}"))
 }
+
+/// Collects every tracing line the proxy writes, for the secret sweeps.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The proxy's tracing output (every level) from the moment this is first called, for the whole
+/// test binary (so the other tests' requests are swept too). Global: a thread-local subscriber
+/// misses callsites other tests' threads registered first.
+pub fn capture_tracing() -> Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("proxy=trace"))
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .init();
+            captured
+        })
+        .clone()
+}

@@ -1,0 +1,117 @@
+//! The uploader as a custom element for any site: `embed/tiktok-uploader.js` defines
+//! `<tiktok-uploader proxy="https://…" mode="inbox">`, gives it a shadow root, and calls
+//! [`mount_uploader`], which mounts the same [`Uploader`] our own page uses. What happens is told
+//! to the host page as DOM `CustomEvent`s that bubble and cross the shadow boundary:
+//! `tiktok-upload:start`, `:progress` `{sent, total}`, `:complete` `{publish_id, status,
+//! post_ids}` and `:error` `{code, message}`.
+
+use crate::api::{Api, Credential};
+use crate::engine;
+use crate::page::{Remote, Uploader};
+use leptos::prelude::*;
+use protocol::wire::{PostMode, PostState};
+use wasm_bindgen::prelude::*;
+use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
+
+/// A mounted element's uploader, for the element's `start()`, `cancel()` and `reset()`.
+#[wasm_bindgen]
+pub struct EmbedHandle {
+    remote: Remote,
+    /// Unmounts the uploader when dropped.
+    _mounted: Box<dyn std::any::Any>,
+}
+
+#[wasm_bindgen]
+impl EmbedHandle {
+    /// Posts, if the form is complete.
+    pub fn start(&self) {
+        self.remote.start();
+    }
+
+    /// Cancels the upload under way.
+    pub fn cancel(&self) {
+        self.remote.cancel();
+    }
+
+    /// Clears the form for another video.
+    pub fn reset(&self) {
+        self.remote.reset();
+    }
+}
+
+/// Mounts an uploader into `mount` (inside `host`'s shadow root), configured by `host`'s
+/// attributes: `proxy` (the proxy's origin; default: this page's), `mode` (`direct` or
+/// `inbox`), `caption`, and a credential, `embed-key` or `ticket`. Engine options for tests:
+/// `retry-delays-ms`, `chunk-timeout-ms`.
+#[wasm_bindgen]
+pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
+    let attribute = |name: &str| host.get_attribute(name).filter(|value| !value.is_empty());
+    let credential = attribute("embed-key")
+        .map(Credential::Key)
+        .or_else(|| attribute("ticket").map(Credential::Ticket));
+    let api = Api::new(attribute("proxy").unwrap_or_default()).with_credential(credential);
+    let mode = match attribute("mode").as_deref() {
+        Some("inbox") => Some(PostMode::Inbox),
+        Some("direct") => Some(PostMode::Direct),
+        _ => None,
+    };
+    let mut options = engine::Options::default();
+    if let Some(delays) = attribute("retry-delays-ms").and_then(|text| {
+        text.split(',')
+            .map(|d| d.trim().parse().ok())
+            .collect::<Option<Vec<u32>>>()
+    }) {
+        options.retry_delays_ms = delays;
+    }
+    if let Some(timeout) = attribute("chunk-timeout-ms").and_then(|t| t.parse().ok()) {
+        options.chunk_timeout_ms = timeout;
+    }
+    let caption = attribute("caption");
+    let remote = Remote::default();
+    let events = host.clone();
+    let mounted = leptos::mount::mount_to(mount, move || {
+        let emit =
+            move |name: &'static str, detail: serde_json::Value| dispatch(&events, name, &detail);
+        let (start, progress, complete, error) = (emit.clone(), emit.clone(), emit.clone(), emit);
+        view! {
+            <Uploader
+                api=api.clone()
+                options=options.clone()
+                caption=caption.clone().unwrap_or_default()
+                mode=mode.unwrap_or_default()
+                remote=remote
+                on_start=UnsyncCallback::new(move |()| start("tiktok-upload:start", serde_json::json!({})))
+                on_progress=UnsyncCallback::new(move |(sent, total): (u64, u64)| {
+                    progress("tiktok-upload:progress", serde_json::json!({ "sent": sent, "total": total }))
+                })
+                on_complete=UnsyncCallback::new(move |state: PostState| {
+                    complete("tiktok-upload:complete", serde_json::json!({
+                        "publish_id": state.publish_id,
+                        "status": state.status.as_str(),
+                        "post_ids": state.post_ids,
+                    }))
+                })
+                on_error=UnsyncCallback::new(move |(code, message): (String, String)| {
+                    error("tiktok-upload:error", serde_json::json!({ "code": code, "message": message }))
+                })
+            />
+        }
+    });
+    EmbedHandle {
+        remote,
+        _mounted: Box::new(mounted),
+    }
+}
+
+/// Dispatches `name` on `host`, bubbling and composed, with `detail` as a plain JS object.
+fn dispatch(host: &HtmlElement, name: &str, detail: &serde_json::Value) {
+    let init = CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    if let Ok(detail) = js_sys::JSON::parse(&detail.to_string()) {
+        init.set_detail(&detail);
+    }
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+        let _ = host.dispatch_event(&event);
+    }
+}

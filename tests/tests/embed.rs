@@ -1,0 +1,179 @@
+//! Embedding (issue 8): the example host page, served from its own loopback origin, embeds
+//! `<tiktok-uploader>` from the proxy on another origin, with hostile CSS of its own. A video is
+//! posted through the element, byte-exact at the simulator, and the host page hears
+//! start → progress… → complete.
+
+use anyhow::{Context, Result, bail};
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tests::browser::Browser;
+use tests::files;
+
+/// The embed key the proxy accepts from the host page (16+ characters, as the proxy requires).
+const KEY: &str = "embed-key-for-the-e2e-test";
+
+/// Serves `dir` on a free loopback port with a token-less proxy: only its static files are used.
+async fn serve_static(dir: PathBuf) -> Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let scratch = tempfile::tempdir()?;
+    let config = proxy::Config {
+        listen: listener.local_addr()?,
+        static_dir: Some(dir),
+        log_path: scratch.path().join("host.jsonl"),
+        ..proxy::Config::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _scratch = scratch;
+        proxy::run(listener, config, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Ok((url, tx))
+}
+
+/// An element inside the uploader's shadow root.
+async fn inside(browser: &Browser, css: &str) -> Result<Element> {
+    let host = browser.client.find(Locator::Css("tiktok-uploader")).await?;
+    let root = host.shadow_root().await?;
+    root.find(Locator::Css(css))
+        .await
+        .with_context(|| format!("no {css} in the shadow root"))
+}
+
+async fn wait_inside(browser: &Browser, css: &str, check: impl Fn(&str) -> bool) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        if let Ok(element) = inside(browser, css).await {
+            let text = element
+                .attr("data-status")
+                .await?
+                .unwrap_or(element.text().await?);
+            if check(&text) {
+                return Ok(text);
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("timed out waiting for {css}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<()> {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/embed");
+    let (host, _stop_host) = serve_static(examples).await?;
+
+    let sim = sim::spawn(sim::SimOptions {
+        processing_delay: Duration::from_millis(300),
+        ..sim::SimOptions::default()
+    })
+    .await?;
+    let dist = std::env::var_os("AUTOPOSTER_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let proxy_url = format!("http://{}", listener.local_addr()?);
+    let scratch = tempfile::tempdir()?;
+    let config = proxy::Config {
+        listen: listener.local_addr()?,
+        api_base: sim.base_url(),
+        access_token: Some(proxy::Secret::new(sim.access_token())),
+        log_path: scratch.path().join("posts.jsonl"),
+        static_dir: Some(dist),
+        embed: proxy::EmbedConfig::parse(&host, KEY, "")?,
+        ..proxy::Config::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let proxy = tokio::spawn(proxy::run(listener, config, async {
+        let _ = rx.await;
+    }));
+
+    let browser = Browser::start(scratch.path()).await?;
+    browser
+        .client
+        .goto(&format!(
+            "{host}/?proxy={proxy_url}&key={KEY}&hostile=1&caption=%23cms%20clip"
+        ))
+        .await?;
+    let account = wait_inside(&browser, "[data-testid=account]", |text| {
+        text.contains("Posting as")
+    })
+    .await?;
+    assert!(account.contains("Sim Creator"));
+
+    // The host page's hostile CSS hides its own buttons, not ours.
+    assert!(
+        inside(&browser, "[data-testid=post-button]")
+            .await?
+            .is_displayed()
+            .await?
+    );
+    let caption = inside(&browser, "[data-testid=caption]").await?;
+    assert_eq!(
+        caption.prop("value").await?.as_deref(),
+        Some("#cms clip"),
+        "the host's caption, editable"
+    );
+
+    let video = files::clip_mp4().canonicalize()?;
+    inside(&browser, "[data-testid=file-input]")
+        .await?
+        .send_keys(&video.to_string_lossy())
+        .await?;
+    wait_inside(&browser, "[data-testid=video-facts]", |_| true).await?;
+    inside(&browser, "[data-testid=privacy]")
+        .await?
+        .select_by_label("Only me")
+        .await?;
+    // The element's JS API, as a host page would press Post.
+    browser
+        .client
+        .execute("document.querySelector('tiktok-uploader').start();", vec![])
+        .await?;
+    let status = wait_inside(&browser, "[data-testid=status]", |s| {
+        ["PUBLISH_COMPLETE", "FAILED", "ERROR"].contains(&s)
+    })
+    .await?;
+    assert_eq!(status, "PUBLISH_COMPLETE");
+
+    let upload = &sim.uploads()[0];
+    assert_eq!(
+        upload.sha256.as_deref(),
+        Some(files::sha256(&video)?.as_str())
+    );
+    let events = browser
+        .client
+        .execute("return window.uploaderEvents;", vec![])
+        .await?;
+    let types: Vec<&str> = events
+        .as_array()
+        .context("events")?
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(types.first(), Some(&"start"), "{types:?}");
+    assert_eq!(types.last(), Some(&"complete"), "{types:?}");
+    assert!(types.contains(&"progress"), "{types:?}");
+    let complete = events
+        .as_array()
+        .and_then(|e| e.last())
+        .context("complete")?;
+    assert_eq!(complete["detail"]["publish_id"], upload.publish_id.as_str());
+    assert_eq!(complete["detail"]["status"], "PUBLISH_COMPLETE");
+    std::fs::write(
+        tests::artifacts_dir().join("embedded.png"),
+        browser.client.screenshot().await?,
+    )?;
+
+    browser.close().await?;
+    let _ = tx.send(());
+    proxy.await??;
+    sim.shutdown();
+    Ok(())
+}

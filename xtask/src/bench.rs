@@ -1,0 +1,473 @@
+//! `cargo xtask bench`: how fast the browser path uploads and what it costs, as ratios against
+//! references measured in the same run on the same machine (absolute times on a shared two-core
+//! box mean little). Everything runs on 127.0.0.1 against the simulator, started with the proxy
+//! as release binaries in child processes so that their memory can be read from `/proc`.
+//!
+//! 1. Upload throughput, direct: the real page in headless Chromium against `curl` PUTting the
+//!    same chunk plan to the same simulator (which is also the simulator's ingest check).
+//! 2. Upload throughput, relay: the page through `PUT /api/posts/{id}/chunk`, against the same
+//!    direct `curl` time (and `curl` through the relay, to tell the proxy from the browser).
+//! 3. Browser memory: peak JS heap and renderer RSS for a 64 MB and the large file.
+//! 4. Proxy memory and overhead: RSS idle and peak; `POST /api/posts` and `GET /api/posts/{id}`
+//!    through the proxy against the same calls straight to the simulator.
+//! 5. Bundle: gzip and brotli of the wasm, JS glue and CSS, against Uppy's; `twiggy top`.
+//! 6. Page start: navigation start to the Post button being in the DOM, median of 10 loads.
+//!
+//! No figure fails anything: the bench reports. `cargo xtask test` stays free of timing.
+
+mod browser;
+mod bundle;
+mod latency;
+mod proc;
+mod stack;
+mod startup;
+mod throughput;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The large file of a full run: 1 GiB.
+const FULL_SIZE: u64 = 1 << 30;
+/// The large file of `--quick`: 256 MiB.
+const QUICK_SIZE: u64 = 256 << 20;
+/// The small file of the memory comparison: 64 MB, uploaded whole (one chunk).
+const SMALL_SIZE: u64 = 64_000_000;
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Upload 256 MiB instead of 1 GiB: a quicker, less telling run.
+    #[arg(long)]
+    pub quick: bool,
+    /// How many times each upload is timed (curl and the page alternate); medians are reported.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Use the release binaries and dist/ already built.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+/// What every measurement needs: where things are, and the files to upload.
+pub struct Setup {
+    pub root: PathBuf,
+    /// `target/release`, holding the `sim` and `proxy` binaries.
+    pub bins: PathBuf,
+    /// A copy of dist/ with the bench's timing script injected into index.html.
+    pub site: PathBuf,
+    /// The untouched copy of dist/, for the bundle sizes.
+    pub dist: PathBuf,
+    /// Scratch space for this run (proxy logs, browser profiles).
+    pub scratch: PathBuf,
+    pub chromedriver: PathBuf,
+    /// PATH with the right wasm-opt first.
+    pub path: String,
+    pub large: throughput::Video,
+    pub small: throughput::Video,
+    pub rounds: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let root = crate::test::root();
+    let tools = crate::tools::ensure_bench()?;
+    if !args.no_build {
+        crate::tools::step("building the simulator and the proxy (release)");
+        crate::tools::exec(
+            Command::new("cargo")
+                .args(["build", "--release", "--locked", "-p", "sim", "-p", "proxy"])
+                .current_dir(&root),
+        )?;
+        crate::dist::build(&tools)?;
+    }
+    let out_dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&out_dir)
+        .context("creating the bench's scratch directory")?;
+    let dist = scratch.path().join("dist");
+    copy_dir(&crate::dist::dir(), &dist).context("copying dist/ (run without --no-build)")?;
+    let site = browser::instrumented_site(&dist, &scratch.path().join("site"))?;
+    let size = if args.quick { QUICK_SIZE } else { FULL_SIZE };
+    crate::tools::step("preparing the videos (generated once, kept in the cache)");
+    let cache = crate::tools::cache_dir().join("bench");
+    let setup = Setup {
+        bins: root.join("target").join("release"),
+        site,
+        dist,
+        scratch: scratch.path().to_path_buf(),
+        chromedriver: tools
+            .chromedriver
+            .clone()
+            .context("chromedriver is not installed")?,
+        path: tools.path.clone(),
+        large: throughput::Video::prepare(&root, &cache, size)?,
+        small: throughput::Video::prepare(&root, &cache, SMALL_SIZE)?,
+        rounds: args.rounds.max(1),
+        root,
+    };
+    let machine = machine();
+    let load_before = load_average();
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    let uploads = runtime.block_on(throughput::measure(&setup))?;
+    let memory = runtime.block_on(throughput::memory(&setup))?;
+    let latency = runtime.block_on(latency::measure(&setup))?;
+    let startup = runtime.block_on(startup::measure(&setup))?;
+    let bundle = bundle::measure(&setup)?;
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let report = json!({
+        "date": now_utc(),
+        "quick": args.quick,
+        "large_bytes": size,
+        "rounds": setup.rounds,
+        "machine": machine,
+        "load_average": { "before": load_before, "after": load_average() },
+        "uploads": uploads,
+        "memory": memory,
+        "latency": latency,
+        "startup": startup,
+        "bundle": bundle,
+        "elapsed_secs": elapsed,
+    });
+    let table = table(&report);
+    println!("\n{table}");
+    let stamp = now_utc().replace([':', '-'], "");
+    let json_path = out_dir.join(format!("bench-{stamp}.json"));
+    let pretty = serde_json::to_string_pretty(&report)?;
+    std::fs::write(&json_path, &pretty)?;
+    std::fs::write(out_dir.join("latest.json"), &pretty)?;
+    record(&setup.root.join("BENCHMARKS.md"), &report, &table)?;
+    println!(
+        "\nbench finished in {elapsed:.0} s; JSON in {}, table in BENCHMARKS.md",
+        json_path.display()
+    );
+    Ok(())
+}
+
+/// The table printed at the end and recorded in BENCHMARKS.md.
+fn table(r: &Value) -> String {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let mib = |bytes: &Value| {
+        let mib = bytes.as_f64().unwrap_or(0.0) / 1048576.0;
+        if mib < 20.0 {
+            format!("{mib:.1} MiB")
+        } else {
+            format!("{mib:.0} MiB")
+        }
+    };
+    let size = mib(&r["large_bytes"]);
+    let u = &r["uploads"];
+    rows.push([
+        format!("sim ingest, curl direct ({size})"),
+        format!(
+            "{:.2} s, {:.0} MB/s",
+            f(&u["curl_direct"]["median_secs"]),
+            f(&u["curl_direct"]["mb_per_sec"])
+        ),
+        format!(
+            "sim busy {:.0} % of a core",
+            f(&u["curl_direct"]["sim_cpu_percent"])
+        ),
+        "reference".into(),
+        "—".into(),
+    ]);
+    rows.push([
+        format!("1. upload direct, page ({size})"),
+        format!(
+            "{:.2} s, {:.0} MB/s",
+            f(&u["app_direct"]["median_secs"]),
+            f(&u["app_direct"]["mb_per_sec"])
+        ),
+        format!("curl {:.2} s", f(&u["curl_direct"]["median_secs"])),
+        format!("{:.2}×", f(&u["direct_ratio"])),
+        goal(f(&u["direct_ratio"]), 1.11, "≤ 1.11"),
+    ]);
+    rows.push([
+        format!("2. upload relay, page ({size})"),
+        format!(
+            "{:.2} s, {:.0} MB/s",
+            f(&u["app_relay"]["median_secs"]),
+            f(&u["app_relay"]["mb_per_sec"])
+        ),
+        format!("curl direct {:.2} s", f(&u["curl_direct"]["median_secs"])),
+        format!("{:.2}×", f(&u["relay_ratio"])),
+        "—".into(),
+    ]);
+    rows.push([
+        format!("   upload relay, curl ({size})"),
+        format!(
+            "{:.2} s, {:.0} MB/s",
+            f(&u["curl_relay"]["median_secs"]),
+            f(&u["curl_relay"]["mb_per_sec"])
+        ),
+        format!("curl direct {:.2} s", f(&u["curl_direct"]["median_secs"])),
+        format!("{:.2}×", f(&u["curl_relay_ratio"])),
+        "—".into(),
+    ]);
+    for (label, key, ratio) in [
+        ("bare XHR loop", "floor_xhr", "floor_xhr_ratio"),
+        ("bare fetch loop", "floor_fetch", "floor_fetch_ratio"),
+        (
+            "bare XHR, 64 MB chunks",
+            "floor_xhr_64mb",
+            "floor_xhr_64mb_ratio",
+        ),
+    ] {
+        rows.push([
+            format!("   browser floor: {label}"),
+            format!(
+                "{:.2} s, {:.0} MB/s",
+                f(&u[key]["median_secs"]),
+                f(&u[key]["mb_per_sec"])
+            ),
+            format!("curl direct {:.2} s", f(&u["curl_direct"]["median_secs"])),
+            format!("{:.2}×", f(&u[ratio])),
+            "—".into(),
+        ]);
+    }
+    rows.push([
+        "   page direct / bare XHR loop".into(),
+        format!("{:.2} s", f(&u["app_direct"]["median_secs"])),
+        format!("{:.2} s", f(&u["floor_xhr"]["median_secs"])),
+        format!("{:.2}×", f(&u["page_vs_floor_ratio"])),
+        "—".into(),
+    ]);
+    let m = &r["memory"];
+    for (label, key) in [
+        ("JS heap", "js_heap_bytes"),
+        ("renderer RSS", "renderer_rss_bytes"),
+        ("all Chromium RSS", "chromium_rss_bytes"),
+    ] {
+        let ratio = f(&m["large"][key]) / f(&m["small"][key]).max(1.0);
+        rows.push([
+            format!("3. browser peak {label}"),
+            format!("{} ({size})", mib(&m["large"][key])),
+            format!("{} (64 MB)", mib(&m["small"][key])),
+            format!("{ratio:.2}×"),
+            goal(ratio, 1.2, "≤ 1.2"),
+        ]);
+    }
+    let kept = f(&m["large"]["js_heap_after_gc_bytes"]) / f(&m["small"]["js_heap_after_gc_bytes"]);
+    rows.push([
+        "   JS heap kept after the upload (after gc())".into(),
+        format!(
+            "{:.2} MiB ({size})",
+            f(&m["large"]["js_heap_after_gc_bytes"]) / 1048576.0
+        ),
+        format!(
+            "{:.2} MiB (64 MB)",
+            f(&m["small"]["js_heap_after_gc_bytes"]) / 1048576.0
+        ),
+        format!("{kept:.2}×"),
+        goal(kept, 1.2, "≤ 1.2"),
+    ]);
+    for (label, key) in [
+        ("idle", "idle_rss_bytes"),
+        ("peak, direct upload", "direct_peak_rss_bytes"),
+        ("peak, relay upload", "relay_peak_rss_bytes"),
+    ] {
+        rows.push([
+            format!("4. proxy RSS {label}"),
+            mib(&u["proxy"][key]),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+        ]);
+    }
+    for call in ["post", "get"] {
+        for concurrency in ["1", "64"] {
+            let l = &r["latency"][call][concurrency];
+            rows.push([
+                format!(
+                    "4. {} via proxy, c={concurrency}",
+                    if call == "post" {
+                        "POST /api/posts"
+                    } else {
+                        "GET /api/posts/{id}"
+                    }
+                ),
+                format!(
+                    "p50 {:.2} ms, p99 {:.2} ms",
+                    f(&l["proxy"]["p50_ms"]),
+                    f(&l["proxy"]["p99_ms"])
+                ),
+                format!(
+                    "sim p50 {:.2}, p99 {:.2} ms",
+                    f(&l["direct"]["p50_ms"]),
+                    f(&l["direct"]["p99_ms"])
+                ),
+                format!(
+                    "+{:.2} / +{:.2} ms",
+                    f(&l["added_p50_ms"]),
+                    f(&l["added_p99_ms"])
+                ),
+                "—".into(),
+            ]);
+        }
+    }
+    let b = &r["bundle"];
+    for part in ["wasm", "js", "css"] {
+        rows.push([
+            format!("5. bundle {part}"),
+            format!(
+                "{:.1} KB gzip, {:.1} KB br",
+                f(&b[part]["gzip"]) / 1000.0,
+                f(&b[part]["brotli"]) / 1000.0
+            ),
+            format!("{:.1} KB raw", f(&b[part]["raw"]) / 1000.0),
+            "—".into(),
+            "—".into(),
+        ]);
+    }
+    let total = f(&b["total"]["gzip"]) / 1000.0;
+    rows.push([
+        "5. bundle all in".into(),
+        format!(
+            "{total:.1} KB gzip, {:.1} KB br",
+            f(&b["total"]["brotli"]) / 1000.0
+        ),
+        format!("Uppy {:.0} KB gzip", f(&b["uppy_gzip"]) / 1000.0),
+        format!("{:.2}×", f(&b["total"]["gzip"]) / f(&b["uppy_gzip"])),
+        goal(total, 80.0, "≤ 80 KB"),
+    ]);
+    let s = &r["startup"];
+    rows.push([
+        "6. page start (Post button in DOM)".into(),
+        format!("median {:.0} ms", f(&s["warm_median_ms"])),
+        format!("first (cold) load {:.0} ms", f(&s["cold_ms"])),
+        format!("account line {:.0} ms", f(&s["account_median_ms"])),
+        "—".into(),
+    ]);
+
+    let header = ["measure", "value", "reference", "figure", "goal"];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        format!("| {} |", padded.join(" | "))
+    };
+    let mut out = vec![
+        line(&header.map(String::from)),
+        line(&widths.map(|w| "-".repeat(w))),
+    ];
+    out.extend(rows.iter().map(|row| line(row)));
+    out.join("\n")
+}
+
+/// "met" or "missed (goal …)".
+fn goal(value: f64, limit: f64, text: &str) -> String {
+    if value <= limit {
+        format!("{text}: met")
+    } else {
+        format!("{text}: MISSED")
+    }
+}
+
+fn f(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Markers around the latest run's section of BENCHMARKS.md; the rest is written by hand.
+const BEGIN: &str = "<!-- bench:latest:begin -->";
+const END: &str = "<!-- bench:latest:end -->";
+
+/// Replaces the latest-run section of BENCHMARKS.md (creating the file if needed).
+fn record(path: &Path, report: &Value, table: &str) -> Result<()> {
+    let m = &report["machine"];
+    let section = format!(
+        "{BEGIN}\n## Latest run: {date}{quick}\n\nMachine: {nproc} cores ({cpu}), {mem:.1} GiB memory, {kernel}; \
+         {chromium}; {curl}; {rustc}. Load average before/after: {before} / {after}. \
+         `cargo xtask bench` took {secs:.0} s.\n\n{table}\n\nThe full numbers: `target/bench/latest.json`.\n{END}",
+        date = report["date"].as_str().unwrap_or("?"),
+        quick = if report["quick"] == true {
+            " (--quick)"
+        } else {
+            ""
+        },
+        nproc = m["nproc"],
+        cpu = m["cpu"].as_str().unwrap_or("?"),
+        mem = f(&m["memory_bytes"]) / f64::from(1u32 << 30),
+        kernel = m["kernel"].as_str().unwrap_or("?"),
+        chromium = m["chromium"].as_str().unwrap_or("?"),
+        curl = m["curl"].as_str().unwrap_or("?"),
+        rustc = m["rustc"].as_str().unwrap_or("?"),
+        before = report["load_average"]["before"].as_str().unwrap_or("?"),
+        after = report["load_average"]["after"].as_str().unwrap_or("?"),
+        secs = f(&report["elapsed_secs"]),
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    let updated = match (text.find(BEGIN), text.find(END)) {
+        (Some(begin), Some(end)) if begin < end => {
+            format!("{}{section}{}", &text[..begin], &text[end + END.len()..])
+        }
+        _ => format!("{}\n{section}\n", text.trim_end()),
+    };
+    std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The machine, as a skeptic would want it described.
+fn machine() -> Value {
+    let first_line = |program: &str, args: &[&str]| {
+        crate::tools::output(program, args)
+            .and_then(|out| out.lines().next().map(str::to_owned))
+            .unwrap_or_else(|| format!("{program}: unknown"))
+    };
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    json!({
+        "nproc": std::thread::available_parallelism().map_or(0, usize::from),
+        "cpu": cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())),
+        "memory_bytes": meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024),
+        "kernel": first_line("uname", &["-sr"]),
+        "chromium": first_line("chromium", &["--version"]).trim().to_owned(),
+        "curl": first_line("curl", &["--version"]).split(" (").next().unwrap_or("").to_owned(),
+        "rustc": first_line("rustc", &["--version"]),
+    })
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn now_utc() -> String {
+    crate::tools::output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .map(|d| d.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    anyhow::ensure!(
+        to.join("index.html").is_file(),
+        "{} has no index.html",
+        from.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! Figure 5: what the browser downloads — the release `.wasm`, the JS glue and the CSS — raw,
+//! gzip (level 9) and brotli (quality 11), against Uppy core + Dashboard + tus (a widget of the
+//! same class: about 89 KB gzip JS and 21 KB gzip CSS). And what costs the bytes: the same
+//! wasm-bindgen output optimised again with the same `wasm-opt -Oz` but keeping function names
+//! (`-g`), read by `twiggy top`, and rolled up by crate.
+
+use super::Setup;
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+/// Uppy core + Dashboard + tus, gzip: 89 KB of JS and 21 KB of CSS.
+const UPPY_GZIP: u64 = 89_000 + 21_000;
+/// Rows of `twiggy top` shown.
+const TOP: usize = 15;
+
+pub fn measure(setup: &Setup) -> Result<Value> {
+    crate::tools::step("bundle: gzip and brotli sizes, twiggy");
+    let mut parts: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+    // Only what the page loads: files index.html names (dist/ may hold others, e.g. scripts
+    // for other sites to include).
+    let index = std::fs::read_to_string(setup.dist.join("index.html"))?;
+    for entry in std::fs::read_dir(&setup.dist)? {
+        let path = entry?.path();
+        let named = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|name| index.contains(name));
+        if !named {
+            continue;
+        }
+        let part = match path.extension().and_then(|e| e.to_str()) {
+            Some("wasm") => "wasm",
+            Some("js") => "js",
+            Some("css") => "css",
+            _ => continue,
+        };
+        let bytes = std::fs::read(&path)?;
+        let sizes = [bytes.len() as u64, gzip(&bytes)?, brotli(&bytes)?];
+        let sum = parts.entry(part).or_default();
+        for (total, size) in sum.iter_mut().zip(sizes) {
+            *total += size;
+        }
+    }
+    let mut result = json!({ "uppy_gzip": UPPY_GZIP });
+    let mut total = [0u64; 3];
+    for (part, sizes) in &parts {
+        eprintln!(
+            "    {part:4} {:>8} B raw, {:>7} B gzip, {:>7} B brotli",
+            sizes[0], sizes[1], sizes[2]
+        );
+        result[*part] = json!({ "raw": sizes[0], "gzip": sizes[1], "brotli": sizes[2] });
+        for (sum, size) in total.iter_mut().zip(sizes) {
+            *sum += size;
+        }
+    }
+    result["total"] = json!({ "raw": total[0], "gzip": total[1], "brotli": total[2] });
+    match what_costs(setup) {
+        Ok((top, crates)) => {
+            eprintln!("{top}");
+            result["twiggy_top"] = json!(top);
+            result["by_crate"] = json!(crates);
+        }
+        Err(error) => {
+            eprintln!("    (no twiggy breakdown: {error:#})");
+            result["twiggy_error"] = json!(format!("{error:#}"));
+        }
+    }
+    Ok(result)
+}
+
+fn gzip(bytes: &[u8]) -> Result<u64> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len() as u64)
+}
+
+fn brotli(bytes: &[u8]) -> Result<u64> {
+    let mut out = Vec::new();
+    {
+        // Quality 11, a 4 MiB window: what static pre-compression uses.
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        writer.write_all(bytes)?;
+    }
+    Ok(out.len() as u64)
+}
+
+/// `twiggy top -n 15` of the named, optimised wasm, and the bytes per crate (largest first).
+fn what_costs(setup: &Setup) -> Result<(String, Vec<(String, u64)>)> {
+    let bindgen = setup
+        .root
+        .join("target/wasm-bindgen/release")
+        .join("app_bg.wasm");
+    anyhow::ensure!(
+        bindgen.is_file(),
+        "{} is missing (trunk build --release makes it)",
+        bindgen.display()
+    );
+    let named = setup.scratch.join("app_named.wasm");
+    let status = Command::new("wasm-opt")
+        .env("PATH", &setup.path)
+        .arg("-Oz")
+        .arg("-g")
+        .arg(&bindgen)
+        .arg("-o")
+        .arg(&named)
+        .status()
+        .context("running wasm-opt")?;
+    anyhow::ensure!(status.success(), "wasm-opt -Oz -g failed");
+    let all = twiggy(&named, &["top", "-n", "100000", "-f", "json"])?;
+    let items: Vec<Value> = serde_json::from_str(&all).context("reading twiggy's JSON")?;
+    // The names `-g` kept are not shipped: leave them out of the sizes and the shares.
+    let shipped: Vec<(String, u64)> = items
+        .iter()
+        .map(|item| {
+            (
+                item["name"].as_str().unwrap_or_default().to_owned(),
+                item["shallow_size"].as_u64().unwrap_or(0),
+            )
+        })
+        .filter(|(name, _)| !name.contains("names\" subsection"))
+        .collect();
+    let total: u64 = shipped.iter().map(|(_, size)| size).sum();
+    let mut top =
+        format!("    twiggy top {TOP} of the optimised wasm ({total} bytes without names):\n");
+    for (name, size) in shipped.iter().take(TOP) {
+        let name: String = name.chars().take(100).collect();
+        top.push_str(&format!(
+            "    {size:>7} B {:>5.2} %  {name}\n",
+            *size as f64 * 100.0 / total as f64
+        ));
+    }
+    let mut crates: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, size) in &shipped {
+        *crates.entry(crate_of(name)).or_default() += size;
+    }
+    let mut crates: Vec<(String, u64)> = crates.into_iter().collect();
+    crates.sort_by_key(|c| std::cmp::Reverse(c.1));
+    crates.truncate(TOP);
+    top.push_str("    by crate: ");
+    top.push_str(
+        &crates
+            .iter()
+            .map(|(name, size)| format!("{name} {size}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    Ok((top, crates))
+}
+
+fn twiggy(wasm: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("twiggy")
+        .args(args)
+        .arg(wasm)
+        .output()
+        .context("running twiggy")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "twiggy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The crate a demangled item name belongs to: its first path segment, or for a trait method
+/// (`<T as Trait>::f`) the type's crate, or the trait's when the type is a primitive; data and
+/// unnamed code as their own groups.
+fn crate_of(name: &str) -> String {
+    if name.starts_with("data segment") || name.starts_with("data[") {
+        return "(data segments)".into();
+    }
+    if name.starts_with("code[") {
+        return "(unnamed code)".into();
+    }
+    let name = name.trim_start_matches(['<', '&', '*', ' ']);
+    let name = ["dyn ", "impl ", "mut "]
+        .iter()
+        .fold(name, |n, prefix| n.strip_prefix(prefix).unwrap_or(n));
+    let first = |path: &str| -> Option<String> {
+        let (first, _) = path.split_once("::")?;
+        // Crate names carry their hash: `core[c5930c85a12de822]`.
+        let first = first.split('[').next().unwrap_or(first);
+        (!first.is_empty() && !first.contains([' ', '(', '<', ','])).then(|| first.to_owned())
+    };
+    if let Some((self_type, rest)) = name.split_once(" as ")
+        && let Some(krate) = first(self_type).or_else(|| first(rest))
+    {
+        return krate;
+    }
+    first(name).unwrap_or_else(|| format!("({})", name.split(['[', ' ']).next().unwrap_or(name)))
+}
