@@ -26,6 +26,8 @@ pub use page::{App, Uploader};
 /// Mounts the uploader on `<body>` when the page is ours (`<body data-tiktok-autoposter>`).
 /// Loaded by another site for the custom element, the module mounts nothing by itself.
 pub fn mount() {
+    // Panics (bugs) name their place in the console in debug builds; release builds stay lean.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     let ours = leptos::prelude::document()
         .body()

@@ -887,7 +887,7 @@ fn Outcome(
     view! {
         {move || upload().map(|Upload { progress, paused, relay, note, late }| view! {
             <div class="progress">
-                <progress data-testid="progress" max="100" value=progress.percent() aria-label="Upload progress"></progress>
+                <progress data-testid="progress" max="100" value=progress.whole_percent() aria-label="Upload progress"></progress>
                 <p class="muted" data-testid="progress-text">{progress.summary()}</p>
                 <p class="muted" data-testid="transport">
                     {if relay {
@@ -937,7 +937,8 @@ fn ResumeOffer(
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let fresh = saved.is_fresh(post::now_ms());
-    let percent = saved.job.confirmed as f64 / saved.job.plan.video_size as f64 * 100.0;
+    let total = saved.job.plan.video_size.max(1);
+    let percent = (saved.job.confirmed * 100 + total / 2) / total;
     let expected = saved.file.clone();
     let described = format!("{} ({})", expected.name, human_bytes(expected.size));
     let keep = saved.clone();
@@ -975,7 +976,7 @@ fn ResumeOffer(
     }
     view! {
         <section class="card notice" data-testid="resume-offer" role="region" aria-label="Unfinished upload">
-            <p>{format!("An upload of {described} stopped at {percent:.0} %. Choose the same file to continue it.")}</p>
+            <p>{format!("An upload of {described} stopped at {percent} %. Choose the same file to continue it.")}</p>
             <label for="resume-file" class="label">"Continue with file"</label>
             <input id="resume-file" type="file" data-testid="resume-input" accept="video/mp4,video/quicktime,video/webm" on:change=on_change/>
             {move || error.get().map(|message| view! { <p class="error" role="alert" data-testid="resume-error">{message}</p> })}

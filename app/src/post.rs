@@ -93,11 +93,11 @@ impl Phase {
             Self::Starting => "Asking TikTok for an upload link…".into(),
             Self::Uploading(upload) if upload.paused => {
                 format!(
-                    "Paused at {:.0} %. Resume within the hour TikTok allows.",
-                    upload.progress.percent()
+                    "Paused at {} %. Resume within the hour TikTok allows.",
+                    upload.progress.whole_percent()
                 )
             }
-            Self::Uploading(upload) => format!("Uploading — {:.0} %", upload.progress.percent()),
+            Self::Uploading(upload) => format!("Uploading — {} %", upload.progress.whole_percent()),
             Self::Processing { status } => status
                 .as_ref()
                 .unwrap_or(&PublishStatus::ProcessingUpload)
@@ -345,9 +345,10 @@ fn events(
                     format!("TikTok answered {status}")
                 };
                 upload.note = Some(format!(
-                    "Part {} of {chunks} did not go through ({answer}); trying again in {:.1} s (attempt {}).",
+                    "Part {} of {chunks} did not go through ({answer}); trying again in {}.{} s (attempt {}).",
                     chunk + 1,
-                    f64::from(delay_ms) / 1000.0,
+                    delay_ms / 1000,
+                    delay_ms % 1000 / 100,
                     attempt + 1
                 ));
                 report(

@@ -112,7 +112,13 @@ pub fn judge(reply: &ChunkReply, chunk: &ChunkRange, plan: &ChunkPlan) -> Result
 /// The bytes of one chunk as a `Blob`: a view of the file, not a copy.
 pub fn chunk_blob(file: &Blob, chunk: &ChunkRange) -> Result<Blob, UploadError> {
     file.slice_with_f64_and_f64(chunk.start as f64, chunk.end as f64)
-        .map_err(|e| UploadError::Browser(format!("{e:?}")))
+        .map_err(describe)
+}
+
+/// A browser exception as the creator reads it: the exception's own text (`String(e)`), not a
+/// Rust debug dump (which would also cost the bundle its formatting machinery).
+fn describe(error: JsValue) -> UploadError {
+    UploadError::Browser(String::from(js_sys::Object::from(error).to_string()))
 }
 
 /// One chunk's request, as it will be sent.
@@ -136,7 +142,7 @@ pub async fn put_chunk(
     on_start: impl FnOnce(&XmlHttpRequest),
     on_progress: impl Fn(u64) + 'static,
 ) -> Result<ChunkReply, UploadError> {
-    let browser = |e: JsValue| UploadError::Browser(format!("{e:?}"));
+    let browser = describe;
     let body = chunk_blob(request.file, request.chunk)?;
     let xhr = XmlHttpRequest::new().map_err(browser)?;
     xhr.open_with_async("PUT", request.target.url(), true)

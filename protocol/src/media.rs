@@ -130,15 +130,17 @@ impl VideoCheck {
 }
 
 /// `1.5 GB`, `12.3 MB`, `800 KB`, `12 bytes`: sizes for people (decimal units, like TikTok's).
+/// Integer arithmetic only: float formatting would cost the browser bundle ~10 KB.
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [(&str, f64); 3] = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
+    const UNITS: [(&str, u64); 3] = [("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000)];
     for (unit, scale) in UNITS {
-        let value = bytes as f64 / scale;
-        if value >= 1.0 {
-            return if value >= 100.0 {
-                format!("{value:.0} {unit}")
+        if bytes >= scale {
+            // Tenths of the unit, rounded half up.
+            let tenths = (u128::from(bytes) * 10 + u128::from(scale) / 2) / u128::from(scale);
+            return if tenths >= 1000 {
+                format!("{} {unit}", (tenths + 5) / 10)
             } else {
-                format!("{value:.1} {unit}")
+                format!("{}.{} {unit}", tenths / 10, tenths % 10)
             };
         }
     }

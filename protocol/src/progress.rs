@@ -24,6 +24,11 @@ impl Progress {
         (self.sent as f64 / self.total as f64 * 100.0).clamp(0.0, 100.0)
     }
 
+    /// The percentage as a whole number, for display (no float formatting in the browser).
+    pub fn whole_percent(&self) -> u32 {
+        self.percent().round() as u32
+    }
+
     /// Bytes per second so far, once there is enough to say.
     pub fn speed(&self) -> Option<f64> {
         let sent_now = self.sent.saturating_sub(self.resumed_from);
