@@ -29,11 +29,31 @@ impl Drop for Driver {
     }
 }
 
+/// What to start Chromium with beyond the flags that make it work headless here.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The chromedriver to run; default `$CHROMEDRIVER`, else `chromedriver` on PATH.
+    pub chromedriver: Option<std::path::PathBuf>,
+    /// More Chromium flags (the bench adds `--enable-precise-memory-info`, for one).
+    pub extra_args: Vec<String>,
+}
+
 impl Browser {
-    /// Starts chromedriver on a free port and a headless Chromium with a fresh profile.
+    /// Starts chromedriver on a free port and a headless Chromium with a fresh profile in
+    /// `scratch`.
     pub async fn start(scratch: &Path) -> Result<Self> {
+        Self::start_with(scratch, &Options::default()).await
+    }
+
+    /// Like [`Browser::start`], with `options`.
+    pub async fn start_with(scratch: &Path, options: &Options) -> Result<Self> {
         let port = free_port()?;
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let chromedriver = options
+            .chromedriver
+            .as_ref()
+            .map(|path| path.display().to_string())
+            .or_else(|| std::env::var("CHROMEDRIVER").ok())
+            .unwrap_or_else(|| "chromedriver".into());
         let driver = Driver(
             Command::new(&chromedriver)
                 .arg(format!("--port={port}"))
@@ -44,16 +64,24 @@ impl Browser {
                 .with_context(|| format!("starting {chromedriver} (install chromium-driver)"))?,
         );
         let profile = scratch.join("chromium-profile");
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            "--window-size=900,1400",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(options.extra_args.iter().cloned());
         let capabilities = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": chromium_binary(),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--window-size=900,1400",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }
+            "goog:chromeOptions": { "binary": chromium_binary(), "args": args }
         });
         let serde_json::Value::Object(capabilities) = capabilities else {
             unreachable!("the capabilities literal is an object")
@@ -73,6 +101,11 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
+    }
+
+    /// The process group of chromedriver and every Chromium process it started.
+    pub fn group(&self) -> u32 {
+        self.driver.0.id()
     }
 
     /// Ends the session; the driver's process group is killed on drop.

@@ -8,16 +8,12 @@
 
 use super::proc;
 use anyhow::{Context, Result, bail};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long chromedriver may take to start listening.
-const DRIVER_START: Duration = Duration::from_secs(15);
 /// How long any one wait on the page may last.
 const WAIT: Duration = Duration::from_secs(300);
 /// `data-status` values after which nothing more happens.
@@ -65,23 +61,9 @@ pub fn instrumented_site(dist: &Path, into: &Path) -> Result<PathBuf> {
     Ok(into.to_path_buf())
 }
 
-/// A WebDriver session and the chromedriver behind it.
-pub struct Browser {
-    pub client: Client,
-    driver: Driver,
-}
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The whole group: chromedriver and every Chromium process it started.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.wait();
-    }
-}
+/// The e2e tests' browser (chromedriver in its own process group, killed on drop), started
+/// with the flags the memory figures need.
+pub use tests::browser::Browser;
 
 /// Memory of the browser at one moment.
 #[derive(Debug, Clone, Copy, Default)]
@@ -92,67 +74,23 @@ pub struct BrowserMemory {
     pub chromium_rss: u64,
 }
 
-impl Browser {
-    /// Starts chromedriver on a free port and a headless Chromium with a fresh profile.
-    pub async fn start(chromedriver: &Path, profile: &Path) -> Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let driver = Driver(
-            Command::new(chromedriver)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .with_context(|| format!("starting {}", chromedriver.display()))?,
-        );
-        let capabilities = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", "--enable-precise-memory-info",
-                    // `gc()` for the memory figure: the heap that stays after an upload.
-                    "--js-flags=--expose-gc",
-                    "--window-size=900,1400",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }
-        });
-        let serde_json::Value::Object(capabilities) = capabilities else {
-            unreachable!("the capabilities literal is an object")
-        };
-        let started = Instant::now();
-        loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(capabilities.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(client) => return Ok(Self { client, driver }),
-                Err(error) if started.elapsed() > DRIVER_START => {
-                    bail!("chromedriver did not accept a session: {error}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        }
-    }
+/// Starts the browser for a measurement: precise `performance.memory`, and `gc()` for the heap
+/// that stays after an upload.
+pub async fn start(chromedriver: &Path, scratch: &Path) -> Result<Browser> {
+    let options = tests::browser::Options {
+        chromedriver: Some(chromedriver.to_path_buf()),
+        extra_args: vec![
+            "--enable-precise-memory-info".into(),
+            "--js-flags=--expose-gc".into(),
+        ],
+    };
+    Browser::start_with(scratch, &options).await
+}
 
-    /// Ends the session; the driver's process group is killed on drop.
-    pub async fn close(self) -> Result<()> {
-        let result = self.client.close().await;
-        drop(self.driver);
-        result.map_err(Into::into)
-    }
+/// What a running browser's process group uses, read from `/proc`.
+pub struct Usage;
 
-    /// The process group of chromedriver and its Chromium.
-    pub fn group(&self) -> u32 {
-        self.driver.0.id()
-    }
-
+impl Usage {
     /// RSS of the renderers and of all of Chromium, from `/proc`.
     pub fn memory(group: u32) -> BrowserMemory {
         let mut memory = BrowserMemory::default();
@@ -186,11 +124,31 @@ impl Browser {
         }
         by_kind
     }
+}
 
+/// How the bench drives the page, on top of the e2e tests' browser.
+#[allow(
+    async_fn_in_trait,
+    reason = "used within xtask only, never as dyn or across threads"
+)]
+pub trait Drive {
+    async fn open(&self, url: &str) -> Result<()>;
+    async fn choose(&self, video: &Path) -> Result<()>;
+    async fn force_relay(&self) -> Result<()>;
+    async fn post(&self) -> Result<()>;
+    async fn status(&self) -> Result<String>;
+    async fn final_status(&self, poll: Duration) -> Result<String>;
+    async fn timings(&self) -> Result<Value>;
+    async fn js_heap(&self) -> Result<u64>;
+    async fn js_heap_after_gc(&self) -> Result<u64>;
+    async fn script(&self, js: &str) -> Result<Value>;
+}
+
+impl Drive for Browser {
     /// Opens `url` and waits until the page has mounted and asked who the creator is.
-    pub async fn open(&self, url: &str) -> Result<()> {
+    async fn open(&self, url: &str) -> Result<()> {
         self.client.goto(url).await?;
-        self.wait_for("the account line", || async {
+        wait_for("the account line", || async {
             Ok(self
                 .script("return window.__bench.account !== null;")
                 .await?
@@ -200,13 +158,13 @@ impl Browser {
     }
 
     /// Picks `video` in the file input, waits for the page to judge it, chooses "Only me".
-    pub async fn choose(&self, video: &Path) -> Result<()> {
+    async fn choose(&self, video: &Path) -> Result<()> {
         self.client
             .find(Locator::Css("[data-testid=file-input]"))
             .await?
             .send_keys(&video.canonicalize()?.to_string_lossy())
             .await?;
-        self.wait_for("the video to be checked", || async {
+        wait_for("the video to be checked", || async {
             Ok(self
                 .script("return !!document.querySelector('[data-testid=video-facts]');")
                 .await?
@@ -223,14 +181,14 @@ impl Browser {
 
     /// Makes the page send chunks through the proxy's relay, as a browser that once found it
     /// may not reach TikTok directly does.
-    pub async fn force_relay(&self) -> Result<()> {
+    async fn force_relay(&self) -> Result<()> {
         self.script("localStorage.setItem('tiktok-autoposter:transport', 'relay'); return true;")
             .await
             .map(drop)
     }
 
     /// Presses Post.
-    pub async fn post(&self) -> Result<()> {
+    async fn post(&self) -> Result<()> {
         self.client
             .find(Locator::Css("[data-testid=post-button]"))
             .await?
@@ -240,7 +198,7 @@ impl Browser {
     }
 
     /// The current `data-status`.
-    pub async fn status(&self) -> Result<String> {
+    async fn status(&self) -> Result<String> {
         let value = self
             .script("var s = document.querySelector('[data-testid=status]'); return s ? s.getAttribute('data-status') : '';")
             .await?;
@@ -248,7 +206,7 @@ impl Browser {
     }
 
     /// Waits for a final `data-status`, looking every `poll`, and returns it.
-    pub async fn final_status(&self, poll: Duration) -> Result<String> {
+    async fn final_status(&self, poll: Duration) -> Result<String> {
         let started = Instant::now();
         loop {
             let status = self.status().await?;
@@ -263,7 +221,7 @@ impl Browser {
     }
 
     /// The `__bench` record and every chunk PUT's `[startTime, responseEnd]`, in milliseconds.
-    pub async fn timings(&self) -> Result<Value> {
+    async fn timings(&self) -> Result<Value> {
         self.script(
             "return { bench: window.__bench, chunks: performance.getEntriesByType('resource')
                .filter(function (e) { return e.name.indexOf('/upload/?') >= 0 || /\\/chunk$/.test(e.name); })
@@ -273,7 +231,7 @@ impl Browser {
     }
 
     /// `performance.memory.usedJSHeapSize` (precise with `--enable-precise-memory-info`).
-    pub async fn js_heap(&self) -> Result<u64> {
+    async fn js_heap(&self) -> Result<u64> {
         let value = self
             .script("return performance.memory.usedJSHeapSize;")
             .await?;
@@ -283,7 +241,7 @@ impl Browser {
     }
 
     /// The JS heap after a full garbage collection: what the page really keeps.
-    pub async fn js_heap_after_gc(&self) -> Result<u64> {
+    async fn js_heap_after_gc(&self) -> Result<u64> {
         let value = self
             .script("gc(); return performance.memory.usedJSHeapSize;")
             .await?;
@@ -292,25 +250,26 @@ impl Browser {
             .context("performance.memory is not available")
     }
 
-    pub async fn script(&self, js: &str) -> Result<Value> {
+    async fn script(&self, js: &str) -> Result<Value> {
         self.client
             .execute(js, Vec::new())
             .await
             .map_err(Into::into)
     }
+}
 
-    async fn wait_for<F, Fut>(&self, what: &str, check: F) -> Result<()>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<bool>>,
-    {
-        let started = Instant::now();
-        while !check().await? {
-            if started.elapsed() > WAIT {
-                bail!("timed out after {WAIT:?} waiting for {what}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+/// Polls `check` until it holds, or fails after the bench's longest wait.
+async fn wait_for<F, Fut>(what: &str, check: F) -> Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let started = Instant::now();
+    while !check().await? {
+        if started.elapsed() > WAIT {
+            bail!("timed out after {WAIT:?} waiting for {what}");
         }
-        Ok(())
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Ok(())
 }

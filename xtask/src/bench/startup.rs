@@ -6,7 +6,7 @@
 //! `GET /api/creator`) is reported beside it.
 
 use super::Setup;
-use super::browser::Browser;
+use super::browser::{self, Browser, Drive};
 use super::stack::Stack;
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ pub async fn measure(setup: &Setup) -> Result<Value> {
     crate::tools::step(&format!("page start: 1 cold load, then {LOADS} warm ones"));
     let scratch = setup.scratch.join("startup");
     let stack = Stack::start(&setup.bins, &setup.site, &scratch, &[])?;
-    let browser = Browser::start(&setup.chromedriver, &scratch.join("profile")).await?;
+    let browser = browser::start(&setup.chromedriver, &scratch.join("profile")).await?;
     let result = async {
         let url = format!("{}/", stack.proxy_url);
         let cold = load(&browser, &url).await?;

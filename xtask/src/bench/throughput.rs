@@ -7,7 +7,7 @@
 //! Timing, the page's own clock); `curl`'s is the wall time of one `curl` process sending every
 //! chunk over one kept-alive connection (its few milliseconds of start-up count against it).
 
-use super::browser::{Browser, BrowserMemory};
+use super::browser::{self, BrowserMemory, Drive};
 use super::stack::Stack;
 use super::{Setup, proc};
 use anyhow::{Context, Result, bail};
@@ -393,7 +393,7 @@ async fn page_upload(
     kind: Kind,
     scratch: &Path,
 ) -> Result<Run> {
-    let browser = Browser::start(
+    let browser = browser::start(
         &setup.chromedriver,
         &scratch.join(format!("{}-profile", kind.name())),
     )
@@ -410,7 +410,7 @@ async fn page_upload(
         let (sim_cpu, proxy_cpu, browser_cpu_before) = (
             proc::cpu_secs(stack.sim.pid).unwrap_or(0.0),
             proc::cpu_secs(stack.proxy.pid).unwrap_or(0.0),
-            Browser::cpu_secs(group),
+            browser::Usage::cpu_secs(group),
         );
         browser.post().await?;
         let status = browser.final_status(STATUS_POLL).await?;
@@ -432,7 +432,10 @@ async fn page_upload(
             click_to_uploaded_secs: click_to_uploaded(&timings),
             sim_cpu_secs: sim_cpu,
             proxy_cpu_secs: proxy_cpu,
-            browser_cpu: Some(cpu_delta(&browser_cpu_before, &Browser::cpu_secs(group))),
+            browser_cpu: Some(cpu_delta(
+                &browser_cpu_before,
+                &browser::Usage::cpu_secs(group),
+            )),
             proxy_idle_rss: idle_rss,
             proxy_peak_rss: proc::status_bytes(stack.proxy.pid, "VmHWM").unwrap_or(0),
         })
@@ -533,7 +536,7 @@ async fn floor_upload(
     };
     let plan = ChunkPlan::with_chunk_size(video.size, chunk_size)?;
     let upload_url = sim_init(&stack.sim_url, &plan).await?;
-    let browser = Browser::start(
+    let browser = browser::start(
         &setup.chromedriver,
         &scratch.join(format!("{}-profile", kind.name())),
     )
@@ -552,7 +555,7 @@ async fn floor_upload(
         let group = browser.group();
         let (sim_cpu, browser_cpu) = (
             proc::cpu_secs(stack.sim.pid).unwrap_or(0.0),
-            Browser::cpu_secs(group),
+            browser::Usage::cpu_secs(group),
         );
         let how = if kind == Kind::FloorFetch {
             "fetch"
@@ -593,7 +596,7 @@ async fn floor_upload(
             chunk_ms: Some(span.chunk_ms),
             gap_ms: Some(span.gap_ms),
             sim_cpu_secs: proc::cpu_secs(stack.sim.pid).unwrap_or(0.0) - sim_cpu,
-            browser_cpu: Some(cpu_delta(&browser_cpu, &Browser::cpu_secs(group))),
+            browser_cpu: Some(cpu_delta(&browser_cpu, &browser::Usage::cpu_secs(group))),
             ..Run::default()
         })
     }
@@ -658,15 +661,15 @@ pub async fn memory(setup: &Setup) -> Result<Value> {
         ));
         let scratch = setup.scratch.join(format!("memory-{name}"));
         let stack = Stack::start(&setup.bins, &setup.site, &scratch, &[])?;
-        let browser = Browser::start(&setup.chromedriver, &scratch.join("profile")).await?;
+        let browser = browser::start(&setup.chromedriver, &scratch.join("profile")).await?;
         let measured = async {
             browser.open(&format!("{}/", stack.proxy_url)).await?;
             browser.choose(&video.path).await?;
             let group = browser.group();
-            let before = Browser::memory(group);
+            let before = browser::Usage::memory(group);
             let before_heap = browser.js_heap().await?;
             let before_gc = browser.js_heap_after_gc().await?;
-            let sampler = proc::Sampler::start(SAMPLE_EVERY, move || Browser::memory(group));
+            let sampler = proc::Sampler::start(SAMPLE_EVERY, move || browser::Usage::memory(group));
             browser.post().await?;
             let mut heap_peak = before_heap;
             let started = Instant::now();
