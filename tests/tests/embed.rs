@@ -38,7 +38,18 @@ async fn serve_static(dir: PathBuf) -> Result<(String, tokio::sync::oneshot::Sen
 
 /// An element inside the uploader's shadow root.
 async fn inside(browser: &Browser, css: &str) -> Result<Element> {
-    let host = browser.client.find(Locator::Css("tiktok-uploader")).await?;
+    inside_nth(browser, 0, css).await
+}
+
+/// An element inside the shadow root of the `nth` uploader on the page.
+async fn inside_nth(browser: &Browser, nth: usize, css: &str) -> Result<Element> {
+    let hosts = browser
+        .client
+        .find_all(Locator::Css("tiktok-uploader"))
+        .await?;
+    let host = hosts
+        .get(nth)
+        .with_context(|| format!("no uploader #{nth}"))?;
     let root = host.shadow_root().await?;
     root.find(Locator::Css(css))
         .await
@@ -64,44 +75,84 @@ async fn wait_inside(browser: &Browser, css: &str, check: impl Fn(&str) -> bool)
     }
 }
 
+/// The example host page on one loopback origin, the proxy (with the simulator behind it) on
+/// another, and a browser.
+struct Site {
+    host: String,
+    proxy_url: String,
+    sim: sim::Sim,
+    browser: Browser,
+    stop_proxy: tokio::sync::oneshot::Sender<()>,
+    proxy: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _stop_host: tokio::sync::oneshot::Sender<()>,
+    _scratch: tempfile::TempDir,
+}
+
+impl Site {
+    async fn start() -> Result<Self> {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/embed");
+        let (host, _stop_host) = serve_static(examples).await?;
+
+        let sim = sim::spawn(sim::SimOptions {
+            processing_delay: Duration::from_millis(300),
+            ..sim::SimOptions::default()
+        })
+        .await?;
+        let dist = std::env::var_os("AUTOPOSTER_DIST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let proxy_url = format!("http://{}", listener.local_addr()?);
+        let scratch = tempfile::tempdir()?;
+        let config = proxy::Config {
+            listen: listener.local_addr()?,
+            api_base: sim.base_url(),
+            access_token: Some(proxy::Secret::new(sim.access_token())),
+            log_path: scratch.path().join("posts.jsonl"),
+            static_dir: Some(dist),
+            embed: proxy::EmbedConfig::parse(&host, KEY, "")?,
+            ..proxy::Config::default()
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let proxy = tokio::spawn(proxy::run(listener, config, async {
+            let _ = rx.await;
+        }));
+        let browser = Browser::start(scratch.path()).await?;
+        Ok(Self {
+            host,
+            proxy_url,
+            sim,
+            browser,
+            stop_proxy: tx,
+            proxy,
+            _stop_host,
+            _scratch: scratch,
+        })
+    }
+
+    /// Opens the host page with `query` (after `proxy` and `key`).
+    async fn open(&self, query: &str) -> Result<()> {
+        let url = format!("{}/?proxy={}&key={KEY}&{query}", self.host, self.proxy_url);
+        self.browser.client.goto(&url).await?;
+        Ok(())
+    }
+
+    async fn stop(self) -> Result<()> {
+        self.browser.close().await?;
+        let _ = self.stop_proxy.send(());
+        self.proxy.await??;
+        self.sim.shutdown();
+        Ok(())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<()> {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/embed");
-    let (host, _stop_host) = serve_static(examples).await?;
-
-    let sim = sim::spawn(sim::SimOptions {
-        processing_delay: Duration::from_millis(300),
-        ..sim::SimOptions::default()
-    })
-    .await?;
-    let dist = std::env::var_os("AUTOPOSTER_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let proxy_url = format!("http://{}", listener.local_addr()?);
-    let scratch = tempfile::tempdir()?;
-    let config = proxy::Config {
-        listen: listener.local_addr()?,
-        api_base: sim.base_url(),
-        access_token: Some(proxy::Secret::new(sim.access_token())),
-        log_path: scratch.path().join("posts.jsonl"),
-        static_dir: Some(dist),
-        embed: proxy::EmbedConfig::parse(&host, KEY, "")?,
-        ..proxy::Config::default()
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let proxy = tokio::spawn(proxy::run(listener, config, async {
-        let _ = rx.await;
-    }));
-
-    let browser = Browser::start(scratch.path()).await?;
-    browser
-        .client
-        .goto(&format!(
-            "{host}/?proxy={proxy_url}&key={KEY}&hostile=1&caption=%23cms%20clip"
-        ))
-        .await?;
-    let account = wait_inside(&browser, "[data-testid=account]", |text| {
+    let site = Site::start().await?;
+    let browser = &site.browser;
+    let sim = &site.sim;
+    site.open("hostile=1&caption=%23cms%20clip").await?;
+    let account = wait_inside(browser, "[data-testid=account]", |text| {
         text.contains("Posting as")
     })
     .await?;
@@ -109,12 +160,12 @@ async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<
 
     // The host page's hostile CSS hides its own buttons, not ours.
     assert!(
-        inside(&browser, "[data-testid=post-button]")
+        inside(browser, "[data-testid=post-button]")
             .await?
             .is_displayed()
             .await?
     );
-    let caption = inside(&browser, "[data-testid=caption]").await?;
+    let caption = inside(browser, "[data-testid=caption]").await?;
     assert_eq!(
         caption.prop("value").await?.as_deref(),
         Some("#cms clip"),
@@ -122,12 +173,12 @@ async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<
     );
 
     let video = files::clip_mp4().canonicalize()?;
-    inside(&browser, "[data-testid=file-input]")
+    inside(browser, "[data-testid=file-input]")
         .await?
         .send_keys(&video.to_string_lossy())
         .await?;
-    wait_inside(&browser, "[data-testid=video-facts]", |_| true).await?;
-    inside(&browser, "[data-testid=privacy]")
+    wait_inside(browser, "[data-testid=video-facts]", |_| true).await?;
+    inside(browser, "[data-testid=privacy]")
         .await?
         .select_by_label("Only me")
         .await?;
@@ -136,7 +187,7 @@ async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<
         .client
         .execute("document.querySelector('tiktok-uploader').start();", vec![])
         .await?;
-    let status = wait_inside(&browser, "[data-testid=status]", |s| {
+    let status = wait_inside(browser, "[data-testid=status]", |s| {
         ["PUBLISH_COMPLETE", "FAILED", "ERROR"].contains(&s)
     })
     .await?;
@@ -171,9 +222,81 @@ async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<
         browser.client.screenshot().await?,
     )?;
 
-    browser.close().await?;
-    let _ = tx.send(());
-    proxy.await??;
-    sim.shutdown();
-    Ok(())
+    site.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_uploaders_on_one_page_are_independent() -> Result<()> {
+    let site = Site::start().await?;
+    let browser = &site.browser;
+    site.open("count=2").await?;
+    for nth in 0..2 {
+        let started = Instant::now();
+        while inside_nth(browser, nth, "[data-testid=account]")
+            .await
+            .is_err()
+        {
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(60),
+                "uploader #{nth} never mounted"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // Post through the second; the first stays as it was.
+    let video = files::clip_webm().canonicalize()?;
+    inside_nth(browser, 1, "[data-testid=file-input]")
+        .await?
+        .send_keys(&video.to_string_lossy())
+        .await?;
+    inside_nth(browser, 1, "#mode-inbox").await?.click().await?;
+    let started = Instant::now();
+    loop {
+        let second = inside_nth(browser, 1, "[data-testid=status]")
+            .await?
+            .attr("data-status")
+            .await?;
+        if second.as_deref() == Some("SEND_TO_USER_INBOX") {
+            break;
+        }
+        if second.as_deref().unwrap_or_default().is_empty()
+            && inside_nth(browser, 1, "[data-testid=video-facts]")
+                .await
+                .is_ok()
+        {
+            browser
+                .client
+                .execute(
+                    "document.querySelectorAll('tiktok-uploader')[1].start();",
+                    vec![],
+                )
+                .await?;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the second uploader never finished: {second:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let first = inside_nth(browser, 0, "[data-testid=status]")
+        .await?
+        .attr("data-status")
+        .await?;
+    assert_eq!(
+        first.as_deref(),
+        Some(""),
+        "the first uploader was not touched"
+    );
+    assert!(
+        inside_nth(browser, 0, "[data-testid=video-facts]")
+            .await
+            .is_err(),
+        "no video in the first"
+    );
+    assert_eq!(site.sim.uploads().len(), 1);
+    assert_eq!(
+        site.sim.uploads()[0].sha256.as_deref(),
+        Some(files::sha256(&video)?.as_str())
+    );
+    site.stop().await
 }
