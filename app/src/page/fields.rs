@@ -1,0 +1,332 @@
+//! TikTok's posting screen, field by field: the video, where it goes, the caption, the
+//! audience, interactions, disclosure and the consent line. Each renders `protocol::screen`'s
+//! answers; none decides a rule itself.
+
+use super::Account;
+use crate::video::ChosenVideo;
+use leptos::prelude::*;
+use protocol::media::{human_bytes, human_duration};
+use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
+use protocol::tiktok::PrivacyLevel;
+use protocol::wire::{Connection, Creator, PostMode};
+use protocol::{MAX_CAPTION_UTF16, utf16_len};
+use web_sys::{File, HtmlInputElement};
+
+/// The file picker with a drop zone, and the preview of the chosen video.
+#[component]
+pub(super) fn VideoPicker(
+    /// The video that passed the checks, if any.
+    video: RwSignal<Option<ChosenVideo>>,
+    /// Why the last chosen file was refused.
+    error: RwSignal<Option<String>>,
+    /// Called with each file the creator picks or drops.
+    on_file: impl Fn(File) + Clone + 'static,
+) -> impl IntoView {
+    let dragging = RwSignal::new(false);
+    let pick = on_file.clone();
+    let on_change = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|files| files.get(0)) {
+            pick(file);
+        }
+        // Forget the choice, so picking the same file again (after "Post another video") is a
+        // change the page hears.
+        input.set_value("");
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0))
+        {
+            on_file(file);
+        }
+    };
+    view! {
+        <label
+            class="dropzone"
+            class:dragging=move || dragging.get()
+            for="video-file"
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <span class="label">"Video file"</span>
+            <span class="muted">"Choose or drop an MP4, MOV or WebM video (up to 4 GB)."</span>
+            <input
+                id="video-file"
+                type="file"
+                accept="video/mp4,video/quicktime,video/webm,.mp4,.mov,.webm"
+                data-testid="file-input"
+                on:change=on_change
+            />
+        </label>
+        {move || error.get().map(|message| view! {
+            <p class="error" role="alert" data-testid="video-error">{message}</p>
+        })}
+        {move || video.get().map(|chosen| view! {
+            <div class="preview">
+                <video src=chosen.preview_url.clone() controls=true muted=true preload="metadata"></video>
+                <dl data-testid="video-facts">
+                    <dt>"File"</dt><dd>{chosen.name.clone()}</dd>
+                    <dt>"Size"</dt><dd>{human_bytes(chosen.size)}</dd>
+                    <dt>"Type"</dt><dd>{chosen.content_type.mime()}</dd>
+                    <dt>"Length"</dt>
+                    <dd>{chosen.duration_secs.map_or("unknown".to_owned(), human_duration)}</dd>
+                </dl>
+            </div>
+        })}
+    }
+}
+
+/// "Post now" or "Send to TikTok drafts", each available when the connection's scopes allow it.
+#[component]
+pub(super) fn ModeChoice(
+    /// The form the choice belongs to.
+    form: RwSignal<PostForm>,
+    /// The connection, whose granted scopes decide what is possible.
+    connection: RwSignal<Option<Connection>>,
+) -> impl IntoView {
+    let choice = move |mode: PostMode,
+                       id: &'static str,
+                       title: &'static str,
+                       detail: &'static str| {
+        let allowed = move || {
+            connection.with(|c| {
+                // Scopes only say something once an account is connected.
+                c.as_ref().is_none_or(|c| {
+                    !c.connected
+                        || match mode {
+                            PostMode::Direct => c.can_direct,
+                            PostMode::Inbox => c.can_inbox,
+                        }
+                })
+            })
+        };
+        view! {
+            <label class="choice" for=id class:unavailable=move || !allowed()>
+                <input
+                    type="radio"
+                    id=id
+                    name="mode"
+                    value=id
+                    disabled=move || !allowed()
+                    prop:checked=move || form.with(|f| f.mode == mode)
+                    on:change=move |_| form.update(|f| f.mode = mode)
+                />
+                <span>
+                    <strong>{title}</strong>
+                    <span class="muted">{detail}</span>
+                    <Show when=move || !allowed()>
+                        <span class="muted">
+                            "Not allowed by your TikTok connection: reconnect and grant this permission."
+                        </span>
+                    </Show>
+                </span>
+            </label>
+        }
+    };
+    view! {
+        {choice(PostMode::Direct, "mode-direct", "Post now", "Publish straight to your profile with the details below.")}
+        {choice(PostMode::Inbox, "mode-inbox", "Send to TikTok drafts", "Finish the post in the TikTok app: caption, sound and audience are set there.")}
+    }
+}
+
+/// The caption with a live counter in UTF-16 units, as TikTok counts.
+#[component]
+pub(super) fn CaptionField(
+    /// The form the caption belongs to.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let used = move || form.with(|f| utf16_len(&f.caption));
+    view! {
+        <label for="caption" class="label">"Caption"</label>
+        <textarea
+            id="caption"
+            data-testid="caption"
+            rows="3"
+            placeholder="Describe your video. #hashtags and @mentions work."
+            aria-describedby="caption-count"
+            prop:value=move || form.with(|f| f.caption.clone())
+            on:input=move |ev| form.update(|f| f.caption = event_target_value(&ev))
+        ></textarea>
+        <p id="caption-count" class="counter" class:over=move || { used() > MAX_CAPTION_UTF16 } data-testid="caption-count">
+            {move || format!("{} / {MAX_CAPTION_UTF16}", used())}
+        </p>
+    }
+}
+
+/// "Who can view this video": only the creator's options, and nothing chosen until they choose.
+#[component]
+pub(super) fn PrivacyField(
+    /// The form the audience belongs to.
+    form: RwSignal<PostForm>,
+    /// The creator whose `privacy_level_options` are offered.
+    account: RwSignal<Account>,
+) -> impl IntoView {
+    let choices = move || {
+        account
+            .with(|a| a.creator().map(|c| form.with(|f| f.privacy_choices(c))))
+            .unwrap_or_default()
+    };
+    let on_change = move |ev| {
+        let value = event_target_value(&ev);
+        form.update(|f| f.privacy = (!value.is_empty()).then(|| PrivacyLevel::parse(&value)));
+    };
+    view! {
+        <label for="privacy" class="label">"Who can view this video"</label>
+        <select
+            id="privacy"
+            data-testid="privacy"
+            required=true
+            prop:value=move || form.with(|f| f.privacy.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default())
+            on:change=on_change
+        >
+            <option value="" disabled=true selected=move || form.with(|f| f.privacy.is_none())>
+                "Choose who can view it"
+            </option>
+            {move || choices().into_iter().map(|choice| view! {
+                <option
+                    value=choice.level.as_str().to_owned()
+                    disabled=!choice.enabled
+                    title=choice.hint.unwrap_or_default()
+                >
+                    {choice.level.label().to_owned()}
+                </option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// Allow comments / Duet / Stitch: off until ticked, greyed out where the creator turned them off.
+#[component]
+pub(super) fn InteractionFields(
+    /// The form the toggles belong to.
+    form: RwSignal<PostForm>,
+    /// The creator whose settings may disable them.
+    account: RwSignal<Account>,
+) -> impl IntoView {
+    type Get = fn(&PostForm) -> bool;
+    type Set = fn(&mut PostForm, bool);
+    type Off = fn(&Creator) -> bool;
+    let toggle = move |id: &'static str, label: &'static str, get: Get, set: Set, off: Off| {
+        let unavailable = move || account.with(|a| a.creator().is_some_and(off));
+        view! {
+            <label class="check" for=id class:unavailable=unavailable>
+                <input
+                    type="checkbox"
+                    id=id
+                    prop:checked=move || form.with(get) && !unavailable()
+                    disabled=unavailable
+                    on:change=move |ev| form.update(|f| set(f, event_target_checked(&ev)))
+                />
+                {label}
+                <Show when=unavailable>
+                    <span class="muted">" (turned off in your TikTok settings)"</span>
+                </Show>
+            </label>
+        }
+    };
+    view! {
+        <p class="label">"Let viewers"</p>
+        <div class="checks">
+            {toggle("allow-comment", "Comment", |f| f.allow_comment, |f, v| f.allow_comment = v, |c| c.comment_disabled)}
+            {toggle("allow-duet", "Duet", |f| f.allow_duet, |f, v| f.allow_duet = v, |c| c.duet_disabled)}
+            {toggle("allow-stitch", "Stitch", |f| f.allow_stitch, |f, v| f.allow_stitch = v, |c| c.stitch_disabled)}
+        </div>
+    }
+}
+
+/// Commercial content disclosure and the AI-generated label.
+#[component]
+pub(super) fn DisclosureFields(
+    /// The form the disclosure belongs to.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let disclose = move || form.with(|f| f.disclose);
+    let branded_off = move || !form.with(PostForm::branded_content_available);
+    view! {
+        <label class="check switch" for="disclose">
+            <input
+                type="checkbox"
+                id="disclose"
+                role="switch"
+                prop:checked=disclose
+                on:change=move |ev| form.update(|f| f.disclose = event_target_checked(&ev))
+            />
+            "Disclose video content"
+            <span class="muted">" — this video promotes a brand, product or service"</span>
+        </label>
+        <Show when=disclose>
+            <div class="checks nested">
+                <label class="check" for="your-brand">
+                    <input
+                        type="checkbox"
+                        id="your-brand"
+                        prop:checked=move || form.with(|f| f.your_brand)
+                        on:change=move |ev| form.update(|f| f.your_brand = event_target_checked(&ev))
+                    />
+                    "Your brand"
+                    <span class="muted">" — you are promoting yourself or your own business"</span>
+                </label>
+                <label
+                    class="check"
+                    for="branded-content"
+                    class:unavailable=branded_off
+                    title=move || if branded_off() { protocol::screen::BRANDED_NOT_PRIVATE } else { "" }
+                >
+                    <input
+                        type="checkbox"
+                        id="branded-content"
+                        prop:checked=move || form.with(|f| f.branded_content)
+                        disabled=branded_off
+                        on:change=move |ev| form.update(|f| f.branded_content = event_target_checked(&ev))
+                    />
+                    "Branded content"
+                    <span class="muted">" — you are promoting another brand or a third party"</span>
+                </label>
+                {move || form.with(PostForm::label_notice).map(|notice| view! { <p class="notice">{notice}</p> })}
+            </div>
+        </Show>
+        <label class="check" for="is-aigc">
+            <input
+                type="checkbox"
+                id="is-aigc"
+                prop:checked=move || form.with(|f| f.is_aigc)
+                on:change=move |ev| form.update(|f| f.is_aigc = event_target_checked(&ev))
+            />
+            "AI-generated content"
+            <span class="muted">" — TikTok labels the video as AI-generated"</span>
+        </label>
+    }
+}
+
+/// The consent line right above the Post button.
+#[component]
+pub(super) fn ConsentLine(
+    /// The form whose disclosure decides the wording.
+    form: RwSignal<PostForm>,
+) -> impl IntoView {
+    let music = || view! { <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> };
+    move || {
+        match form.with(PostForm::declaration) {
+        Declaration::MusicUsage => view! {
+            <p class="consent" data-testid="consent">"By posting, you agree to TikTok's " {music()} "."</p>
+        }
+        .into_any(),
+        Declaration::BrandedContentAndMusicUsage => view! {
+            <p class="consent" data-testid="consent">
+                "By posting, you agree to TikTok's "
+                <a href=BRANDED_CONTENT_POLICY_URL target="_blank" rel="noopener">"Branded Content Policy"</a>
+                " and " {music()} "."
+            </p>
+        }
+        .into_any(),
+    }
+    }
+}

@@ -1,0 +1,402 @@
+//! The uploader page: TikTok's posting screen, the upload, and the outcome.
+//!
+//! Model types with their own `impl` first, then the page's top component; the parts live in
+//! `account`, `fields`, `outcome` and `resume`. Every rule about what may be chosen comes from
+//! [`protocol::screen`]; these files only render its answers.
+
+mod account;
+mod fields;
+mod host;
+mod outcome;
+mod resume;
+
+use account::{AccountCard, ConnectionControls};
+use fields::{
+    CaptionField, ConsentLine, DisclosureFields, InteractionFields, ModeChoice, PrivacyField,
+    VideoPicker,
+};
+pub use host::Remote;
+use host::report_to_host;
+use outcome::Outcome;
+use resume::ResumeOffer;
+
+use crate::api::Api;
+use crate::engine::{self, Control};
+use crate::post::{self, Context, Phase};
+use crate::storage::{self, SavedUpload};
+use crate::video::{self, ChosenVideo};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use protocol::ErrorCode;
+use protocol::screen::PostForm;
+use protocol::wire::{
+    CONNECT_ERROR_PARAM, Connection, CreatePost, Creator, PostFields, PostMode, PostState,
+};
+use web_sys::File;
+
+/// The account the page posts to, as far as we know it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Account {
+    Loading,
+    /// Connected, and TikTok described the creator: everything can be posted.
+    Ready(Creator),
+    /// Connected for drafts only (no `video.publish`): TikTok describes no creator then.
+    DraftsOnly,
+    /// TikTok says this creator cannot post now (daily cap, ban, the app's user cap).
+    Blocked {
+        message: String,
+    },
+    /// No account is connected; `login_url` when the proxy can connect one with a click.
+    Disconnected {
+        login_url: Option<String>,
+        message: String,
+    },
+    /// The proxy could not tell (unreachable, TikTok down, token refused).
+    Unavailable {
+        message: String,
+    },
+}
+
+impl Account {
+    /// Asks the proxy about the connection, then TikTok about the creator when it may post.
+    async fn load(api: &Api) -> (Self, Option<Connection>) {
+        let connection = match api.connection().await {
+            Ok(connection) => connection,
+            Err(error) => {
+                return (
+                    Self::Unavailable {
+                        message: error.to_string(),
+                    },
+                    None,
+                );
+            }
+        };
+        if !connection.connected {
+            let message = connection
+                .message
+                .clone()
+                .unwrap_or_else(|| "No TikTok account is connected.".to_owned());
+            let login_url = connection
+                .login_url
+                .as_deref()
+                .map(|path| api.login_url(path));
+            return (Self::Disconnected { login_url, message }, Some(connection));
+        }
+        if !connection.can_direct {
+            return (Self::DraftsOnly, Some(connection));
+        }
+        let account = match api.creator().await {
+            Ok(creator) => Self::Ready(creator),
+            Err(error)
+                if error
+                    .code()
+                    .is_some_and(|c| ErrorCode::parse(c).blocks_posting()) =>
+            {
+                Self::Blocked {
+                    message: error.to_string(),
+                }
+            }
+            Err(error) if error.code() == Some("reconnect_required") => Self::Disconnected {
+                login_url: connection
+                    .login_url
+                    .as_deref()
+                    .map(|path| api.login_url(path)),
+                message: error.to_string(),
+            },
+            Err(error) => Self::Unavailable {
+                message: error.to_string(),
+            },
+        };
+        (account, Some(connection))
+    }
+
+    fn creator(&self) -> Option<&Creator> {
+        match self {
+            Self::Ready(creator) => Some(creator),
+            _ => None,
+        }
+    }
+
+    /// Why nothing can be posted in `mode` yet, if so.
+    fn blocker(&self, mode: PostMode) -> Option<&'static str> {
+        match (self, mode) {
+            (Self::Ready(_), _) | (Self::DraftsOnly, PostMode::Inbox) => None,
+            (Self::DraftsOnly, PostMode::Direct) => {
+                Some("Your TikTok connection allows drafts only.")
+            }
+            (Self::Loading, _) => Some("Waiting for your TikTok account."),
+            (Self::Disconnected { .. }, _) => Some("Connect a TikTok account first."),
+            (Self::Blocked { .. } | Self::Unavailable { .. }, _) => {
+                Some("Posting is not possible right now; see above.")
+            }
+        }
+    }
+}
+
+/// The reason a connect attempt failed, from `?connect_error=…`, removed from the address bar
+/// once read so a reload does not show it again.
+fn take_connect_error() -> Option<String> {
+    let window = web_sys::window()?;
+    let search = window.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    let error = params.get(CONNECT_ERROR_PARAM)?;
+    if let Ok(history) = window.history() {
+        let path = window.location().pathname().unwrap_or_else(|_| "/".into());
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    Some(error)
+}
+
+/// The uploader page, talking to the proxy on the page's own origin, with engine options from
+/// the page's `<meta name="autoposter:…">` tags (see [`options_from_page`]).
+#[component]
+pub fn App() -> impl IntoView {
+    view! { <Uploader api=Api::default() options=options_from_page()/> }
+}
+
+/// Engine options a host page may set: `<meta name="autoposter:retry-delays-ms" content="500,1000">`
+/// and `<meta name="autoposter:chunk-timeout-ms" content="60000">`. Anything unreadable keeps
+/// the default.
+pub fn options_from_page() -> engine::Options {
+    let meta = |name: &str| {
+        document()
+            .query_selector(&format!("meta[name='autoposter:{name}']"))
+            .ok()
+            .flatten()
+            .and_then(|element| element.get_attribute("content"))
+    };
+    let mut options = engine::Options::default();
+    if let Some(delays) = meta("retry-delays-ms").and_then(|text| {
+        text.split(',')
+            .map(|d| d.trim().parse().ok())
+            .collect::<Option<Vec<u32>>>()
+    }) {
+        options.retry_delays_ms = delays;
+    }
+    if let Some(timeout) = meta("chunk-timeout-ms").and_then(|text| text.trim().parse().ok()) {
+        options.chunk_timeout_ms = timeout;
+    }
+    options
+}
+
+/// TikTok's posting screen and the upload it starts.
+#[component]
+pub fn Uploader(
+    /// The proxy that holds the TikTok token (`Api::default()` for the page's own origin).
+    api: Api,
+    /// How the upload engine retries and times out.
+    #[prop(optional)]
+    options: engine::Options,
+    /// A caption to start with, e.g. the host site's hashtags; the creator can still edit it.
+    #[prop(optional, into)]
+    caption: Option<String>,
+    /// Post now (the default) or send to TikTok drafts.
+    #[prop(optional)]
+    mode: Option<PostMode>,
+    /// Called when a post starts (Post was pressed, or `remote.start`).
+    #[prop(optional, into)]
+    on_start: Option<UnsyncCallback<()>>,
+    /// Called as bytes leave: `(sent, total)`.
+    #[prop(optional, into)]
+    on_progress: Option<UnsyncCallback<(u64, u64)>>,
+    /// Called with TikTok's final word (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX` or `FAILED`).
+    #[prop(optional, into)]
+    on_complete: Option<UnsyncCallback<PostState>>,
+    /// Called when a post stops before TikTok's final word: `(code, message)`, where `code` is
+    /// `ERROR` or `CANCELLED` and `message` is what the creator was told.
+    #[prop(optional, into)]
+    on_error: Option<UnsyncCallback<(String, String)>>,
+    /// Lets the host press Post, Cancel and "Post another video" from outside.
+    #[prop(optional)]
+    remote: Option<Remote>,
+) -> impl IntoView {
+    let initial = PostForm {
+        caption: caption.unwrap_or_default(),
+        mode: mode.unwrap_or_default(),
+        ..PostForm::default()
+    };
+    let account = RwSignal::new(Account::Loading);
+    let video = RwSignal::new(None::<ChosenVideo>);
+    let video_error = RwSignal::new(None::<String>);
+    let form = RwSignal::new(initial.clone());
+    let phase = RwSignal::new(Phase::Editing);
+    let control = RwSignal::new_local(Control::default());
+    let unfinished = RwSignal::new(storage::load());
+
+    let connection = RwSignal::new(None::<Connection>);
+    let connect_error = RwSignal::new(take_connect_error());
+    let account_api = api.clone();
+    let load_account = move || {
+        let api = account_api.clone();
+        account.set(Account::Loading);
+        spawn_local(async move {
+            let (loaded, connected) = Account::load(&api).await;
+            // A drafts-only connection cannot post directly: start in the mode it allows.
+            if loaded == Account::DraftsOnly {
+                form.update(|f| f.mode = PostMode::Inbox);
+            }
+            account.set(loaded);
+            connection.set(connected);
+        });
+    };
+    load_account();
+
+    let on_file = move |file: File| {
+        let max = account.with_untracked(|a| a.creator().map(|c| c.max_video_post_duration_sec));
+        video_error.set(None);
+        if let Some(old) = video.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&old.preview_url);
+        }
+        video.set(None);
+        phase.set(Phase::Editing);
+        spawn_local(async move {
+            match video::inspect(file, max).await {
+                Ok(chosen) => video.set(Some(chosen)),
+                Err(error) => video_error.set(Some(error.to_string())),
+            }
+        });
+    };
+
+    let blocker = move || {
+        if let Some(reason) = account.with(|a| a.blocker(form.with(|f| f.mode))) {
+            return Some(reason.to_owned());
+        }
+        form.with(|f| f.blocker(video.with(Option::is_some)))
+            .map(|b| b.to_string())
+    };
+    let post_api = api.clone();
+    let post_options = options.clone();
+    let on_post = move || {
+        let Some(chosen) = video.get_untracked() else {
+            return;
+        };
+        let form = form.get_untracked();
+        if phase.with_untracked(Phase::busy)
+            || form.blocker(true).is_some()
+            || account.with_untracked(|a| a.blocker(form.mode)).is_some()
+        {
+            return;
+        }
+        // Drafts take no post details at TikTok; a drafts-only connection has no creator info.
+        let post_info = match account.with_untracked(|a| a.creator().cloned()) {
+            Some(creator) if form.mode == PostMode::Direct => form.post_fields(&creator),
+            _ => PostFields::default(),
+        };
+        let request = CreatePost {
+            mode: form.mode,
+            video_size: chosen.size,
+            content_type: chosen.content_type.mime().into(),
+            file_name: chosen.name.clone(),
+            post_info,
+        };
+        let fresh = Control::default();
+        control.set(fresh.clone());
+        unfinished.set(None);
+        let context = Context {
+            api: post_api.clone(),
+            file: chosen.file,
+            mode: form.mode,
+            phase,
+            control: fresh,
+            options: post_options.clone(),
+        };
+        spawn_local(post::start(context, request));
+        // Bring the progress and the outcome into view: on a phone they are below the fold.
+        if let Some(outcome) = document().get_element_by_id("outcome") {
+            outcome.scroll_into_view();
+        }
+    };
+    let resume_api = api.clone();
+    let on_resume = move |saved: SavedUpload, file: File| {
+        let fresh = Control::default();
+        control.set(fresh.clone());
+        unfinished.set(None);
+        let context = Context {
+            api: resume_api.clone(),
+            file,
+            mode: saved.mode,
+            phase,
+            control: fresh,
+            options: options.clone(),
+        };
+        spawn_local(post::resume(context, saved));
+    };
+    let reset = move || {
+        if phase.with_untracked(Phase::busy) {
+            return;
+        }
+        if let Some(old) = video.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&old.preview_url);
+        }
+        video.set(None);
+        form.set(initial.clone());
+        phase.set(Phase::Editing);
+    };
+    report_to_host(phase, on_start, on_progress, on_complete, on_error);
+    if let Some(remote) = remote {
+        remote.connect(
+            on_post.clone(),
+            move || control.get_untracked().cancel(),
+            reset.clone(),
+        );
+    }
+    let locked = move || phase.with(Phase::busy);
+    let direct = move || form.with(|f| f.mode == PostMode::Direct);
+
+    view! {
+        <main class="uploader">
+            <header class="masthead">
+                <h1>"Post to TikTok"</h1>
+                <AccountCard account=account/>
+                <ConnectionControls
+                    api=api.clone()
+                    account=account
+                    connection=connection
+                    error=connect_error
+                    on_change=load_account.clone()
+                />
+            </header>
+            {move || unfinished.get().map(|saved| view! {
+                <ResumeOffer saved=saved unfinished=unfinished on_resume=on_resume.clone()/>
+            })}
+            <fieldset class="card" disabled=locked>
+                <legend class="visually-hidden">"Video"</legend>
+                <VideoPicker video=video error=video_error on_file=on_file/>
+            </fieldset>
+            <fieldset class="card" disabled=locked>
+                <legend>"Where should it go?"</legend>
+                <ModeChoice form=form connection=connection/>
+            </fieldset>
+            <Show when=direct>
+                <fieldset class="card" disabled=locked>
+                    <legend>"Post details"</legend>
+                    <CaptionField form=form/>
+                    <PrivacyField form=form account=account/>
+                    <InteractionFields form=form account=account/>
+                    <DisclosureFields form=form/>
+                </fieldset>
+            </Show>
+            <section class="card actions" id="outcome">
+                <Show when=direct>
+                    <ConsentLine form=form/>
+                </Show>
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="post-button"
+                    disabled=move || locked() || blocker().is_some()
+                    title=move || blocker().unwrap_or_default()
+                    aria-describedby="post-hint"
+                    on:click=move |_| on_post()
+                >
+                    "Post"
+                </button>
+                <p id="post-hint" class="hint">{move || blocker().unwrap_or_default()}</p>
+                <Outcome phase=phase account=account control=control/>
+                <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
+                    <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>
+                </Show>
+            </section>
+        </main>
+    }
+}
