@@ -10,6 +10,7 @@ use crate::relay;
 use crate::server::App;
 use crate::statics;
 use hyper::body::Incoming;
+use hyper::header::ACCEPT_ENCODING;
 use hyper::{Method, Request, Response, StatusCode};
 use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
 use protocol::wire::{
@@ -101,8 +102,14 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<Response<Body>, 
             }
         }
         (_, path) if path == "/api" || path.starts_with("/api/") => Err(Error::NotFound),
-        (&Method::GET, path) => statics::serve(app.static_dir.as_deref(), path, false).await,
-        (&Method::HEAD, path) => statics::serve(app.static_dir.as_deref(), path, true).await,
+        (&Method::GET | &Method::HEAD, path) => {
+            let accept = request
+                .headers()
+                .get(ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok());
+            let head = method == Method::HEAD;
+            statics::serve(app.static_dir.as_deref(), path, head, accept).await
+        }
         _ => Err(Error::MethodNotAllowed("GET, HEAD")),
     }
 }

@@ -3,8 +3,8 @@
 use crate::body::{Body, full};
 use crate::error::Error;
 use hyper::header::{
-    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue,
-    X_CONTENT_TYPE_OPTIONS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    HeaderValue, VARY, X_CONTENT_TYPE_OPTIONS,
 };
 use hyper::{Response, StatusCode};
 use std::path::{Path, PathBuf};
@@ -25,24 +25,42 @@ and start the proxy with <code>--static-dir dist</code> (or <code>AUTOPOSTER_STA
 /// Answers a GET (or HEAD, without the body) for `path` from `dir`. Paths with `..`, `.`,
 /// empty segments (`//`, so nothing absolute), backslashes or drive letters are refused as 404
 /// without touching the disk; directories answer their `index.html`.
-pub async fn serve(dir: Option<&Path>, path: &str, head: bool) -> Result<Response<Body>, Error> {
-    let (bytes, content_type) = match dir {
-        None if path == "/" => (LANDING_PAGE.as_bytes().to_vec(), "text/html; charset=utf-8"),
+///
+/// When the client accepts it and `cargo xtask dist` left one, a pre-compressed sibling
+/// (`app_bg.wasm.br`, `app.js.gz`, …) is sent instead, with `Content-Encoding`: the browser
+/// downloads about a third of the bytes.
+pub async fn serve(
+    dir: Option<&Path>,
+    path: &str,
+    head: bool,
+    accept_encoding: Option<&str>,
+) -> Result<Response<Body>, Error> {
+    let (bytes, content_type, encoding) = match dir {
+        None if path == "/" => (
+            LANDING_PAGE.as_bytes().to_vec(),
+            "text/html; charset=utf-8",
+            None,
+        ),
         None => return Err(Error::NotFound),
         Some(dir) => {
             let file = resolve(dir, path).ok_or(Error::NotFound)?;
-            // The app's files are a few megabytes at most, so each is read whole.
-            let bytes = tokio::fs::read(&file).await.map_err(|error| {
+            let (bytes, encoding) = read_best(&file, accept_encoding).await.map_err(|error| {
                 tracing::debug!(file = %file.display(), %error, "static file not served");
                 Error::NotFound
             })?;
-            (bytes, content_type(&file))
+            (bytes, content_type(&file), encoding)
         }
     };
     let len = bytes.len();
     let mut response = Response::new(if head { full(Vec::new()) } else { full(bytes) });
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
+    if dir.is_some() {
+        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if let Some(encoding) = encoding {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.name()));
+    }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -55,6 +73,73 @@ pub async fn serve(dir: Option<&Path>, path: &str, head: bool) -> Result<Respons
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     Ok(response)
+}
+
+/// A content coding a pre-compressed sibling file may have, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    const PREFERRED: [Encoding; 2] = [Encoding::Brotli, Encoding::Gzip];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Brotli => "br",
+            Self::Gzip => "gzip",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Brotli => "br",
+            Self::Gzip => "gz",
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` allows `encoding` (listed, or `*`, with a q-value above 0).
+fn accepts(accept_encoding: &str, encoding: Encoding) -> bool {
+    let mut star = false;
+    for part in accept_encoding.split(',') {
+        let mut fields = part.split(';');
+        let name = fields.next().unwrap_or("").trim();
+        let refused = fields.any(|param| {
+            let param = param.trim().replace(' ', "");
+            param
+                .strip_prefix("q=")
+                .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        if name.eq_ignore_ascii_case(encoding.name()) {
+            return !refused;
+        }
+        if name == "*" {
+            star = !refused;
+        }
+    }
+    star
+}
+
+/// The file, or its best pre-compressed sibling the client accepts.
+async fn read_best(
+    file: &Path,
+    accept_encoding: Option<&str>,
+) -> std::io::Result<(Vec<u8>, Option<Encoding>)> {
+    for encoding in Encoding::PREFERRED {
+        if !accept_encoding.is_some_and(|accept| accepts(accept, encoding)) {
+            continue;
+        }
+        let mut sibling = file.as_os_str().to_owned();
+        sibling.push(".");
+        sibling.push(encoding.extension());
+        if let Ok(bytes) = tokio::fs::read(&sibling).await {
+            return Ok((bytes, Some(encoding)));
+        }
+    }
+    // The app's files are a few megabytes at most, so each is read whole.
+    Ok((tokio::fs::read(file).await?, None))
 }
 
 /// The file under `dir` that `path` names, or `None` if `path` could leave `dir`.
@@ -130,6 +215,23 @@ mod tests {
             ("relative", None),
         ] {
             assert_eq!(resolve(dir, path), expected.map(PathBuf::from), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn accept_encoding() {
+        for (header, br, gzip) in [
+            ("gzip, deflate, br, zstd", true, true),
+            ("gzip", false, true),
+            ("br;q=0, gzip", false, true),
+            ("BR; q=0.5", true, false),
+            ("*", true, true),
+            ("*;q=0, gzip", false, true),
+            ("identity", false, false),
+            ("", false, false),
+        ] {
+            assert_eq!(accepts(header, Encoding::Brotli), br, "{header:?}");
+            assert_eq!(accepts(header, Encoding::Gzip), gzip, "{header:?}");
         }
     }
 

@@ -1021,3 +1021,51 @@ async fn the_token_appears_in_no_response_log_or_trace() {
         assert!(!traced.contains(secret), "{traced}");
     }
 }
+
+#[tokio::test]
+async fn static_files_are_sent_precompressed_when_the_client_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "plain").unwrap();
+    std::fs::write(dir.path().join("app.js.br"), "brotli bytes").unwrap();
+    std::fs::write(dir.path().join("app.js.gz"), "gzip bytes").unwrap();
+    std::fs::write(dir.path().join("style.css"), "no siblings").unwrap();
+    let static_dir = dir.path().to_path_buf();
+    let proxy = spawn_proxy(move |config| config.static_dir = Some(static_dir)).await;
+    for (path, accept, body, encoding) in [
+        (
+            "/app.js",
+            Some("gzip, deflate, br, zstd"),
+            "brotli bytes",
+            Some("br"),
+        ),
+        ("/app.js", Some("gzip"), "gzip bytes", Some("gzip")),
+        ("/app.js", Some("br;q=0, gzip"), "gzip bytes", Some("gzip")),
+        ("/app.js", None, "plain", None),
+        ("/app.js", Some("identity"), "plain", None),
+        ("/style.css", Some("br, gzip"), "no siblings", None),
+    ] {
+        let mut request = proxy.client.get(proxy.url(path));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        let reply = proxy.send(request).await;
+        assert_eq!(reply.status, 200, "{path} {accept:?}");
+        assert_eq!(reply.body, body, "{path} {accept:?}");
+        assert_eq!(
+            reply.header("content-encoding"),
+            encoding,
+            "{path} {accept:?}"
+        );
+        assert_eq!(reply.header("vary"), Some("accept-encoding"));
+        assert_eq!(
+            reply.header("content-type"),
+            Some(if path.ends_with(".js") {
+                "text/javascript; charset=utf-8"
+            } else {
+                "text/css; charset=utf-8"
+            }),
+            "the type of what it decodes to"
+        );
+    }
+    proxy.stop().await.unwrap();
+}
