@@ -24,6 +24,22 @@ async fn post(harness: &Harness, video: &Path) -> Result<()> {
     page.post().await
 }
 
+/// Posts a large video whose first chunk hangs for `secs`: time to act while it is in flight.
+async fn post_with_first_chunk_hanging(
+    harness: &Harness,
+    dir: &Path,
+    secs: u64,
+) -> Result<PathBuf> {
+    harness.sim.script(sim::Fault::Hang {
+        endpoint: sim::Endpoint::Upload,
+        duration: Duration::from_secs(secs),
+        times: 1,
+    });
+    let video = large_video(dir)?;
+    post(harness, &video).await?;
+    Ok(video)
+}
+
 /// The one upload at the simulator holds exactly `video`, every planned chunk accepted once.
 fn assert_byte_exact(harness: &Harness, video: &Path) -> Result<()> {
     let uploads: Vec<_> = harness
@@ -315,14 +331,8 @@ async fn each_fail_reason_is_told_in_words() -> Result<()> {
 async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
     // The first chunk hangs, so there is time to pause while it is in flight.
-    harness.sim.script(sim::Fault::Hang {
-        endpoint: sim::Endpoint::Upload,
-        duration: Duration::from_secs(3),
-        times: 1,
-    });
     let dir = tempfile::tempdir()?;
-    let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    let video = post_with_first_chunk_hanging(&harness, dir.path(), 3).await?;
     let page = &harness.page;
     page.wait_for_status("UPLOADING").await?;
     page.wait_for_testid("pause-button").await?;
@@ -353,14 +363,8 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancel_stops_sending_and_is_logged() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
-    harness.sim.script(sim::Fault::Hang {
-        endpoint: sim::Endpoint::Upload,
-        duration: Duration::from_secs(3),
-        times: 1,
-    });
     let dir = tempfile::tempdir()?;
-    let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    post_with_first_chunk_hanging(&harness, dir.path(), 3).await?;
     let page = &harness.page;
     page.wait_for_testid("cancel-button").await?;
     page.click("cancel-button").await?;
@@ -447,14 +451,8 @@ async fn a_reload_mid_upload_resumes_with_the_same_file_only() -> Result<()> {
 async fn offline_waits_for_the_network_and_continues() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
     // Chunk 0 hangs, so the browser can go offline while it is in flight.
-    harness.sim.script(sim::Fault::Hang {
-        endpoint: sim::Endpoint::Upload,
-        duration: Duration::from_secs(2),
-        times: 1,
-    });
     let dir = tempfile::tempdir()?;
-    let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    let video = post_with_first_chunk_hanging(&harness, dir.path(), 2).await?;
     let page = &harness.page;
     page.wait_for_status("UPLOADING").await?;
     page.set_online(false).await?;
