@@ -185,6 +185,24 @@ pub struct PostInfo {
     pub is_aigc: bool,
 }
 
+impl PostInfo {
+    /// A post seen by `privacy_level`, with no caption, interactions allowed, no cover frame and
+    /// no disclosure — what a script or a benchmark sends when nothing else matters.
+    pub fn new(privacy_level: PrivacyLevel) -> Self {
+        Self {
+            title: None,
+            privacy_level,
+            disable_duet: false,
+            disable_stitch: false,
+            disable_comment: false,
+            video_cover_timestamp_ms: None,
+            brand_content_toggle: false,
+            brand_organic_toggle: false,
+            is_aigc: false,
+        }
+    }
+}
+
 /// `source_info` of an init call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source")]

@@ -7,7 +7,6 @@ use crate::endpoint::Endpoint;
 use crate::handle::Sim;
 use crate::ids;
 use crate::reply::{self, ApiFailure, Body};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use hyper::{Request, Response};
@@ -47,15 +46,7 @@ async fn answer(
     record: usize,
 ) -> Result<Value, ApiFailure> {
     let (parts, body) = request.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes());
-    if let Ok(bytes) = &body
-        && !bytes.is_empty()
-    {
-        sim.state().requests[record].body = Some(bytes.to_vec());
-    }
+    let body = sim.read_recorded(body, MAX_BODY, record).await;
     check_bearer(sim, endpoint, &parts.headers)?;
     let hang = sim.state().faults.hang(endpoint);
     if let Some(duration) = hang {
@@ -75,7 +66,7 @@ async fn answer(
             "API rate limit exceeded: too many requests to this endpoint in the last minute.",
         ));
     }
-    let bytes = body.map_err(|_| {
+    let bytes = body.ok_or_else(|| {
         ApiFailure::invalid_param(format!(
             "The request body is larger than {MAX_BODY} bytes or was cut short."
         ))

@@ -47,6 +47,26 @@ pub(crate) struct Shared {
 }
 
 impl Sim {
+    /// Reads a request body of at most `limit` bytes and keeps it on request `record` (JSON and
+    /// form bodies only, never upload bytes); `None` when it is larger or cut short.
+    pub(crate) async fn read_recorded(
+        &self,
+        body: hyper::body::Incoming,
+        limit: usize,
+        record: usize,
+    ) -> Option<bytes::Bytes> {
+        use http_body_util::BodyExt;
+        let bytes = http_body_util::Limited::new(body, limit)
+            .collect()
+            .await
+            .ok()?
+            .to_bytes();
+        if !bytes.is_empty() {
+            self.state().requests[record].body = Some(bytes.to_vec());
+        }
+        Some(bytes)
+    }
+
     /// A simulator that will serve on `addr` (the address its listener is bound to; an
     /// unspecified IP such as `0.0.0.0` is advertised as `127.0.0.1`). Pass it to
     /// [`crate::serve`] with that listener, or use [`crate::spawn`].

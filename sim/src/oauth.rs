@@ -7,7 +7,6 @@ use crate::grants::{CODE_TTL, PendingCode};
 use crate::handle::Sim;
 use crate::ids;
 use crate::reply::{Body, LOG_ID_HEADER};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use hyper::{Request, Response, StatusCode};
@@ -237,15 +236,7 @@ async fn read_form(
     record: usize,
 ) -> Result<HashMap<String, String>, Refusal> {
     let (parts, body) = request.into_parts();
-    let body = Limited::new(body, MAX_FORM)
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes());
-    if let Ok(bytes) = &body
-        && !bytes.is_empty()
-    {
-        sim.state().requests[record].body = Some(bytes.to_vec());
-    }
+    let body = sim.read_recorded(body, MAX_FORM, record).await;
     let hang = sim.state().faults.hang(endpoint);
     if let Some(duration) = hang {
         tokio::time::sleep(duration).await;
@@ -258,7 +249,7 @@ async fn read_form(
             description: format!("{code} (scripted by the simulator)."),
         });
     }
-    let bytes = body.map_err(|_| {
+    let bytes = body.ok_or_else(|| {
         Refusal::new(
             "invalid_request",
             "The request body is too large or was cut short.",

@@ -43,14 +43,10 @@ impl Fixture {
             let body = DirectPostInit {
                 post_info: PostInfo {
                     title: Some("wasm-bindgen-test upload".into()),
-                    privacy_level: PrivacyLevel::SelfOnly,
                     disable_duet: true,
                     disable_stitch: true,
                     disable_comment: true,
-                    video_cover_timestamp_ms: None,
-                    brand_content_toggle: false,
-                    brand_organic_toggle: false,
-                    is_aigc: false,
+                    ..PostInfo::new(PrivacyLevel::SelfOnly)
                 },
                 source_info: SourceInfo::file_upload(&plan),
             };

@@ -53,17 +53,7 @@ pub async fn measure(setup: &Setup) -> Result<Value> {
         },
     };
     let init = DirectPostInit {
-        post_info: PostInfo {
-            title: None,
-            privacy_level: protocol::PrivacyLevel::SelfOnly,
-            disable_duet: false,
-            disable_stitch: false,
-            disable_comment: false,
-            video_cover_timestamp_ms: None,
-            brand_content_toggle: false,
-            brand_organic_toggle: false,
-            is_aigc: false,
-        },
+        post_info: PostInfo::new(protocol::PrivacyLevel::SelfOnly),
         source_info: SourceInfo::file_upload(&plan),
     };
     let proxy_post = Call {

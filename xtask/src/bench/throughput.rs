@@ -608,17 +608,7 @@ async fn floor_upload(
 /// `video/init` straight at the simulator with `plan`; the upload URL.
 async fn sim_init(sim_url: &str, plan: &ChunkPlan) -> Result<String> {
     let init = DirectPostInit {
-        post_info: PostInfo {
-            title: None,
-            privacy_level: protocol::PrivacyLevel::SelfOnly,
-            disable_duet: false,
-            disable_stitch: false,
-            disable_comment: false,
-            video_cover_timestamp_ms: None,
-            brand_content_toggle: false,
-            brand_organic_toggle: false,
-            is_aigc: false,
-        },
+        post_info: PostInfo::new(protocol::PrivacyLevel::SelfOnly),
         source_info: SourceInfo::file_upload(plan),
     };
     let answer = reqwest::Client::new()
