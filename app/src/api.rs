@@ -1,12 +1,14 @@
 //! The proxy's HTTP API as async functions. Errors carry the proxy's message, which is written
 //! for people; only its `code` is for code.
 
-use gloo_net::http::{Request, Response};
 use protocol::wire::{
     Connection, CreatePost, CreatedPost, Creator, ErrorBody, LOGOUT_PATH, LoggedOut, PostState,
     UploadEvent,
 };
 use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 /// A call to the proxy that did not give what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -82,39 +84,19 @@ impl Api {
         self
     }
 
-    /// The credential's header, for the relay's PUTs (which do not go through gloo).
+    /// The credential's header, also for the relay's PUTs (sent by [`crate::upload`]).
     pub fn credential_header(&self) -> Option<(&'static str, &str)> {
         self.credential.as_ref().map(Credential::header)
     }
 
-    fn get(&self, path: &str) -> gloo_net::http::RequestBuilder {
-        self.sign(Request::get(&self.url(path)))
-    }
-
-    fn post(&self, path: &str) -> gloo_net::http::RequestBuilder {
-        self.sign(Request::post(&self.url(path)))
-    }
-
-    fn sign(&self, request: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
-        match self.credential_header() {
-            Some((name, value)) => request.header(name, value),
-            None => request,
-        }
-    }
-
     /// `GET /api/connection`: whether a TikTok account is connected, and what it allows.
     pub async fn connection(&self) -> Result<Connection, ApiError> {
-        read(self.get("/api/connection").send().await).await
+        self.call("GET", "/api/connection", None).await
     }
 
     /// `POST /auth/logout`: revoke the app's access and forget the tokens.
     pub async fn logout(&self) -> Result<LoggedOut, ApiError> {
-        let request = self
-            .post(LOGOUT_PATH)
-            .header("Content-Type", "application/json")
-            .body("{}")
-            .map_err(|e| ApiError::Network(e.to_string()))?;
-        read(request.send().await).await
+        self.call("POST", LOGOUT_PATH, Some("{}".to_owned())).await
     }
 
     /// Where "Connect TikTok" goes, on the proxy.
@@ -124,23 +106,19 @@ impl Api {
 
     /// `GET /api/creator`.
     pub async fn creator(&self) -> Result<Creator, ApiError> {
-        let response = self.get("/api/creator").send().await;
-        read(response).await
+        self.call("GET", "/api/creator", None).await
     }
 
     /// `POST /api/posts`.
     pub async fn create_post(&self, post: &CreatePost) -> Result<CreatedPost, ApiError> {
-        let request = self
-            .post("/api/posts")
-            .json(post)
-            .map_err(|e| ApiError::Network(e.to_string()))?;
-        read(request.send().await).await
+        let body = crate::json::to_string(post).map_err(|e| ApiError::Network(e.to_string()))?;
+        self.call("POST", "/api/posts", Some(body)).await
     }
 
     /// `GET /api/posts/{publish_id}`.
     pub async fn post_state(&self, publish_id: &str) -> Result<PostState, ApiError> {
         let path = format!("/api/posts/{}", js_sys::encode_uri_component(publish_id));
-        read(self.get(&path).send().await).await
+        self.call("GET", &path, None).await
     }
 
     /// Where the relay takes this post's chunks: `PUT /api/posts/{publish_id}/chunk`.
@@ -158,32 +136,70 @@ impl Api {
             "/api/posts/{}/events",
             js_sys::encode_uri_component(publish_id)
         );
-        if let Ok(request) = self.post(&path).json(event) {
-            let _ = request.send().await;
+        if let Ok(body) = crate::json::to_string(event) {
+            let _ = self.send("POST", &path, Some(body)).await;
         }
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// One call to the proxy, its JSON answer read as `T`, or its error body as [`ApiError`].
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, ApiError> {
+        let (status, text) = self.send(method, path, body).await?;
+        read(status, &text)
+    }
+
+    /// `fetch` with the credential and, for a body, `Content-Type: application/json`; the
+    /// answer's status and text.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(u16, String), ApiError> {
+        let network = |error: JsValue| ApiError::Network(crate::exception_text(&error));
+        let headers = Headers::new().map_err(network)?;
+        if let Some((name, value)) = self.credential_header() {
+            headers.set(name, value).map_err(network)?;
+        }
+        let init = RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = body {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(network)?;
+            init.set_body(&JsValue::from(body));
+        }
+        init.set_headers(&headers);
+        let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
+        let response: Response =
+            JsFuture::from(window.fetch_with_str_and_init(&self.url(path), &init))
+                .await
+                .map_err(network)?
+                .unchecked_into();
+        let text = JsFuture::from(response.text().map_err(network)?)
+            .await
+            .map_err(network)?;
+        Ok((response.status(), text.as_string().unwrap_or_default()))
+    }
 }
 
-async fn read<T: DeserializeOwned>(
-    response: Result<Response, gloo_net::Error>,
-) -> Result<T, ApiError> {
-    let response = response.map_err(|e| ApiError::Network(e.to_string()))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    if response.ok() {
-        return serde_json::from_str(&text).map_err(|e| ApiError::BadResponse {
+/// The proxy's answer: `T` on a 2xx, otherwise its error body.
+fn read<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ApiError> {
+    if (200..300).contains(&status) {
+        return crate::json::from_str(text).map_err(|e| ApiError::BadResponse {
             status,
             detail: e.to_string(),
         });
     }
-    match serde_json::from_str::<ErrorBody>(&text) {
+    match crate::json::from_str::<ErrorBody>(text) {
         Ok(ErrorBody { error }) => Err(ApiError::Refused {
             status,
             code: error.code,

@@ -70,8 +70,7 @@ pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
     let remote = Remote::default();
     let events = host.clone();
     let mounted = leptos::mount::mount_to(mount, move || {
-        let emit =
-            move |name: &'static str, detail: serde_json::Value| dispatch(&events, name, &detail);
+        let emit = move |name: &'static str, detail: JsValue| dispatch(&events, name, &detail);
         let (start, progress, complete, error) = (emit.clone(), emit.clone(), emit.clone(), emit);
         view! {
             <Uploader
@@ -80,19 +79,19 @@ pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
                 caption=caption.clone().unwrap_or_default()
                 mode=mode.unwrap_or_default()
                 remote=remote
-                on_start=UnsyncCallback::new(move |()| start("tiktok-upload:start", serde_json::json!({})))
+                on_start=UnsyncCallback::new(move |()| start("tiktok-upload:start", js_sys::Object::new().into()))
                 on_progress=UnsyncCallback::new(move |(sent, total): (u64, u64)| {
-                    progress("tiktok-upload:progress", serde_json::json!({ "sent": sent, "total": total }))
+                    progress("tiktok-upload:progress", detail(&Progress { sent, total }))
                 })
                 on_complete=UnsyncCallback::new(move |state: PostState| {
-                    complete("tiktok-upload:complete", serde_json::json!({
-                        "publish_id": state.publish_id,
-                        "status": state.status.as_str(),
-                        "post_ids": state.post_ids,
+                    complete("tiktok-upload:complete", detail(&Complete {
+                        publish_id: &state.publish_id,
+                        status: state.status.as_str(),
+                        post_ids: &state.post_ids,
                     }))
                 })
                 on_error=UnsyncCallback::new(move |(code, message): (String, String)| {
-                    error("tiktok-upload:error", serde_json::json!({ "code": code, "message": message }))
+                    error("tiktok-upload:error", detail(&Failure { code: &code, message: &message }))
                 })
             />
         }
@@ -104,14 +103,39 @@ pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
 }
 
 /// Dispatches `name` on `host`, bubbling and composed, with `detail` as a plain JS object.
-fn dispatch(host: &HtmlElement, name: &str, detail: &serde_json::Value) {
+fn dispatch(host: &HtmlElement, name: &str, detail: &JsValue) {
     let init = CustomEventInit::new();
     init.set_bubbles(true);
     init.set_composed(true);
-    if let Ok(detail) = js_sys::JSON::parse(&detail.to_string()) {
-        init.set_detail(&detail);
-    }
+    init.set_detail(detail);
     if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
         let _ = host.dispatch_event(&event);
     }
+}
+
+/// `detail` of `tiktok-upload:progress`.
+#[derive(serde::Serialize)]
+struct Progress {
+    sent: u64,
+    total: u64,
+}
+
+/// `detail` of `tiktok-upload:complete`.
+#[derive(serde::Serialize)]
+struct Complete<'a> {
+    publish_id: &'a str,
+    status: &'a str,
+    post_ids: &'a [String],
+}
+
+/// `detail` of `tiktok-upload:error`.
+#[derive(serde::Serialize)]
+struct Failure<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// An event's `detail` as a plain JS object (`{}` should it not convert, which our types do).
+fn detail<T: serde::Serialize>(value: &T) -> JsValue {
+    crate::json::to_js(value).unwrap_or_else(|_| js_sys::Object::new().into())
 }

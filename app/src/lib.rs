@@ -6,6 +6,7 @@
 //! - [`api`]: the proxy's HTTP API.
 //! - [`upload`]: the chunk sender (`Blob.slice` → `PUT` with `Content-Range`).
 //! - [`engine`]: retries, resyncs, pause/cancel and the relay, around the chunk sender.
+//! - [`json`]: JSON through the browser's own parser.
 //! - [`storage`]: the upload in progress, kept so a reload can continue it.
 //! - [`video`]: what the browser can tell about a chosen file before anything is sent.
 //! - [`post`]: one post from init to TikTok's final status ([`post::Phase`] is what the page shows).
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod embed;
 pub mod engine;
+pub mod json;
 pub mod page;
 pub mod post;
 pub mod storage;
@@ -37,5 +39,38 @@ pub fn mount() {
     }
 }
 
+/// A browser exception as people read it: `TypeError: Failed to fetch` for an `Error`, the
+/// string itself for a thrown string, and a plain phrase for anything else (never a panic).
+pub(crate) fn exception_text(value: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    match value.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!(
+            "{}: {}",
+            String::from(error.name()),
+            String::from(error.message())
+        ),
+        None => value
+            .as_string()
+            .unwrap_or_else(|| "the browser gave no reason".to_owned()),
+    }
+}
+
 #[cfg(test)]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[cfg(test)]
+mod tests {
+    use super::exception_text;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn exceptions_read_as_text_whatever_was_thrown() {
+        let error = js_sys::TypeError::new("Failed to fetch");
+        assert_eq!(exception_text(&error.into()), "TypeError: Failed to fetch");
+        assert_eq!(exception_text(&JsValue::from_str("aborted")), "aborted");
+        for odd in [JsValue::NULL, JsValue::UNDEFINED, JsValue::from(7)] {
+            assert_eq!(exception_text(&odd), "the browser gave no reason");
+        }
+    }
+}

@@ -48,14 +48,14 @@ impl SavedUpload {
 }
 
 pub fn save(upload: &SavedUpload) {
-    if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(upload)) {
+    if let (Some(storage), Ok(json)) = (storage(), crate::json::to_string(upload)) {
         let _ = storage.set_item(UPLOAD_KEY, &json);
     }
 }
 
 pub fn load() -> Option<SavedUpload> {
     let json = storage()?.get_item(UPLOAD_KEY).ok()??;
-    serde_json::from_str(&json).ok()
+    crate::json::from_str(&json).ok()
 }
 
 pub fn clear() {

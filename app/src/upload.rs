@@ -118,7 +118,7 @@ pub fn chunk_blob(file: &Blob, chunk: &ChunkRange) -> Result<Blob, UploadError> 
 /// A browser exception as the creator reads it: the exception's own text (`String(e)`), not a
 /// Rust debug dump (which would also cost the bundle its formatting machinery).
 fn describe(error: JsValue) -> UploadError {
-    UploadError::Browser(String::from(js_sys::Object::from(error).to_string()))
+    UploadError::Browser(crate::exception_text(&error))
 }
 
 /// One chunk's request, as it will be sent.
