@@ -415,7 +415,7 @@ fn hmac_sha256(secret: &[u8]) -> Hmac<Sha256> {
 
 /// `authority`'s host and port text: `host`, `host:port`, `[v6]` or `[v6]:port`; `None` when
 /// the host is empty or has characters no host has.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (inside, after) = v6.split_once(']')?;
         let valid = !inside.is_empty()

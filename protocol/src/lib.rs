@@ -10,6 +10,7 @@
 //! - [`codes`], [`status`]: error codes, statuses and fail reasons, with messages for people.
 //! - [`oauth`]: Login Kit's rules: scopes, PKCE's hex challenge, the authorize URL, refresh timing.
 //! - [`embed`]: embedding the uploader in another site: allowed origins, embed keys, tickets.
+//! - [`host`]: which `Host` names the proxy answers to (the DNS-rebinding defence).
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
@@ -17,6 +18,7 @@ pub mod caption;
 pub mod chunk;
 pub mod codes;
 pub mod embed;
+pub mod host;
 pub mod media;
 pub mod oauth;
 pub mod post_id;

@@ -1,4 +1,5 @@
-//! Who may call the API, decided once per request before routing: the proxy's own page and
+//! Who may call the API, decided once per request before routing. First the name the call is
+//! addressed to (`Host`), against DNS rebinding (`protocol::host`); then the proxy's own page and
 //! scripts as always; pages on `AUTOPOSTER_ALLOWED_ORIGINS` with an embed key or a ticket, and
 //! with CORS headers on every answer; every other site refused with a 403 that carries no CORS
 //! header, so its browser blocks the answer too.
@@ -17,6 +18,7 @@ use hyper::header::{
 };
 use hyper::{Method, Response, StatusCode};
 use protocol::embed::{self, Accepted, Caller, Origin, RequestOrigin};
+use protocol::host::{self, HostName};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The methods the uploader uses: reads, `POST /api/posts` and events, the relay's `PUT`.
@@ -49,10 +51,24 @@ pub fn is_guarded(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path == "/auth/logout"
 }
 
-/// Decides what to do with a request to `path`.
-pub fn check(embed: &EmbedConfig, method: &Method, path: &str, headers: &HeaderMap) -> Access {
+/// Decides what to do with a request to `path`, addressed to one of `hosts` (or an IP address,
+/// or `localhost`).
+pub fn check(
+    embed: &EmbedConfig,
+    hosts: &[HostName],
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Access {
     if !is_guarded(path) {
         return Access::Open;
+    }
+    // A Host that is not text is no name we answer to.
+    let host = headers
+        .get(HOST)
+        .map(|value| value.to_str().unwrap_or("(unreadable)"));
+    if let Err(refusal) = host::check_host(host, hosts) {
+        return Access::Refused(Error::Host(refusal), None);
     }
     let request = RequestOrigin {
         // An Origin that is not text is no origin we know: refused like a foreign one.

@@ -3,6 +3,7 @@
 //! may embed the uploader.
 
 use protocol::embed::{self, Origin, OriginError, SecretError};
+use protocol::host::{HostName, HostNameError};
 use protocol::oauth::{DEFAULT_TOKEN_RETRY_DELAYS_MS, OAuthMode, RedirectUriError};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -66,6 +67,10 @@ pub struct Config {
     pub status_cache_ttl: Duration,
     /// Which other sites may call the API, and the credentials they must show. Empty: none.
     pub embed: EmbedConfig,
+    /// `AUTOPOSTER_ALLOWED_HOSTS`: the DNS names this proxy is reached by, besides IP addresses
+    /// and `localhost` (always answered) and the OAuth redirect URI's host. API calls addressed
+    /// to any other name are refused: the DNS-rebinding defence (`protocol::host`).
+    pub allowed_hosts: Vec<HostName>,
 }
 
 impl Default for Config {
@@ -80,8 +85,44 @@ impl Default for Config {
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,
             embed: EmbedConfig::default(),
+            allowed_hosts: Vec::new(),
         }
     }
+}
+
+impl Config {
+    /// Every DNS name API calls may be addressed to: `allowed_hosts`, and the OAuth redirect
+    /// URI's host, which is by definition a name that reaches this proxy.
+    pub fn answered_hosts(&self) -> Vec<HostName> {
+        let mut hosts = self.allowed_hosts.clone();
+        let redirect_host = self
+            .oauth
+            .as_ref()
+            .and_then(|oauth| oauth.redirect_uri.split_once("://"))
+            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+            .and_then(|authority| Origin::parse(&format!("http://{authority}")).ok())
+            .and_then(|origin| {
+                let host = origin.as_str().trim_start_matches("http://");
+                let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
+                HostName::parse(host).ok()
+            });
+        if let Some(host) = redirect_host
+            && !hosts.contains(&host)
+        {
+            hosts.push(host);
+        }
+        hosts
+    }
+}
+
+/// Why the proxy's settings cannot be used; the text is for the person starting the proxy and
+/// never holds a key or a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Embed(#[from] EmbedConfigError),
+    #[error("AUTOPOSTER_ALLOWED_HOSTS: {0}")]
+    Hosts(#[from] HostNameError),
 }
 
 /// Embedding the uploader in other sites (docs/EMBED.md). The default allows no other site, and
@@ -250,6 +291,44 @@ impl FromStr for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redirect_uris_host_is_answered_too() {
+        let names = |config: &Config| {
+            config
+                .answered_hosts()
+                .iter()
+                .map(|host| host.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let mut config = Config {
+            allowed_hosts: protocol::host::parse_host_list("a.example").unwrap(),
+            ..Config::default()
+        };
+        assert_eq!(names(&config), ["a.example"]);
+        for (redirect_uri, expected) in [
+            (
+                "https://Poster.Example.com/auth/callback",
+                vec!["a.example", "poster.example.com"],
+            ),
+            (
+                "https://poster.example.com:8443/auth/callback?x=1",
+                vec!["a.example", "poster.example.com"],
+            ),
+            ("https://a.example/auth/callback", vec!["a.example"]),
+            (
+                "http://localhost:8787/auth/callback",
+                vec!["a.example", "localhost"],
+            ),
+            ("not a uri", vec!["a.example"]),
+        ] {
+            config.oauth = Some(OAuthConfig {
+                redirect_uri: redirect_uri.into(),
+                ..OAuthConfig::new("ck", Secret::new("cs"))
+            });
+            assert_eq!(names(&config), expected, "{redirect_uri}");
+        }
+    }
 
     #[test]
     fn secrets_do_not_print() {

@@ -12,6 +12,7 @@ use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 use protocol::ErrorCode;
 use protocol::embed::Refusal;
+use protocol::host::HostRefusal;
 use protocol::tiktok::{ApiError, OAuthError};
 use protocol::wire::{ErrorBody, ErrorDetail, InvalidPost, PostMode};
 use std::time::Duration;
@@ -48,6 +49,10 @@ pub enum Error {
     /// A call from another site that is not allowed, or without a valid embed key or ticket.
     #[error(transparent)]
     Embed(Refusal),
+    /// A call addressed to a name this proxy does not answer to (DNS rebinding, or a name
+    /// missing from `AUTOPOSTER_ALLOWED_HOSTS`).
+    #[error(transparent)]
+    Host(HostRefusal),
     /// TikTok's token endpoint refused for a reason other than a dead refresh token (bad client
     /// credentials, say); holds TikTok's error, already scrubbed, for the log.
     #[error(
@@ -130,6 +135,7 @@ impl Error {
             Self::OAuthNotConfigured => "oauth_not_configured".into(),
             Self::CrossSite => "cross_site_refused".into(),
             Self::Embed(refusal) => refusal.code().into(),
+            Self::Host(refusal) => refusal.code().into(),
             Self::SignInRefused(_) => "sign_in_refused".into(),
             Self::InvalidJson(_) => "invalid_json".into(),
             Self::UnsupportedMediaType(_) => "unsupported_media_type".into(),
@@ -160,6 +166,8 @@ impl Error {
             // The site itself may not call: no credential would change that.
             Self::Embed(Refusal::OriginNotAllowed(_)) => StatusCode::FORBIDDEN,
             Self::Embed(_) => StatusCode::UNAUTHORIZED,
+            // No credential makes a foreign name ours.
+            Self::Host(_) => StatusCode::FORBIDDEN,
             Self::OAuthNotConfigured => StatusCode::NOT_FOUND,
             Self::SignInRefused(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidJson(_)
@@ -200,6 +208,9 @@ impl Error {
             ),
             Self::Embed(refusal) => {
                 tracing::info!(code = refusal.code(), %refusal, "cross-origin call refused");
+            }
+            Self::Host(refusal) => {
+                tracing::warn!(code = refusal.code(), %refusal, "call to a foreign host name refused");
             }
             Self::TikTok(tiktok) => tracing::info!(
                 code = %tiktok.api.code,

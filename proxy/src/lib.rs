@@ -36,7 +36,7 @@ mod token_file;
 
 pub use body::MAX_JSON_BODY;
 pub use config::{
-    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_REDIRECT_URI,
+    Config, ConfigError, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_REDIRECT_URI,
     DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig,
     EmbedConfigError, OAuthConfig, Secret, default_token_file,
 };

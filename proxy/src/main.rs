@@ -115,10 +115,17 @@ struct Args {
     /// sent as X-Autoposter-Ticket. Never logged or printed.
     #[arg(long, env = "AUTOPOSTER_TICKET_SECRET", hide_env_values = true)]
     ticket_secret: Option<Secret>,
+
+    /// The DNS names this proxy is reached by, comma-separated, without port (e.g.
+    /// "poster.example.com"). IP addresses, localhost and the redirect URI's host are always
+    /// answered; API calls addressed to any other name are refused, which stops DNS-rebinding
+    /// pages from using the proxy.
+    #[arg(long, env = "AUTOPOSTER_ALLOWED_HOSTS")]
+    allowed_hosts: Option<String>,
 }
 
 impl TryFrom<Args> for Config {
-    type Error = proxy::EmbedConfigError;
+    type Error = proxy::ConfigError;
 
     fn try_from(args: Args) -> Result<Self, Self::Error> {
         let embed = EmbedConfig::parse(
@@ -153,6 +160,9 @@ impl TryFrom<Args> for Config {
             upstream_timeout: args.upstream_timeout.into(),
             status_cache_ttl: args.status_cache_ttl.into(),
             embed,
+            allowed_hosts: protocol::host::parse_host_list(
+                args.allowed_hosts.as_deref().unwrap_or(""),
+            )?,
         })
     }
 }

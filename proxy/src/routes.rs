@@ -34,7 +34,7 @@ pub async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let access = access::check(&app.embed, &method, &path, request.headers());
+    let access = access::check(&app.embed, &app.hosts, &method, &path, request.headers());
     let mut response = match access {
         Access::Open => route(&app, request)
             .await

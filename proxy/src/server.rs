@@ -14,6 +14,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use protocol::host::HostName;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub struct App {
     pub static_dir: Option<PathBuf>,
     /// Which other sites may call the API, and with what credentials.
     pub embed: EmbedConfig,
+    /// The DNS names API calls may be addressed to (`Config::answered_hosts`).
+    pub hosts: Vec<HostName>,
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes; then stops accepting and waits
@@ -67,6 +70,7 @@ pub async fn run(
         }
     }
     let account = Arc::new(Account::new(&config)?);
+    let hosts = config.answered_hosts();
     let app = Arc::new(App {
         tiktok: TikTok::new(&config, account.clone())
             .context("building the HTTP client for TikTok")?,
@@ -83,6 +87,7 @@ pub async fn run(
         statuses: StatusCache::new(config.status_cache_ttl),
         static_dir: config.static_dir,
         embed: config.embed,
+        hosts,
     });
     if !app.tiktok.is_connected() {
         match &app.logins {
