@@ -5,6 +5,12 @@ use protocol::ContentType;
 use protocol::wire::PostMode;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a post is remembered. Its upload URL works for an hour and TikTok finishes
+/// processing within minutes; a day leaves room for a slow inbox without keeping posts forever.
+pub const KEEP_POSTS_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// One post started through this proxy.
 #[derive(Debug, Clone)]
@@ -21,27 +27,61 @@ pub struct PostRecord {
     pub file_name: String,
 }
 
-/// Posts by `publish_id`. Only a few are started per hour (TikTok allows 6 inits a minute),
-/// so nothing is ever evicted.
+/// Posts by `publish_id`, each forgotten [`KEEP_POSTS_FOR`] after it started (TikTok allows six
+/// inits a minute, so at most a few thousand are ever held).
 #[derive(Debug, Default)]
 pub struct Posts {
-    records: Mutex<HashMap<String, PostRecord>>,
+    records: Mutex<HashMap<String, (Instant, PostRecord)>>,
 }
 
 impl Posts {
     pub fn insert(&self, publish_id: String, record: PostRecord) {
-        self.lock().insert(publish_id, record);
+        let mut records = self.lock();
+        records.retain(|_, (started, _)| started.elapsed() < KEEP_POSTS_FOR);
+        records.insert(publish_id, (Instant::now(), record));
     }
 
     pub fn get(&self, publish_id: &str) -> Option<PostRecord> {
-        self.lock().get(publish_id).cloned()
+        self.lock()
+            .get(publish_id)
+            .filter(|(started, _)| started.elapsed() < KEEP_POSTS_FOR)
+            .map(|(_, record)| record.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PostRecord>> {
-        // A panic while holding this lock leaves the map whole (inserts and clones only), so a
-        // poisoned lock is still safe to use.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, PostRecord)>> {
+        // A panic while holding this lock leaves the map whole (inserts, removals and clones
+        // only), so a poisoned lock is still safe to use.
         self.records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> PostRecord {
+        PostRecord {
+            upload_url: "http://127.0.0.1:1/upload".into(),
+            plan: ChunkPlan::new(10_000_000).unwrap(),
+            mode: PostMode::Inbox,
+            content_type: ContentType::Mp4,
+            file_name: "a.mp4".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn posts_are_forgotten_after_a_day() {
+        let posts = Posts::default();
+        posts.insert("old".into(), record());
+        tokio::time::advance(KEEP_POSTS_FOR - Duration::from_secs(1)).await;
+        posts.insert("new".into(), record());
+        assert!(posts.get("old").is_some(), "still within the day");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(posts.get("old").is_none(), "a day old");
+        posts.insert("newer".into(), record());
+        assert_eq!(posts.lock().len(), 2, "the old one is gone from memory too");
+        assert!(posts.get("new").is_some());
     }
 }

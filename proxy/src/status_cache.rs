@@ -9,6 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// How many slots may accumulate before idle ones are swept out.
+const SWEEP_AT: usize = 256;
+
+/// How long after its last answer a post's slot is kept. Posts are polled for minutes; a slot
+/// idle this long is not coming back, and dropping a live one would only log its status again.
+const IDLE_SLOT: Duration = Duration::from_secs(60 * 60);
+
 /// The latest answer per post.
 #[derive(Debug)]
 pub struct StatusCache {
@@ -70,13 +77,33 @@ impl StatusCache {
     }
 
     fn slot(&self, publish_id: &str) -> Arc<tokio::sync::Mutex<Option<Cached>>> {
-        // Only inserts and clones happen under this lock, so a poisoned one is still whole.
+        // Only inserts, removals and clones happen under this lock, so a poisoned one is still
+        // whole.
         let mut slots = self
             .slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.len() >= SWEEP_AT && !slots.contains_key(publish_id) {
+            slots.retain(|_, slot| !is_idle(slot));
+        }
         slots.entry(publish_id.to_owned()).or_default().clone()
     }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots.lock().map_or(0, |slots| slots.len())
+    }
+}
+
+/// Whether nobody is using `slot` and it holds nothing worth keeping: no answer (only errors
+/// so far, e.g. for a `publish_id` TikTok does not know) or one older than [`IDLE_SLOT`].
+fn is_idle(slot: &Arc<tokio::sync::Mutex<Option<Cached>>>) -> bool {
+    Arc::strong_count(slot) == 1
+        && slot.try_lock().is_ok_and(|cached| {
+            cached
+                .as_ref()
+                .is_none_or(|hit| hit.fetched_at.elapsed() >= IDLE_SLOT)
+        })
 }
 
 #[cfg(test)]
@@ -115,5 +142,56 @@ mod tests {
         assert_eq!(poll(ProcessingUpload).await, (ProcessingUpload, false));
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(poll(PublishComplete).await, (PublishComplete, true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_slots_are_swept_and_live_ones_kept() {
+        let cache = StatusCache::new(Duration::from_secs(2));
+        let answer = |id: &str| {
+            let mut answer = state(PublishStatus::ProcessingUpload);
+            answer.publish_id = id.into();
+            answer
+        };
+        cache
+            .get_or_fetch("live", async { Ok(answer("live")) })
+            .await
+            .unwrap();
+        // Polls of unknown posts: errors, never cached, but each left a slot.
+        for n in 1..SWEEP_AT {
+            let _ = cache
+                .get_or_fetch(&format!("unknown-{n}"), async {
+                    Err(Error::InvalidPublishId)
+                })
+                .await;
+        }
+        assert_eq!(
+            cache.len(),
+            SWEEP_AT,
+            "swept only when a new slot is needed"
+        );
+        cache
+            .get_or_fetch("another", async { Ok(answer("another")) })
+            .await
+            .unwrap();
+        assert_eq!(cache.len(), 2, "the error-only slots are gone");
+        let polled = cache
+            .get_or_fetch("live", async { Ok(answer("live")) })
+            .await
+            .unwrap();
+        assert!(!polled.changed, "the live post kept its last answer");
+
+        tokio::time::advance(IDLE_SLOT).await;
+        for n in 0..SWEEP_AT {
+            let _ = cache
+                .get_or_fetch(&format!("unknown-{n}"), async {
+                    Err(Error::InvalidPublishId)
+                })
+                .await;
+        }
+        let polled = cache
+            .get_or_fetch("live", async { Ok(answer("live")) })
+            .await
+            .unwrap();
+        assert!(polled.changed, "an answer an hour old was swept too");
     }
 }
