@@ -125,14 +125,23 @@ impl FromStr for Origin {
 /// `AUTOPOSTER_ALLOWED_ORIGINS`: comma-separated origins, each parsed; empty entries are
 /// skipped and repeats kept once. An empty list allows no other site.
 pub fn parse_origin_list(list: &str) -> Result<Vec<Origin>, OriginError> {
-    let mut origins: Vec<Origin> = Vec::new();
+    parse_list(list, Origin::parse)
+}
+
+/// A comma-separated setting: each non-empty entry parsed by `parse`, repeats kept once, the
+/// first bad entry's error returned.
+pub(crate) fn parse_list<T: PartialEq, E>(
+    list: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Vec<T>, E> {
+    let mut items: Vec<T> = Vec::new();
     for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
-        let origin = Origin::parse(entry)?;
-        if !origins.contains(&origin) {
-            origins.push(origin);
+        let item = parse(entry)?;
+        if !items.contains(&item) {
+            items.push(item);
         }
     }
-    Ok(origins)
+    Ok(items)
 }
 
 /// Why an embed key or ticket secret cannot be used; for the person configuring the proxy.

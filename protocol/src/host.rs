@@ -8,7 +8,7 @@
 //! it is really on), `localhost` (which browsers resolve to loopback themselves), or a name the
 //! proxy is told is its own (`AUTOPOSTER_ALLOWED_HOSTS`, and the OAuth redirect URI's host).
 
-use crate::embed::split_host_port;
+use crate::embed::{parse_list, split_host_port};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Longest host name kept in a refusal (DNS names are at most 253 characters).
@@ -64,14 +64,7 @@ pub enum HostNameError {
 /// `AUTOPOSTER_ALLOWED_HOSTS`: comma-separated names, each parsed; empty entries skipped and
 /// repeats kept once.
 pub fn parse_host_list(list: &str) -> Result<Vec<HostName>, HostNameError> {
-    let mut names: Vec<HostName> = Vec::new();
-    for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
-        let name = HostName::parse(entry)?;
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    Ok(names)
+    parse_list(list, HostName::parse)
 }
 
 /// An API call refused for the name it was addressed to. The text is for the person who set

@@ -1,6 +1,10 @@
 //! The proxy's HTTP API end to end: a real proxy on a loopback port, wired to the TikTok
 //! simulator, driven over HTTP exactly as the app (or curl) drives it.
 
+#[allow(
+    dead_code,
+    reason = "support is shared by every test file, and each uses only part of it"
+)]
 mod support;
 
 use protocol::ErrorCode;
@@ -182,13 +186,7 @@ async fn requests_to_tiktok_are_exactly_as_documented() {
     let mut created = Vec::new();
     for body in [direct, inbox_post(1000)] {
         let reply = proxy
-            .send(browser(
-                proxy
-                    .client
-                    .post(proxy.url("/api/posts"))
-                    .header("content-type", "application/json")
-                    .body(body.to_string()),
-            ))
+            .send(browser(proxy.json_request("/api/posts", &body)))
             .await;
         assert_eq!(reply.status, 201, "{}", reply.body);
         created.push(reply.json()["publish_id"].as_str().unwrap().to_owned());

@@ -5,7 +5,7 @@
 
 #[allow(
     dead_code,
-    reason = "support is shared with api.rs, which uses the rest"
+    reason = "support is shared by every test file, and each uses only part of it"
 )]
 mod support;
 
@@ -13,7 +13,7 @@ use protocol::embed::{MAX_TICKET_LIFETIME_SECS, Origin, mint_ticket};
 use proxy::{EmbedConfig, Secret};
 use serde_json::json;
 use std::time::{SystemTime, UNIX_EPOCH};
-use support::{Proxy, Reply, spawn_proxy, spawn_proxy_with, video_bytes};
+use support::{Proxy, Reply, run_binary, spawn_proxy, spawn_proxy_with, video_bytes};
 
 const CMS: &str = "https://cms.example.com";
 const BLOG: &str = "http://127.0.0.1:5000";
@@ -630,22 +630,6 @@ async fn keys_tickets_and_the_secret_appear_in_no_response_or_trace() {
             );
         }
     }
-}
-
-/// Runs the proxy binary with `env` only, and returns its exit status and everything it printed.
-fn run_binary(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
-        .env_clear()
-        .envs(env.iter().copied())
-        .env("AUTOPOSTER_LISTEN", "127.0.0.1:0")
-        .output()
-        .expect("the proxy binary runs");
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status, printed)
 }
 
 #[test]

@@ -5,13 +5,13 @@
 
 #[allow(
     dead_code,
-    reason = "support is shared with api.rs, which uses the rest"
+    reason = "support is shared by every test file, and each uses only part of it"
 )]
 mod support;
 
 use protocol::host::HostName;
 use serde_json::json;
-use support::{Proxy, Reply, spawn_proxy};
+use support::{Proxy, Reply, run_binary, spawn_proxy};
 
 /// A call as a page served from `host` makes it: same-origin to the browser, whatever address
 /// the name resolved to.
@@ -41,25 +41,17 @@ async fn a_rebound_name_is_refused_before_anything_happens() {
     let evil = format!("evil.example:{}", port(&proxy));
     let post = proxy
         .send(as_page_on(
-            proxy
-                .client
-                .post(proxy.url("/api/posts"))
-                .header("content-type", "application/json")
-                .body(
-                    json!({"mode": "inbox", "video_size": 1000, "content_type": "video/mp4"})
-                        .to_string(),
-                ),
+            proxy.json_request(
+                "/api/posts",
+                &json!({"mode": "inbox", "video_size": 1000, "content_type": "video/mp4"}),
+            ),
             &evil,
         ))
         .await;
     let creator = creator_from(&proxy, &evil).await;
     let logout = proxy
         .send(as_page_on(
-            proxy
-                .client
-                .post(proxy.url("/auth/logout"))
-                .header("content-type", "application/json")
-                .body("{}"),
+            proxy.json_request("/auth/logout", &json!({})),
             &evil,
         ))
         .await;
@@ -126,18 +118,8 @@ fn bad_allowed_hosts_stop_the_proxy_at_start_up() {
             "AUTOPOSTER_ALLOWED_HOSTS: \"*.example.com\": wildcards are not allowed",
         ),
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .env_clear()
-            .env("AUTOPOSTER_LISTEN", "127.0.0.1:0")
-            .env("AUTOPOSTER_ALLOWED_HOSTS", value)
-            .output()
-            .expect("the proxy binary runs");
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(!output.status.success(), "{value} started");
+        let (status, printed) = run_binary(&[("AUTOPOSTER_ALLOWED_HOSTS", value)]);
+        assert!(!status.success(), "{value} started");
         assert!(printed.contains(expected), "{value}: {printed}");
     }
 }

@@ -4,7 +4,7 @@
 
 #[allow(
     dead_code,
-    reason = "support is shared with api.rs, which uses the rest"
+    reason = "support is shared by every test file, and each uses only part of it"
 )]
 mod support;
 

@@ -148,13 +148,15 @@ impl Proxy {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        self.send(
-            self.client
-                .post(self.url(path))
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-        )
-        .await
+        self.send(self.json_request(path, body)).await
+    }
+
+    /// `POST path` with `body` as JSON, for the caller to add headers to.
+    pub fn json_request(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
     }
 
     /// `POST /api/posts` that must succeed.
@@ -302,4 +304,21 @@ pub fn capture_tracing() -> Captured {
             captured
         })
         .clone()
+}
+
+/// Runs the proxy binary with `env` only (and a free loopback port), and returns its exit
+/// status and everything it printed.
+pub fn run_binary(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .env("AUTOPOSTER_LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("the proxy binary runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status, printed)
 }
