@@ -92,6 +92,8 @@ pub enum InvalidPost {
     PrivacyMissing,
     #[error("Branded content cannot be private: choose who can view it other than \"Only me\".")]
     BrandedContentPrivate,
+    #[error("The file name is longer than {MAX_FILE_NAME_BYTES} bytes; rename the file and try again.")]
+    FileNameTooLong,
 }
 
 impl InvalidPost {
@@ -103,6 +105,7 @@ impl InvalidPost {
             Self::Caption(_) => "caption_too_long",
             Self::PrivacyMissing => "privacy_level_missing",
             Self::BrandedContentPrivate => "branded_content_private",
+            Self::FileNameTooLong => "file_name_too_long",
         }
     }
 }
@@ -111,6 +114,9 @@ impl CreatePost {
     /// Everything TikTok would refuse that can be known without asking it; on success, the
     /// chunk plan and the content type.
     pub fn validate(&self) -> Result<(ChunkPlan, ContentType), InvalidPost> {
+        if self.file_name.len() > MAX_FILE_NAME_BYTES {
+            return Err(InvalidPost::FileNameTooLong);
+        }
         let plan = ChunkPlan::new(self.video_size)?;
         let content_type = ContentType::from_mime(&self.content_type)
             .ok_or_else(|| InvalidPost::ContentType(self.content_type.clone()))?;
@@ -269,8 +275,18 @@ pub struct UploadEvent {
     pub message: Option<String>,
 }
 
-/// Where the page sends a person to connect TikTok (`GET`, answered with a redirect to TikTok).
+/// Where the page starts connecting TikTok: `POST` with fetch (JSON, from the signed-in page),
+/// answered with [`ConnectStart`]; the page then navigates to TikTok's authorize page.
 pub const LOGIN_PATH: &str = "/auth/login";
+/// Operator sign-in: `POST` [`SignIn`] as JSON is answered `204` with the session cookie;
+/// `DELETE` signs out (`204`, the cookie cleared).
+pub const SESSION_PATH: &str = "/auth/session";
+/// `GET`: what this caller may do ([`Access`]); answered to anyone, it reveals nothing else.
+pub const ACCESS_PATH: &str = "/api/session";
+/// The operator's session cookie: `HttpOnly; SameSite=Strict; Path=/`.
+pub const SESSION_COOKIE: &str = "autoposter_session";
+/// The longest `file_name` a post may carry, in bytes (a file system's own limit).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
 /// Where the page disconnects TikTok (`POST` with fetch, answered with [`LoggedOut`]).
 pub const LOGOUT_PATH: &str = "/auth/logout";
 /// The query parameter of `/` that carries why a connect attempt failed, for people.
@@ -297,6 +313,38 @@ pub struct Connection {
     /// Why it is not connected, or what to re-grant, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// `200` to `POST /auth/login`: where to send the browser to connect TikTok. The login's
+/// `state` is bound to the operator's session that asked, and to this browser by a cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectStart {
+    /// TikTok's authorize page, with `state`, scopes and `disable_auto_auth=1`.
+    pub authorize_url: String,
+}
+
+/// `POST /auth/session`: the operator's password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignIn { password: [redacted] }")
+    }
+}
+
+/// `GET /api/session`: whether this proxy needs an operator, and whether this caller is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// The proxy is reachable beyond loopback (or a password is set): every call needs a
+    /// session, an API token or an embed credential.
+    pub sign_in_required: bool,
+    /// Password sign-in is possible (`AUTOPOSTER_ADMIN_PASSWORD_HASH` is set).
+    pub password_sign_in: bool,
+    /// This caller may do everything: signed in, an API token, or no sign-in is required.
+    pub operator: bool,
 }
 
 /// `200` to `POST /auth/logout`: the stored tokens are gone; whether TikTok heard about it.
@@ -379,6 +427,22 @@ mod tests {
             "😀".repeat(1101)
         );
         check(&long, Err("caption_too_long"));
+        let name = |bytes: usize| {
+            format!(
+                r#"{{"mode":"inbox","video_size":100,"content_type":"video/mp4","file_name":"{}"}}"#,
+                "é".repeat(bytes / 2)
+            )
+        };
+        check(&name(MAX_FILE_NAME_BYTES - 1), Ok((1, "video/mp4")));
+        check(&name(MAX_FILE_NAME_BYTES + 1), Err("file_name_too_long"));
+    }
+
+    #[test]
+    fn a_password_does_not_print() {
+        let sign_in = SignIn {
+            password: "hunter2-secret".into(),
+        };
+        assert!(!format!("{sign_in:?}").contains("hunter2"));
     }
 
     #[test]
