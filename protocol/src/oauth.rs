@@ -196,8 +196,10 @@ pub struct Authorize<'a> {
     pub code_challenge: Option<&'a str>,
 }
 
-/// `{auth_base}/v2/auth/authorize/?client_key=…&scope=…&redirect_uri=…&state=…&response_type=code`
+/// `{auth_base}/v2/auth/authorize/?client_key=…&scope=…&redirect_uri=…&state=…&response_type=code&disable_auto_auth=1`
 /// (plus `code_challenge` and `code_challenge_method=S256` with PKCE), form-URL-encoded.
+/// `disable_auto_auth=1` makes TikTok show its consent page even to a browser already signed
+/// in and consenting, so the person always sees which account is being connected.
 pub fn authorize_url(auth_base: &str, request: &Authorize<'_>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query
@@ -205,7 +207,8 @@ pub fn authorize_url(auth_base: &str, request: &Authorize<'_>) -> String {
         .append_pair("scope", &request.scopes.join(","))
         .append_pair("redirect_uri", request.redirect_uri)
         .append_pair("state", request.state)
-        .append_pair("response_type", "code");
+        .append_pair("response_type", "code")
+        .append_pair("disable_auto_auth", "1");
     if let Some(challenge) = request.code_challenge {
         query
             .append_pair("code_challenge", challenge)
@@ -468,16 +471,15 @@ mod tests {
         };
         assert_eq!(
             authorize_url("https://www.tiktok.com/", &web),
-            "https://www.tiktok.com/v2/auth/authorize/?client_key=ck&scope=user.info.basic%2Cvideo.publish%2Cvideo.upload&redirect_uri=https%3A%2F%2Fexample.com%2Fauth%2Fcallback&state=s1&response_type=code"
+            "https://www.tiktok.com/v2/auth/authorize/?client_key=ck&scope=user.info.basic%2Cvideo.publish%2Cvideo.upload&redirect_uri=https%3A%2F%2Fexample.com%2Fauth%2Fcallback&state=s1&response_type=code&disable_auto_auth=1"
         );
         let desktop = Authorize {
             code_challenge: Some("abcd"),
             ..web
         };
-        assert!(
-            authorize_url(DEFAULT_AUTH_BASE, &desktop)
-                .ends_with("&response_type=code&code_challenge=abcd&code_challenge_method=S256")
-        );
+        assert!(authorize_url(DEFAULT_AUTH_BASE, &desktop).ends_with(
+            "&response_type=code&disable_auto_auth=1&code_challenge=abcd&code_challenge_method=S256"
+        ));
     }
 
     #[test]

@@ -1,25 +1,33 @@
 //! Who may call the API, decided once per request before routing. First the name the call is
-//! addressed to (`Host`), against DNS rebinding (`protocol::host`); then the proxy's own page and
-//! scripts as always; pages on `AUTOPOSTER_ALLOWED_ORIGINS` with an embed key or a ticket, and
-//! with CORS headers on every answer; every other site refused with a 403 that carries no CORS
-//! header, so its browser blocks the answer too.
+//! addressed to (`Host`), against DNS rebinding (`protocol::host`). Then the origin: the proxy's
+//! own page and scripts are the operator — or, with operator access on, must show a session or
+//! an API token (`operator.rs`); pages on `AUTOPOSTER_ALLOWED_ORIGINS` must show an embed key or
+//! a ticket, may call only what an uploader needs, and get CORS headers on every answer; every
+//! other site is refused with a 403 that carries no CORS header, so its browser blocks the
+//! answer too.
 //!
-//! The decisions are `protocol::embed`'s; this file reads the headers and the clock, answers
-//! preflights and adds the CORS headers. Static files and the connect navigations (`/auth/login`,
-//! `/auth/callback`) are not guarded: they are pages, not calls.
+//! The origin and credential decisions are `protocol::embed`'s; this file reads the headers and
+//! the clock, answers preflights and adds the CORS headers. Only the page's static files are not
+//! guarded; TikTok's redirect back (`/auth/callback`) is checked by its `state` in `login.rs`.
 
 use crate::body::{Body, empty_response};
-use crate::config::EmbedConfig;
 use crate::error::Error;
+use crate::operator::Caller;
+use crate::server::App;
 use hyper::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD,
     AsHeaderName, HOST, HeaderMap, HeaderValue, ORIGIN, VARY,
 };
 use hyper::{Method, Response, StatusCode};
-use protocol::embed::{self, Accepted, Caller, Origin, RequestOrigin};
-use protocol::host::{self, HostName};
+use protocol::embed::{self, Accepted, Origin, RequestOrigin};
+use protocol::host;
+use protocol::wire::{ACCESS_PATH, SESSION_PATH};
+use sha2::{Digest, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// TikTok's redirect back after the person agreed (or not).
+pub const CALLBACK_PATH: &str = "/auth/callback";
 
 /// The methods the uploader uses: reads, `POST /api/posts` and events, the relay's `PUT`.
 pub const ALLOWED_METHODS: &str = "GET, POST, PUT";
@@ -35,31 +43,54 @@ pub const PREFLIGHT_MAX_AGE_SECS: u64 = 600;
 /// What to do with a request, from its method, path and headers alone.
 #[derive(Debug)]
 pub enum Access {
-    /// Not a guarded path, or the proxy's own page or a script: routed as always.
+    /// Not a guarded path (the page's static files): served to anyone.
     Open,
     /// A CORS preflight from an allowed origin: answered here, without routing.
     Preflight(Origin),
-    /// An allowed origin with a valid credential: routed, and answered with CORS headers.
-    Embedded(Origin),
+    /// Routed, on behalf of `caller`; with CORS headers for `origin` when embedded.
+    Allowed {
+        caller: Caller,
+        origin: Option<Origin>,
+    },
     /// Refused. With the origin when it is an allowed one, so its page can read why (an expired
     /// ticket, say); without, for every other site.
     Refused(Error, Option<Origin>),
 }
 
-/// Whether `path` is behind the check: the whole API, and the disconnect call.
+/// Whether `path` is behind the check: the whole API and every `/auth/` route.
 pub fn is_guarded(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/auth/logout"
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/auth/")
 }
 
-/// Decides what to do with a request to `path`, addressed to one of `hosts` (or an IP address,
-/// or `localhost`).
-pub fn check(
-    embed: &EmbedConfig,
-    hosts: &[HostName],
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-) -> Access {
+/// The calls anyone may make, even with operator access on: what access this caller has, and
+/// signing in and out.
+fn needs_no_credential(method: &Method, path: &str) -> bool {
+    matches!(
+        (method, path),
+        (&Method::GET, ACCESS_PATH) | (&Method::POST | &Method::DELETE, SESSION_PATH)
+    )
+}
+
+/// What an embedded page may call: its own posts, and what the posting screen shows. Not the
+/// history of other posts, not connecting or disconnecting TikTok.
+fn embed_may(method: &Method, path: &str) -> bool {
+    match (method, path) {
+        (&Method::GET, ACCESS_PATH | "/api/connection" | "/api/creator" | "/api/health") => true,
+        (&Method::POST, "/api/posts") => true,
+        (method, path) => match path.strip_prefix("/api/posts/") {
+            Some(rest) => match rest.split_once('/') {
+                None => method == Method::GET,
+                Some((_, "chunk")) => method == Method::PUT,
+                Some((_, "events")) => method == Method::POST,
+                Some(_) => false,
+            },
+            None => false,
+        },
+    }
+}
+
+/// Decides what to do with a request to `path`.
+pub fn check(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Access {
     if !is_guarded(path) {
         return Access::Open;
     }
@@ -67,8 +98,17 @@ pub fn check(
     let host = headers
         .get(HOST)
         .map(|value| value.to_str().unwrap_or("(unreadable)"));
-    if let Err(refusal) = host::check_host(host, hosts) {
+    if let Err(refusal) = host::check_host(host, &app.hosts) {
         return Access::Refused(Error::Host(refusal), None);
+    }
+    if path == CALLBACK_PATH {
+        // TikTok's redirect back: a cross-site navigation that carries no credential of ours.
+        // The login's `state` proves it (bound to this browser and to the operator who started
+        // it, `login.rs`).
+        return Access::Allowed {
+            caller: Caller::Anonymous,
+            origin: None,
+        };
     }
     let request = RequestOrigin {
         // An Origin that is not text is no origin we know: refused like a foreign one.
@@ -78,11 +118,37 @@ pub fn check(
         host: text(headers, HOST),
         sec_fetch_site: text(headers, "sec-fetch-site"),
     };
-    let origin = match embed::caller(&request, &embed.allowed_origins) {
-        Ok(Caller::SameOrigin) => return Access::Open,
-        Ok(Caller::Embedded(origin)) => origin,
-        Err(refusal) => return Access::Refused(Error::Embed(refusal), None),
+    match embed::caller(&request, &app.embed.allowed_origins) {
+        Ok(embed::Caller::SameOrigin) => operator_call(app, method, path, headers),
+        Ok(embed::Caller::Embedded(origin)) => embedded_call(app, method, path, headers, origin),
+        Err(refusal) => Access::Refused(Error::Embed(refusal), None),
+    }
+}
+
+/// The proxy's own page, or a script: the operator, or someone who must become one.
+fn operator_call(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Access {
+    let caller = match app.operator.identify(headers) {
+        Ok(caller) => caller,
+        Err(error) => return Access::Refused(error, None),
     };
+    if caller == Caller::Anonymous && !needs_no_credential(method, path) {
+        return Access::Refused(Error::SignInRequired, None);
+    }
+    Access::Allowed {
+        caller,
+        origin: None,
+    }
+}
+
+/// A page on an allowed origin: its embed key or ticket, and only what embeds may do.
+fn embedded_call(
+    app: &App,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    origin: Origin,
+) -> Access {
+    let embed = &app.embed;
     if method == Method::OPTIONS && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD) {
         // Preflights never carry credentials: the browser asks before it sends them.
         return Access::Preflight(origin);
@@ -96,16 +162,28 @@ pub fn check(
             .map(|secret| secret.expose().as_bytes()),
         allowed: &embed.allowed_origins,
     };
+    let key = text(headers, embed::KEY_HEADER);
     let checked = embed::check_credential(
         &origin,
-        text(headers, embed::KEY_HEADER),
+        key,
         text(headers, embed::TICKET_HEADER),
         &accepted,
         unix_now(),
     );
-    match checked {
-        Ok(()) => Access::Embedded(origin),
-        Err(refusal) => Access::Refused(Error::Embed(refusal), Some(origin)),
+    if let Err(refusal) = checked {
+        return Access::Refused(Error::Embed(refusal), Some(origin));
+    }
+    if !embed_may(method, path) {
+        return Access::Refused(Error::NotForEmbeds, Some(origin));
+    }
+    let caller = match key {
+        // Named by a hash prefix: enough to tell keys apart, useless to anyone reading the log.
+        Some(key) => Caller::EmbedKey(hex::encode(&Sha256::digest(key.as_bytes())[..4])),
+        None => Caller::Ticket(origin.clone()),
+    };
+    Access::Allowed {
+        caller,
+        origin: Some(origin),
     }
 }
 

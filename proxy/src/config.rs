@@ -2,6 +2,8 @@
 //! OAuth credentials and where to keep the tokens they earn), the log file, and which other sites
 //! may embed the uploader.
 
+use crate::operator::OperatorConfig;
+use crate::password::PasswordHashError;
 use protocol::embed::{self, Origin, OriginError, SecretError};
 use protocol::host::{HostName, HostNameError};
 use protocol::oauth::{DEFAULT_TOKEN_RETRY_DELAYS_MS, OAuthMode, RedirectUriError};
@@ -71,6 +73,9 @@ pub struct Config {
     /// and `localhost` (always answered) and the OAuth redirect URI's host. API calls addressed
     /// to any other name are refused: the DNS-rebinding defence (`protocol::host`).
     pub allowed_hosts: Vec<HostName>,
+    /// Who may do everything, and how they prove it (`operator.rs`). Required, and checked at
+    /// start, when the proxy is reachable beyond loopback ([`Config::exposure`]).
+    pub operator: OperatorConfig,
 }
 
 impl Default for Config {
@@ -86,11 +91,32 @@ impl Default for Config {
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,
             embed: EmbedConfig::default(),
             allowed_hosts: Vec::new(),
+            operator: OperatorConfig::default(),
         }
     }
 }
 
 impl Config {
+    /// Why this proxy is reachable beyond loopback, if it is: it listens on a non-loopback
+    /// address, or it is reached by a DNS name (`AUTOPOSTER_ALLOWED_HOSTS`, or a redirect URI
+    /// whose host is not `localhost` or a loopback address). Such a proxy needs operator access.
+    pub fn exposure(&self) -> Option<String> {
+        if !self.listen.ip().to_canonical().is_loopback() {
+            return Some(format!("it listens on {}", self.listen));
+        }
+        self.answered_hosts()
+            .into_iter()
+            .find(|host| {
+                let name = host.as_str();
+                let bare = name.trim_start_matches('[').trim_end_matches(']');
+                let loopback_ip = bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.to_canonical().is_loopback());
+                name != "localhost" && !loopback_ip
+            })
+            .map(|host| format!("it answers to the name {}", host.as_str()))
+    }
+
     /// Every DNS name API calls may be addressed to: `allowed_hosts`, and the OAuth redirect
     /// URI's host, which is by definition a name that reaches this proxy.
     pub fn answered_hosts(&self) -> Vec<HostName> {
@@ -123,6 +149,8 @@ pub enum ConfigError {
     Embed(#[from] EmbedConfigError),
     #[error("AUTOPOSTER_ALLOWED_HOSTS: {0}")]
     Hosts(#[from] HostNameError),
+    #[error(transparent)]
+    PasswordHash(#[from] PasswordHashError),
 }
 
 /// Embedding the uploader in other sites (docs/EMBED.md). The default allows no other site, and
@@ -328,6 +356,60 @@ mod tests {
             });
             assert_eq!(names(&config), expected, "{redirect_uri}");
         }
+    }
+
+    #[test]
+    fn beyond_loopback_is_exposed() {
+        let exposure = |listen: &str, hosts: &str, redirect: Option<&str>| {
+            Config {
+                listen: listen.parse().unwrap(),
+                allowed_hosts: protocol::host::parse_host_list(hosts).unwrap(),
+                oauth: redirect.map(|uri| OAuthConfig {
+                    redirect_uri: uri.into(),
+                    ..OAuthConfig::new("ck", Secret::new("cs"))
+                }),
+                ..Config::default()
+            }
+            .exposure()
+        };
+        assert_eq!(exposure("127.0.0.1:8787", "", None), None);
+        assert_eq!(exposure("[::1]:8787", "", None), None);
+        assert_eq!(
+            exposure(
+                "127.0.0.1:8787",
+                "",
+                Some("http://localhost:8787/auth/callback")
+            ),
+            None
+        );
+        assert_eq!(
+            exposure(
+                "127.0.0.1:8787",
+                "",
+                Some("http://127.0.0.1:8787/auth/callback")
+            ),
+            None
+        );
+        assert!(
+            exposure("0.0.0.0:8787", "", None)
+                .unwrap()
+                .contains("0.0.0.0:8787")
+        );
+        assert!(exposure("[::]:8787", "", None).is_some());
+        assert!(exposure("192.0.2.1:8787", "", None).is_some());
+        assert!(
+            exposure("127.0.0.1:8787", "poster.example.com", None)
+                .unwrap()
+                .contains("poster.example.com")
+        );
+        assert!(
+            exposure(
+                "127.0.0.1:8787",
+                "",
+                Some("https://poster.example.com/auth/callback")
+            )
+            .is_some()
+        );
     }
 
     #[test]

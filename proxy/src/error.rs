@@ -8,7 +8,7 @@
 
 use crate::body::{Body, MAX_JSON_BODY, json_response};
 use crate::oauth_client::TokenError;
-use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER};
+use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use protocol::ErrorCode;
 use protocol::embed::Refusal;
@@ -43,6 +43,31 @@ pub enum Error {
         "Connecting with TikTok needs TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET; see docs/CONNECTING.md."
     )]
     OAuthNotConfigured,
+    /// Operator access is on and the call showed no session, API token or embed credential.
+    #[error(
+        "Sign in first: this proxy needs its operator's password, an API token (Authorization: Bearer …) or an embed credential."
+    )]
+    SignInRequired,
+    /// An `Authorization` header that is not a live API token of this proxy.
+    #[error(
+        "The API token (Authorization: Bearer …) is not valid here: it is malformed, revoked, or for another proxy."
+    )]
+    TokenInvalid,
+    /// A sign-in with the wrong password.
+    #[error("That password is not right.")]
+    WrongPassword,
+    /// Too many wrong passwords from this address; holds the seconds to wait.
+    #[error("Too many wrong passwords. Try again in {0} s.")]
+    TooManySignIns(u64),
+    /// A sign-in, but no password is set up.
+    #[error("Password sign-in is not set up on this proxy (AUTOPOSTER_ADMIN_PASSWORD_HASH).")]
+    SignInNotConfigured,
+    /// An embedded page asked for something only the operator may do.
+    #[error("An embedded uploader may post and follow its own posts, nothing else.")]
+    NotForEmbeds,
+    /// An embedded page asked about a post it did not start.
+    #[error("This post was started by someone else.")]
+    NotYourPost,
     /// A state-changing request that did not come from our own page's script.
     #[error("This request must come from the autoposter's own page.")]
     CrossSite,
@@ -134,6 +159,13 @@ impl Error {
             Self::ScopeNotGranted(_) => "scope_not_granted".into(),
             Self::OAuthNotConfigured => "oauth_not_configured".into(),
             Self::CrossSite => "cross_site_refused".into(),
+            Self::SignInRequired => "sign_in_required".into(),
+            Self::TokenInvalid => "api_token_invalid".into(),
+            Self::WrongPassword => "wrong_password".into(),
+            Self::TooManySignIns(_) => "too_many_sign_ins".into(),
+            Self::SignInNotConfigured => "sign_in_not_configured".into(),
+            Self::NotForEmbeds => "not_for_embeds".into(),
+            Self::NotYourPost => "not_your_post".into(),
             Self::Embed(refusal) => refusal.code().into(),
             Self::Host(refusal) => refusal.code().into(),
             Self::SignInRefused(_) => "sign_in_refused".into(),
@@ -163,6 +195,12 @@ impl Error {
             Self::NotConnected | Self::NotSignedIn => StatusCode::SERVICE_UNAVAILABLE,
             Self::ReconnectRequired => StatusCode::UNAUTHORIZED,
             Self::ScopeNotGranted(_) | Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::SignInRequired | Self::TokenInvalid | Self::WrongPassword => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::TooManySignIns(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::SignInNotConfigured => StatusCode::NOT_FOUND,
+            Self::NotForEmbeds | Self::NotYourPost => StatusCode::FORBIDDEN,
             // The site itself may not call: no credential would change that.
             Self::Embed(Refusal::OriginNotAllowed(_)) => StatusCode::FORBIDDEN,
             Self::Embed(_) => StatusCode::UNAUTHORIZED,
@@ -224,12 +262,14 @@ impl Error {
             Self::TikTok(tiktok) if status == StatusCode::TOO_MANY_REQUESTS => {
                 Some(tiktok.retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS))
             }
+            Self::TooManySignIns(secs) => Some(*secs),
             _ => None,
         };
         let allow = match &self {
             Self::MethodNotAllowed(allow) => Some(*allow),
             _ => None,
         };
+        let challenge = matches!(self, Self::SignInRequired | Self::TokenInvalid);
         let detail = ErrorDetail {
             code: self.code(),
             message: self.message(),
@@ -247,6 +287,13 @@ impl Error {
         }
         if let Some(allow) = allow {
             headers.insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        if challenge {
+            // RFC 9110: a 401 names the scheme that would do; scripts use API tokens.
+            headers.insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"autoposter\""),
+            );
         }
         response
     }

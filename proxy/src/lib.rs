@@ -18,6 +18,7 @@
 
 mod access;
 mod account;
+pub mod api_tokens;
 mod atomic_file;
 mod body;
 mod config;
@@ -25,10 +26,15 @@ mod error;
 mod log;
 mod login;
 mod oauth_client;
+mod operator;
+mod password;
 mod posts;
 mod relay;
 mod routes;
 mod server;
+mod session;
+mod sessions;
+mod sign_in_limit;
 mod statics;
 mod status_cache;
 mod tiktok;
@@ -42,4 +48,7 @@ pub use config::{
 };
 pub use error::DEFAULT_RETRY_AFTER_SECS;
 pub use login::{STATE_COOKIE, STATE_TTL};
+pub use operator::{OperatorConfig, default_api_tokens_file};
+pub use password::{MIN_PASSWORD_CHARS, PasswordHashConfig, PasswordHashError, hash_password};
 pub use server::run;
+pub use sessions::DEFAULT_SESSION_TTL;

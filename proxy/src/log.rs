@@ -46,6 +46,10 @@ pub struct LogEvent {
     pub file_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_size: Option<u64>,
+    /// Who started the post (`post_created`): `local`, `session:…`, `token:tok_…`,
+    /// `embed-key:…` or `ticket:ORIGIN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
     /// The title sent to TikTok (direct posts only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
@@ -89,6 +93,7 @@ impl LogEvent {
             mode: None,
             file_name: None,
             video_size: None,
+            by: None,
             caption: None,
             status: None,
             fail_reason: None,

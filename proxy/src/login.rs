@@ -1,25 +1,31 @@
-//! Connect and disconnect: `GET /auth/login` sends the person to TikTok's authorize page,
-//! `GET /auth/callback` takes them back and exchanges the code, `POST /auth/logout` revokes.
+//! Connect and disconnect: `POST /auth/login` (the operator, from the page's script) answers
+//! where TikTok's authorize page is, `GET /auth/callback` takes the person back and exchanges
+//! the code, `POST /auth/logout` revokes.
 //!
 //! Each login gets a random `state` (256 bits) that is single-use, expires after ten minutes,
-//! and is bound to the browser twice over: an `HttpOnly; SameSite=Lax; Path=/auth` cookie
-//! holds it, and the server keeps it (with the PKCE verifier, in desktop mode) in a set it
-//! removes it from on first use.
+//! and is bound three times over: to the browser by an `HttpOnly; SameSite=Lax; Path=/auth`
+//! cookie, to the server by a set it is removed from on first use (with the PKCE verifier, in
+//! desktop mode), and to the operator's session that started it, which must still be live when
+//! TikTok sends the person back. (The session cookie itself is `SameSite=Strict`, so the browser
+//! does not send it on TikTok's redirect: the binding is made at the start instead.) Whoever
+//! cannot start a login cannot finish one, so nobody can slip their own TikTok account in.
 
 use crate::body::{Body, full, json_response};
 use crate::config::OAuthConfig;
 use crate::error::Error;
+use crate::operator::{Caller, cookie};
 use crate::server::App;
+use crate::sessions::SessionKey;
 use hyper::body::Incoming;
 use hyper::header::{
-    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, HeaderMap, HeaderValue, LOCATION, ORIGIN, SET_COOKIE,
+    CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, LOCATION, ORIGIN, SET_COOKIE,
 };
 use hyper::{Request, Response, StatusCode};
 use protocol::oauth::{
     self, Authorize, OAuthMode, REQUESTED_SCOPES, connect_error_reason, constant_time_eq,
     random_token,
 };
-use protocol::wire::CONNECT_ERROR_PARAM;
+use protocol::wire::{CONNECT_ERROR_PARAM, ConnectStart};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -50,6 +56,8 @@ pub struct Logins {
 struct Pending {
     code_verifier: Option<String>,
     expires: Instant,
+    /// The operator session that started it; `None` when operator access is off.
+    started_by: Option<SessionKey>,
 }
 
 impl Logins {
@@ -64,7 +72,7 @@ impl Logins {
     }
 
     /// Remembers a new login; returns its `state` and PKCE verifier.
-    fn start(&self, now: Instant) -> (String, Option<String>) {
+    fn start(&self, now: Instant, started_by: Option<SessionKey>) -> (String, Option<String>) {
         let state = random_token(&rand::random::<[u8; 32]>());
         let verifier = self
             .mode
@@ -85,17 +93,18 @@ impl Logins {
             Pending {
                 code_verifier: verifier.clone(),
                 expires: now + STATE_TTL,
+                started_by,
             },
         );
         (state, verifier)
     }
 
-    /// Uses up `state` if it is pending and live; returns its verifier.
-    fn finish(&self, state: &str, now: Instant) -> Option<Option<String>> {
+    /// Uses up `state` if it is pending and live; returns its verifier and who started it.
+    fn finish(&self, state: &str, now: Instant) -> Option<(Option<String>, Option<SessionKey>)> {
         self.pending()
             .remove(state)
             .filter(|login| login.expires > now)
-            .map(|login| login.code_verifier)
+            .map(|login| (login.code_verifier, login.started_by))
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
@@ -106,10 +115,25 @@ impl Logins {
     }
 }
 
-/// `GET /auth/login`: 302 to TikTok's authorize page, with the state cookie.
-pub fn login(app: &App) -> Result<Response<Body>, Error> {
+/// `POST /auth/login`: where TikTok's authorize page is for a new login, with the state cookie.
+/// Only the operator, from the page's own script (access.rs lets no one else this far).
+pub fn login(
+    app: &App,
+    caller: &Caller,
+    request: &Request<Incoming>,
+) -> Result<Response<Body>, Error> {
     let logins = app.logins.as_ref().ok_or(Error::OAuthNotConfigured)?;
-    let (state, verifier) = logins.start(Instant::now());
+    if !caller.is_operator() {
+        return Err(Error::NotForEmbeds);
+    }
+    if !is_same_origin_script(request.headers()) {
+        return Err(Error::CrossSite);
+    }
+    let started_by = match caller {
+        Caller::Session(key) => Some(key.clone()),
+        _ => None,
+    };
+    let (state, verifier) = logins.start(Instant::now(), started_by);
     let challenge = verifier.as_deref().map(oauth::code_challenge);
     let url = oauth::authorize_url(
         &logins.auth_base,
@@ -122,8 +146,10 @@ pub fn login(app: &App) -> Result<Response<Body>, Error> {
         },
     );
     let cookie = state_cookie(logins, &state, STATE_TTL.as_secs());
-    let mut response = redirect(StatusCode::FOUND, &url);
-    response.headers_mut().insert(SET_COOKIE, cookie);
+    let mut response = json_response(StatusCode::OK, &ConnectStart { authorize_url: url });
+    let headers = response.headers_mut();
+    headers.insert(SET_COOKIE, cookie);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -146,9 +172,17 @@ pub async fn callback(app: &App, request: &Request<Incoming>) -> Result<Response
                     .to_owned(),
             );
         }
-        let verifier = logins.finish(state, Instant::now()).ok_or_else(|| {
+        let (verifier, started_by) = logins.finish(state, Instant::now()).ok_or_else(|| {
             "The sign-in expired or was already used. Click Connect TikTok again.".to_owned()
         })?;
+        if let Some(session) = started_by
+            && !app.operator.sessions.is_live(&session)
+        {
+            return Err(
+                "You signed out of the autoposter while TikTok was asking. Sign in and click Connect TikTok again."
+                    .to_owned(),
+            );
+        }
         if !get("error").is_empty() {
             return Err(connect_error_reason(get("error"), get("error_description")));
         }
@@ -207,7 +241,7 @@ pub async fn logout(app: &App, request: &Request<Incoming>) -> Result<Response<B
 /// content type or `X-Requested-With` (which a cross-site form cannot send without a CORS
 /// preflight we never grant), must not be marked cross-site by the browser, and any `Origin`
 /// must be this host.
-fn is_same_origin_script(headers: &HeaderMap) -> bool {
+pub fn is_same_origin_script(headers: &HeaderMap) -> bool {
     let text = |name: &str| {
         headers
             .get(name)
@@ -244,18 +278,6 @@ fn state_cookie(logins: &Logins, value: &str, max_age_secs: u64) -> HeaderValue 
         "{STATE_COOKIE}={value}; Max-Age={max_age_secs}; Path=/auth; HttpOnly; SameSite=Lax{secure}"
     );
     HeaderValue::from_str(&cookie).expect("the state is hex, so the cookie is a valid header")
-}
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// A redirect to `location`, never cached.
@@ -347,28 +369,18 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_found_among_others() {
-        let map = headers(&[
-            ("cookie", "a=1; autoposter_oauth_state=abc"),
-            ("cookie", "b=2"),
-        ]);
-        assert_eq!(cookie(&map, STATE_COOKIE).as_deref(), Some("abc"));
-        assert_eq!(cookie(&map, "c"), None);
-    }
-
-    #[test]
     fn states_are_single_use_expire_and_stay_bounded() {
         let logins = Logins::new(&OAuthConfig::new("ck", crate::config::Secret::new("cs")));
         let now = Instant::now();
-        let (state, verifier) = logins.start(now);
+        let (state, verifier) = logins.start(now, None);
         assert_eq!(state.len(), 64);
         assert!(oauth::is_code_verifier(verifier.as_deref().unwrap()));
-        assert_eq!(logins.finish(&state, now), Some(verifier));
+        assert_eq!(logins.finish(&state, now), Some((verifier, None)));
         assert_eq!(logins.finish(&state, now), None, "single use");
-        let (state, _) = logins.start(now);
+        let (state, _) = logins.start(now, None);
         assert_eq!(logins.finish(&state, now + STATE_TTL), None, "expired");
         for _ in 0..MAX_PENDING * 2 {
-            logins.start(now);
+            logins.start(now, None);
         }
         assert_eq!(logins.pending().len(), MAX_PENDING);
     }

@@ -5,8 +5,9 @@ use anyhow::Context;
 use clap::Parser;
 use protocol::oauth::{DEFAULT_AUTH_BASE, OAuthMode};
 use proxy::{
-    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_STATUS_CACHE_TTL,
-    DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, OAuthConfig, Secret, default_token_file,
+    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_SESSION_TTL,
+    DEFAULT_STATUS_CACHE_TTL, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, OAuthConfig, OperatorConfig,
+    PasswordHashConfig, Secret, default_api_tokens_file, default_token_file,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,10 +21,32 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on. Keep it on loopback unless something in front adds authentication:
-    /// whoever reaches the proxy can post as the connected account.
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Address to listen on. On loopback with no AUTOPOSTER_ALLOWED_HOSTS, whoever reaches the
+    /// proxy is its operator; anywhere else the proxy needs operator access
+    /// (AUTOPOSTER_ADMIN_PASSWORD_HASH and/or API tokens) and refuses to start without it.
     #[arg(long, env = "AUTOPOSTER_LISTEN", default_value_t = DEFAULT_LISTEN)]
     listen: SocketAddr,
+
+    /// The operator's password as an argon2id PHC string, from `proxy hash-password`. Turns on
+    /// sign-in (also on loopback): the page asks for the password, scripts use API tokens.
+    #[arg(long, env = "AUTOPOSTER_ADMIN_PASSWORD_HASH", hide_env_values = true)]
+    admin_password_hash: Option<String>,
+
+    /// The API token file (`proxy token create|list|revoke`). Default: api-tokens.json beside
+    /// the log.
+    #[arg(long, env = "AUTOPOSTER_API_TOKENS", global = true)]
+    api_tokens: Option<PathBuf>,
+
+    /// How long a password sign-in lasts (e.g. "12h", "30m").
+    #[arg(
+        long,
+        env = "AUTOPOSTER_SESSION_TTL",
+        default_value_t = DEFAULT_SESSION_TTL.into()
+    )]
+    session_ttl: humantime::Duration,
 
     /// TikTok's API base URL, without a trailing slash (point it at the simulator for testing).
     #[arg(long, env = "TIKTOK_API_BASE", default_value = DEFAULT_API_BASE)]
@@ -75,7 +98,7 @@ struct Args {
     token_file: Option<PathBuf>,
 
     /// The JSONL file every post result is appended to.
-    #[arg(long = "log", env = "AUTOPOSTER_LOG", default_value = DEFAULT_LOG_PATH)]
+    #[arg(long = "log", env = "AUTOPOSTER_LOG", default_value = DEFAULT_LOG_PATH, global = true)]
     log_path: PathBuf,
 
     /// The built app (Trunk's dist/) to serve at /. Without it / shows how to build it.
@@ -124,6 +147,34 @@ struct Args {
     allowed_hosts: Option<String>,
 }
 
+/// Chores beside serving.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Read a password (from the terminal without echo, or one line of standard input) and
+    /// print its argon2id hash for AUTOPOSTER_ADMIN_PASSWORD_HASH.
+    HashPassword,
+    /// Operator API tokens for scripts (`Authorization: Bearer apt_…`), kept hashed in the
+    /// API token file. The running proxy sees changes at once.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it; it is shown this once.
+    Create {
+        /// What the token is for (letters, digits, '-', '_', '.').
+        name: String,
+    },
+    /// List the tokens (ids, names, creation times; never the tokens).
+    List,
+    /// Revoke a token by its id or name.
+    Revoke {
+        /// The id (`tok_…`) or name.
+        which: String,
+    },
+}
+
 impl TryFrom<Args> for Config {
     type Error = proxy::ConfigError;
 
@@ -150,8 +201,21 @@ impl TryFrom<Args> for Config {
             }
             _ => None,
         };
+        let operator = OperatorConfig {
+            password_hash: args
+                .admin_password_hash
+                .as_deref()
+                .filter(|hash| !hash.trim().is_empty())
+                .map(PasswordHashConfig::parse)
+                .transpose()?,
+            api_tokens_file: args
+                .api_tokens
+                .unwrap_or_else(|| default_api_tokens_file(&args.log_path)),
+            session_ttl: args.session_ttl.into(),
+        };
         Ok(Self {
             oauth,
+            operator,
             listen: args.listen,
             api_base: args.api_base,
             access_token: args.access_token.filter(|token| !token.expose().is_empty()),
@@ -169,7 +233,15 @@ impl TryFrom<Args> for Config {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::try_from(Args::parse())?;
+    let mut args = Args::parse();
+    if let Some(command) = args.command.take() {
+        let tokens_file = args
+            .api_tokens
+            .clone()
+            .unwrap_or_else(|| default_api_tokens_file(&args.log_path));
+        return chore(command, &tokens_file);
+    }
+    let config = Config::try_from(args)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -196,6 +268,62 @@ async fn main() -> anyhow::Result<()> {
         "started"
     );
     proxy::run(listener, config, shutdown_signal()).await
+}
+
+/// Runs a subcommand.
+fn chore(command: Command, tokens_file: &std::path::Path) -> anyhow::Result<()> {
+    match command {
+        Command::HashPassword => {
+            let password = read_password()?;
+            println!("{}", proxy::hash_password(&password));
+        }
+        Command::Token(TokenCommand::Create { name }) => {
+            let (token, stored) = proxy::api_tokens::create(tokens_file, &name)?;
+            eprintln!(
+                "Created {} ({}) in {}. Keep the token now; it is not shown again:",
+                stored.id,
+                stored.name,
+                tokens_file.display()
+            );
+            println!("{token}");
+        }
+        Command::Token(TokenCommand::List) => {
+            let list = proxy::api_tokens::read(tokens_file)?;
+            if list.tokens.is_empty() {
+                eprintln!("No API tokens in {}.", tokens_file.display());
+            }
+            for token in list.tokens {
+                println!("{}\t{}\t{}", token.id, token.name, token.created);
+            }
+        }
+        Command::Token(TokenCommand::Revoke { which }) => {
+            for gone in proxy::api_tokens::revoke(tokens_file, &which)? {
+                eprintln!("Revoked {} ({}).", gone.id, gone.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The password to hash: asked twice at a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Operator password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    anyhow::ensure!(
+        password.chars().count() >= proxy::MIN_PASSWORD_CHARS,
+        "use at least {} characters",
+        proxy::MIN_PASSWORD_CHARS
+    );
+    Ok(password)
 }
 
 /// Completes on Ctrl-C, or on SIGTERM where there is one.

@@ -25,6 +25,8 @@ pub struct PostRecord {
     pub content_type: ContentType,
     /// The caller's file name, for the log.
     pub file_name: String,
+    /// Who started it (`operator::Caller::owner`): only they or the operator may follow it.
+    pub owner: String,
 }
 
 /// Posts by `publish_id`, each forgotten [`KEEP_POSTS_FOR`] after it started (TikTok allows six
@@ -68,6 +70,7 @@ mod tests {
             mode: PostMode::Inbox,
             content_type: ContentType::Mp4,
             file_name: "a.mp4".into(),
+            owner: "local".into(),
         }
     }
 

@@ -5,19 +5,22 @@ use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
 use crate::log::{EventKind, LogEvent};
 use crate::login;
+use crate::operator::{Caller, Client};
 use crate::posts::PostRecord;
 use crate::relay;
 use crate::server::App;
+use crate::session;
 use crate::statics;
 use hyper::body::Incoming;
 use hyper::header::ACCEPT_ENCODING;
 use hyper::{Method, Request, Response, StatusCode};
 use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
 use protocol::wire::{
-    CreatePost, CreatedPost, Creator, Health, MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState,
-    UploadEvent,
+    ACCESS_PATH, Access as AccessState, CreatePost, CreatedPost, Creator, Health, LOGIN_PATH,
+    MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState, SESSION_PATH, UploadEvent,
 };
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -29,22 +32,26 @@ const POST_PREFIX: &str = "/api/posts/";
 /// status, latency; never a header).
 pub async fn handle(
     app: Arc<App>,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let access = access::check(&app.embed, &app.hosts, &method, &path, request.headers());
+    let client = Client::of(peer, request.headers());
+    let access = access::check(&app, &method, &path, request.headers());
     let mut response = match access {
-        Access::Open => route(&app, request)
+        Access::Open => route(&app, &Caller::Anonymous, client, request)
             .await
             .unwrap_or_else(Error::into_response),
         Access::Preflight(origin) => access::preflight(&origin),
-        Access::Embedded(origin) => {
-            let mut response = route(&app, request)
+        Access::Allowed { caller, origin } => {
+            let mut response = route(&app, &caller, client, request)
                 .await
                 .unwrap_or_else(Error::into_response);
-            access::allow(&mut response, &origin);
+            if let Some(origin) = origin {
+                access::allow(&mut response, &origin);
+            }
             response
         }
         Access::Refused(error, origin) => {
@@ -68,40 +75,53 @@ pub async fn handle(
     Ok(response)
 }
 
-async fn route(app: &App, request: Request<Incoming>) -> Result<Response<Body>, Error> {
+async fn route(
+    app: &App,
+    caller: &Caller,
+    client: Client,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     match (&method, path.as_str()) {
         (&Method::GET, "/api/health") => Ok(health(app)),
-        (&Method::GET, "/api/connection") => Ok(connection(app).await),
+        (&Method::GET, ACCESS_PATH) => Ok(access_state(app, caller)),
+        (_, ACCESS_PATH) => Err(Error::MethodNotAllowed("GET")),
+        (&Method::POST, SESSION_PATH) => session::sign_in(app, client, request).await,
+        (&Method::DELETE, SESSION_PATH) => Ok(session::sign_out(app, client, &request)),
+        (_, SESSION_PATH) => Err(Error::MethodNotAllowed("POST, DELETE")),
+        (&Method::GET, "/api/connection") => Ok(connection(app, caller).await),
         (_, "/api/connection") => Err(Error::MethodNotAllowed("GET")),
-        (&Method::GET, "/auth/login") => login::login(app),
-        (&Method::GET, "/auth/callback") => login::callback(app, &request).await,
-        (_, "/auth/login" | "/auth/callback") => Err(Error::MethodNotAllowed("GET")),
+        (&Method::POST, LOGIN_PATH) => login::login(app, caller, &request),
+        (_, LOGIN_PATH) => Err(Error::MethodNotAllowed("POST")),
+        (&Method::GET, access::CALLBACK_PATH) => login::callback(app, &request).await,
+        (_, access::CALLBACK_PATH) => Err(Error::MethodNotAllowed("GET")),
         (&Method::POST, "/auth/logout") => login::logout(app, &request).await,
         (_, "/auth/logout") => Err(Error::MethodNotAllowed("POST")),
         (&Method::GET, "/api/creator") => creator(app).await,
         (_, "/api/health" | "/api/creator") => Err(Error::MethodNotAllowed("GET")),
         (&Method::GET, "/api/posts") => history(app).await,
-        (&Method::POST, "/api/posts") => create_post(app, request).await,
+        (&Method::POST, "/api/posts") => create_post(app, caller, request).await,
         (_, "/api/posts") => Err(Error::MethodNotAllowed("GET, POST")),
         (method, path) if path.starts_with(POST_PREFIX) => {
             let rest = &path[POST_PREFIX.len()..];
             match (method, rest.split_once('/')) {
-                (&Method::GET, None) => post_status(app, rest).await,
+                (&Method::GET, None) => post_status(app, caller, rest).await,
                 (_, None) => Err(Error::MethodNotAllowed("GET")),
                 (&Method::PUT, Some((id, "chunk"))) => {
-                    relay::put_chunk(app, checked_publish_id(id)?, request).await
+                    let id = owned_publish_id(app, caller, id)?;
+                    relay::put_chunk(app, id, request).await
                 }
                 (_, Some((_, "chunk"))) => Err(Error::MethodNotAllowed("PUT")),
                 (&Method::POST, Some((id, "events"))) => {
-                    upload_event(app, checked_publish_id(id)?, request).await
+                    let id = owned_publish_id(app, caller, id)?;
+                    upload_event(app, id, request).await
                 }
                 (_, Some((_, "events"))) => Err(Error::MethodNotAllowed("POST")),
                 (_, Some(_)) => Err(Error::NotFound),
             }
         }
-        (_, path) if path == "/api" || path.starts_with("/api/") => Err(Error::NotFound),
+        (_, path) if access::is_guarded(path) => Err(Error::NotFound),
         (&Method::GET | &Method::HEAD, path) => {
             let accept = request
                 .headers()
@@ -123,9 +143,24 @@ fn health(app: &App) -> Response<Body> {
     json_response(StatusCode::OK, &health)
 }
 
-/// `GET /api/connection`: whether TikTok is connected, and what the connection allows.
-async fn connection(app: &App) -> Response<Body> {
-    json_response(StatusCode::OK, &app.account.connection().await)
+/// `GET /api/session`: whether this proxy needs an operator, and whether this caller is one.
+fn access_state(app: &App, caller: &Caller) -> Response<Body> {
+    let state = AccessState {
+        sign_in_required: app.operator.required(),
+        password_sign_in: app.operator.password_sign_in(),
+        operator: caller.is_operator(),
+    };
+    json_response(StatusCode::OK, &state)
+}
+
+/// `GET /api/connection`: whether TikTok is connected, and what the connection allows. Only
+/// the operator is told where to connect.
+async fn connection(app: &App, caller: &Caller) -> Response<Body> {
+    let mut connection = app.account.connection().await;
+    if !caller.is_operator() {
+        connection.login_url = None;
+    }
+    json_response(StatusCode::OK, &connection)
 }
 
 /// `GET /api/creator`: `creator_info/query`, as the page needs it.
@@ -145,7 +180,11 @@ async fn history(app: &App) -> Result<Response<Body>, Error> {
 }
 
 /// `POST /api/posts`: validate, init at TikTok, remember and log the post.
-async fn create_post(app: &App, request: Request<Incoming>) -> Result<Response<Body>, Error> {
+async fn create_post(
+    app: &App,
+    caller: &Caller,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Error> {
     let post: CreatePost = read_json(request).await?;
     let (plan, content_type) = post.validate()?;
     // A mode the granted scopes do not allow is refused here, before TikTok is asked.
@@ -154,6 +193,7 @@ async fn create_post(app: &App, request: Request<Incoming>) -> Result<Response<B
     event.mode = Some(post.mode);
     event.file_name = Some(post.file_name.clone()).filter(|name| !name.is_empty());
     event.video_size = Some(post.video_size);
+    event.by = Some(caller.owner());
     if post.mode == PostMode::Direct {
         // Inbox drafts take no title at TikTok, so none is recorded for them.
         event.caption = Some(post.post_info.title.clone()).filter(|title| !title.is_empty());
@@ -184,6 +224,7 @@ async fn create_post(app: &App, request: Request<Incoming>) -> Result<Response<B
             mode: post.mode,
             content_type,
             file_name: post.file_name,
+            owner: caller.owner(),
         },
     );
     event.publish_id = Some(publish_id.clone());
@@ -236,6 +277,19 @@ fn checked_publish_id(publish_id: &str) -> Result<&str, Error> {
         .ok_or(Error::InvalidPublishId)
 }
 
+/// A path's `publish_id`, if `caller` may act on that post: the operator on any, an embedded
+/// page only on one it started (and which this proxy therefore still knows).
+fn owned_publish_id<'a>(app: &App, caller: &Caller, publish_id: &'a str) -> Result<&'a str, Error> {
+    let publish_id = checked_publish_id(publish_id)?;
+    if caller.is_operator() {
+        return Ok(publish_id);
+    }
+    match app.posts.get(publish_id) {
+        Some(record) if caller.may_touch(&record.owner) => Ok(publish_id),
+        _ => Err(Error::NotYourPost),
+    }
+}
+
 /// `POST /api/posts/{publish_id}/events`: the browser's account of the upload, for the log.
 async fn upload_event(
     app: &App,
@@ -266,10 +320,12 @@ async fn upload_event(
 }
 
 /// `GET /api/posts/{publish_id}`: `status/fetch`, cached briefly; a change is logged.
-async fn post_status(app: &App, publish_id: &str) -> Result<Response<Body>, Error> {
-    if !is_publish_id(publish_id) {
-        return Err(Error::InvalidPublishId);
-    }
+async fn post_status(
+    app: &App,
+    caller: &Caller,
+    publish_id: &str,
+) -> Result<Response<Body>, Error> {
+    let publish_id = owned_publish_id(app, caller, publish_id)?;
     let fetch = async {
         let data = app.tiktok.fetch_status(publish_id).await?;
         Ok(PostState {

@@ -5,6 +5,7 @@ use crate::account::Account;
 use crate::config::{Config, EmbedConfig};
 use crate::log::Log;
 use crate::login::Logins;
+use crate::operator::Operator;
 use crate::posts::Posts;
 use crate::routes;
 use crate::status_cache::StatusCache;
@@ -49,6 +50,8 @@ pub struct App {
     pub embed: EmbedConfig,
     /// The DNS names API calls may be addressed to (`Config::answered_hosts`).
     pub hosts: Vec<HostName>,
+    /// Who may do everything, and their sessions and API tokens.
+    pub operator: Operator,
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes; then stops accepting and waits
@@ -67,6 +70,17 @@ pub async fn run(
             tracing::warn!(
                 "TIKTOK_ACCESS_TOKEN is ignored: TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET are set"
             );
+        }
+    }
+    let exposure = config.exposure();
+    let operator = Operator::new(&config.operator, exposure.clone())?;
+    match (&exposure, operator.required()) {
+        (Some(reason), _) => {
+            tracing::info!(%reason, "reachable beyond loopback: every call needs operator access")
+        }
+        (None, true) => tracing::info!("operator sign-in is on"),
+        (None, false) => {
+            tracing::info!("loopback only: no sign-in needed (set a password to require one)")
         }
     }
     let account = Arc::new(Account::new(&config)?);
@@ -88,6 +102,7 @@ pub async fn run(
         static_dir: config.static_dir,
         embed: config.embed,
         hosts,
+        operator,
     });
     if !app.tiktok.is_connected() {
         match &app.logins {
@@ -115,7 +130,7 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let app = app.clone();
-        let service = service_fn(move |request| routes::handle(app.clone(), request));
+        let service = service_fn(move |request| routes::handle(app.clone(), peer, request));
         let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -276,13 +276,18 @@ async fn an_allowed_origin_with_a_key_posts_relays_and_polls() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(status, "SEND_TO_USER_INBOX");
+    // Embeds post and follow their own posts, nothing else: not the history of every post.
+    // Refusals are readable by the page too.
     let history = get_from(&proxy, "/api/posts", CMS, key).await;
+    check_refused("history from an embed", &history, 403, "not_for_embeds");
     allowed(&history);
-    assert_eq!(history.json()["posts"][0]["publish_id"], created.publish_id);
-
-    // Errors from the route are readable by the page too.
     let not_found = get_from(&proxy, "/api/nope", CMS, key).await;
-    assert_eq!(not_found.status, 404);
+    check_refused(
+        "an unknown route from an embed",
+        &not_found,
+        403,
+        "not_for_embeds",
+    );
     allowed(&not_found);
     proxy.stop().await.unwrap();
 }
@@ -367,7 +372,7 @@ async fn other_sites_are_refused_before_anything_happens() {
     assert!(proxy.sim.requests().is_empty(), "nothing went to TikTok");
     assert!(proxy.log_lines().is_empty(), "nothing was logged as a post");
 
-    // Pages and the connect navigations are not the API: served as before.
+    // Pages are not the API: served as before. Connecting is: another site cannot start it.
     let page = proxy
         .send(from_site(
             proxy.client.get(proxy.url("/")),
@@ -376,8 +381,8 @@ async fn other_sites_are_refused_before_anything_happens() {
         ))
         .await;
     assert_eq!(page.status, 200);
-    let login = get_from(&proxy, "/auth/login", EVIL, Credential::None).await;
-    check_refused("login without OAuth", &login, 404, "oauth_not_configured");
+    let login = post_from(&proxy, "/auth/login", &json!({}), EVIL, Credential::None).await;
+    check_refused("login from another site", &login, 403, "origin_not_allowed");
     proxy.stop().await.unwrap();
 }
 

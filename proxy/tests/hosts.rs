@@ -11,7 +11,7 @@ mod support;
 
 use protocol::host::HostName;
 use serde_json::json;
-use support::{Proxy, Reply, run_binary, spawn_proxy};
+use support::{Proxy, Reply, run_binary, spawn_operator_proxy, spawn_proxy};
 
 /// A call as a page served from `host` makes it: same-origin to the browser, whatever address
 /// the name resolved to.
@@ -78,7 +78,8 @@ async fn a_rebound_name_is_refused_before_anything_happens() {
 
 #[tokio::test]
 async fn addresses_localhost_and_configured_names_are_answered() {
-    let proxy = spawn_proxy(|config| {
+    // A proxy reached by a name is on the network: it needs operator access.
+    let (proxy, _token) = spawn_operator_proxy(|config| {
         config.allowed_hosts = vec![HostName::parse("poster.example.com").unwrap()];
     })
     .await;

@@ -62,6 +62,10 @@ async fn spawn_oauth_in(
         log_path: log_path.clone(),
         upstream_timeout: Duration::from_secs(2),
         status_cache_ttl: Duration::from_millis(10),
+        operator: proxy::OperatorConfig {
+            api_tokens_file: dir.path().join("api-tokens.json"),
+            ..proxy::OperatorConfig::default()
+        },
         ..Config::default()
     };
     tweak(&sim, &mut config);
@@ -90,6 +94,20 @@ fn token_file(proxy: &Proxy) -> PathBuf {
 
 fn stored(proxy: &Proxy) -> Value {
     serde_json::from_slice(&std::fs::read(token_file(proxy)).expect("a token file")).unwrap()
+}
+
+/// A client that sends an operator API token with every request.
+fn bearer(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// A client that shows redirects instead of following them.
@@ -126,11 +144,29 @@ struct Steps {
     callback_url: String,
 }
 
+/// `POST /auth/login` from the page's script, as `http` (which may carry a credential).
+async fn start_login(proxy: &Proxy, http: &reqwest::Client) -> Reply {
+    send(
+        http.post(proxy.url("/auth/login"))
+            .header("content-type", "application/json")
+            .body("{}"),
+    )
+    .await
+}
+
+/// Where a login's answer sends the browser: TikTok's authorize page.
+fn authorize_url(login: &Reply) -> String {
+    login.json()["authorize_url"]
+        .as_str()
+        .expect("an authorize_url")
+        .to_owned()
+}
+
 /// `/auth/login`, then TikTok's (the sim's) page; stops before the callback.
 async fn begin(proxy: &Proxy) -> Steps {
     let http = no_redirects();
-    let login = send(http.get(proxy.url("/auth/login"))).await;
-    assert_eq!(login.status, 302, "{}", login.body);
+    let login = start_login(proxy, &http).await;
+    assert_eq!(login.status, 200, "{}", login.body);
     let set_cookie = login
         .header("set-cookie")
         .expect("a state cookie")
@@ -141,7 +177,8 @@ async fn begin(proxy: &Proxy) -> Steps {
         .and_then(|pair| pair.strip_prefix(&format!("{STATE_COOKIE}=")))
         .expect("the state cookie")
         .to_owned();
-    let authorize = login.header("location").unwrap().to_owned();
+    let authorize = authorize_url(&login);
+    assert_eq!(query_of(&authorize)["disable_auto_auth"], "1");
     let consent = send(http.get(&authorize)).await;
     assert_eq!(consent.status, 302, "{}", consent.body);
     let callback_url = consent.header("location").unwrap().to_owned();
@@ -255,7 +292,7 @@ async fn connect_end_to_end_with_pkce() {
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/auth", "Max-Age=600"] {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
     }
-    let authorize = query_of(steps.login.header("location").unwrap());
+    let authorize = query_of(&authorize_url(&steps.login));
     assert_eq!(authorize["client_key"], proxy.sim.client_key());
     assert_eq!(
         authorize["scope"],
@@ -765,9 +802,20 @@ async fn a_static_token_works_as_before_and_login_needs_credentials() {
         }
     );
     assert_eq!(proxy.get("/api/creator").await.status, 200);
-    for path in ["/auth/login", "/auth/callback?code=x&state=y"] {
-        check_error(path, &proxy.get(path).await, 404, "oauth_not_configured");
-    }
+    check_error(
+        "/auth/login",
+        &start_login(&proxy, &proxy.client).await,
+        404,
+        "oauth_not_configured",
+    );
+    let path = "/auth/callback?code=x&state=y";
+    check_error(path, &proxy.get(path).await, 404, "oauth_not_configured");
+    check_error(
+        "GET /auth/login",
+        &proxy.get("/auth/login").await,
+        405,
+        "method_not_allowed",
+    );
     let reply = proxy
         .send(
             proxy
@@ -786,6 +834,9 @@ async fn a_static_token_works_as_before_and_login_needs_credentials() {
 
 #[tokio::test]
 async fn web_mode_sends_no_challenge_and_needs_an_https_redirect() {
+    let tokens = tempfile::tempdir().unwrap();
+    let tokens_file = tokens.path().join("api-tokens.json");
+    let (token, _) = proxy::api_tokens::create(&tokens_file, "tests").unwrap();
     let web = spawn_oauth_in(
         tempfile::tempdir().unwrap(),
         sim_with_ttl(LONG),
@@ -793,12 +844,14 @@ async fn web_mode_sends_no_challenge_and_needs_an_https_redirect() {
             let oauth = config.oauth.as_mut().unwrap();
             oauth.mode = oauth::OAuthMode::Web;
             oauth.redirect_uri = "https://autoposter.example/auth/callback".into();
+            // Reached by a public name: operator access is required.
+            config.operator.api_tokens_file = tokens_file.clone();
         },
     )
     .await;
-    let login = send(no_redirects().get(web.url("/auth/login"))).await;
-    assert_eq!(login.status, 302);
-    let authorize = query_of(login.header("location").unwrap());
+    let login = start_login(&web, &bearer(&token)).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let authorize = query_of(&authorize_url(&login));
     assert!(!authorize.contains_key("code_challenge"));
     assert!(login.header("set-cookie").unwrap().contains("; Secure"));
 
@@ -899,7 +952,7 @@ async fn the_refresh_token_and_client_secret_appear_nowhere() {
     );
 
     let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
-    for expected in [200, 201, 302, 303, 401, 403, 502] {
+    for expected in [200, 201, 303, 401, 403, 502] {
         assert!(
             statuses.contains(&expected),
             "{expected} not covered: {statuses:?}"

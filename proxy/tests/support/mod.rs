@@ -48,6 +48,30 @@ pub async fn spawn_proxy_with(options: SimOptions, tweak: impl FnOnce(&mut Confi
     spawn_proxy_in(dir, options, tweak).await
 }
 
+/// A proxy with operator access on (an API token in its token file), configured by `tweak`;
+/// its `client` sends that token with every request, as a script would. `anonymous` is a
+/// client without it.
+pub async fn spawn_operator_proxy(tweak: impl FnOnce(&mut Config)) -> (Proxy, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let tokens_file = dir.path().join("api-tokens.json");
+    let (token, _) = proxy::api_tokens::create(&tokens_file, "tests").expect("a token");
+    let mut proxy = spawn_proxy_in(dir, sim_options(), |config| {
+        config.operator.api_tokens_file = tokens_file;
+        tweak(config);
+    })
+    .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    proxy.client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    (proxy, token)
+}
+
 /// Like [`spawn_proxy_with`], in a directory the caller prepared (a log already there).
 pub async fn spawn_proxy_in(
     dir: tempfile::TempDir,
@@ -62,6 +86,10 @@ pub async fn spawn_proxy_in(
         log_path: log_path.clone(),
         upstream_timeout: Duration::from_secs(5),
         status_cache_ttl: Duration::from_millis(10),
+        operator: proxy::OperatorConfig {
+            api_tokens_file: dir.path().join("api-tokens.json"),
+            ..proxy::OperatorConfig::default()
+        },
         ..Config::default()
     };
     tweak(&mut config);
