@@ -976,3 +976,127 @@ async fn the_refresh_token_and_client_secret_appear_nowhere() {
         assert!(!traced.contains(secret.as_str()), "{traced}");
     }
 }
+
+/// The hijack of issue 12, tried exactly: on a proxy configured for the network, someone
+/// without a session starts a login (refused), then replays `/auth/callback` with a code for
+/// their own TikTok account and a state of their own (refused, nothing stored). A login the
+/// operator started cannot be finished after they signed out. Only the operator's own login
+/// connects.
+#[tokio::test]
+async fn nobody_without_a_session_can_connect_their_own_account() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let proxy = spawn_oauth_in(
+        tempfile::tempdir().unwrap(),
+        sim_with_ttl(LONG),
+        |_, config| {
+            config.listen = "0.0.0.0:8787".parse().unwrap();
+            config.operator.password_hash =
+                Some(proxy::PasswordHashConfig::parse(&proxy::hash_password(PASSWORD)).unwrap());
+        },
+    )
+    .await;
+    let attacker = no_redirects();
+    for login in [
+        start_login(&proxy, &attacker).await,
+        send(attacker.get(proxy.url("/auth/login"))).await,
+    ] {
+        check_error("login without a session", &login, 401, "sign_in_required");
+        assert!(login.header("set-cookie").is_none());
+    }
+
+    // The attacker's own trip through TikTok's consent page, with a state they made up.
+    let attackers_state = "a".repeat(64);
+    let verifier = oauth::random_token(&[7; 32]);
+    let authorize = oauth::authorize_url(
+        &proxy.sim.base_url(),
+        &oauth::Authorize {
+            client_key: proxy.sim.client_key(),
+            scopes: &oauth::REQUESTED_SCOPES,
+            redirect_uri: &proxy.url("/auth/callback"),
+            state: &attackers_state,
+            code_challenge: Some(&oauth::code_challenge(&verifier)),
+        },
+    );
+    let consent = send(attacker.get(&authorize)).await;
+    let attackers_callback = consent.header("location").unwrap().to_owned();
+    assert!(query_of(&attackers_callback).contains_key("code"));
+    let (_, location) = finish(&attackers_callback, Some(&attackers_state)).await;
+    assert!(
+        connect_error(&location).contains("Connect TikTok again"),
+        "{location}"
+    );
+    assert!(!token_file(&proxy).exists(), "nothing was stored");
+
+    // The operator signs in and starts a login, then signs out before TikTok sends them back.
+    let sign_in = |http: reqwest::Client| {
+        let url = proxy.url("/auth/session");
+        async move {
+            let reply = send(
+                http.post(url)
+                    .header("content-type", "application/json")
+                    .body(json!({ "password": PASSWORD }).to_string()),
+            )
+            .await;
+            assert_eq!(reply.status, 204, "{}", reply.body);
+            reply
+                .header("set-cookie")
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let operator_login = |session: String| {
+        let url = proxy.url("/auth/login");
+        async move {
+            let login = send(
+                no_redirects()
+                    .post(url)
+                    .header("cookie", session)
+                    .header("content-type", "application/json")
+                    .body("{}"),
+            )
+            .await;
+            assert_eq!(login.status, 200, "{}", login.body);
+            let state_cookie = login
+                .header("set-cookie")
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .strip_prefix(&format!("{STATE_COOKIE}="))
+                .unwrap()
+                .to_owned();
+            let consent = send(no_redirects().get(authorize_url(&login))).await;
+            (consent.header("location").unwrap().to_owned(), state_cookie)
+        }
+    };
+    let session = sign_in(no_redirects()).await;
+    let (callback, state_cookie) = operator_login(session.clone()).await;
+    let out = send(
+        no_redirects()
+            .delete(proxy.url("/auth/session"))
+            .header("cookie", session),
+    )
+    .await;
+    assert_eq!(out.status, 204);
+    let (_, location) = finish(&callback, Some(&state_cookie)).await;
+    assert!(
+        connect_error(&location).contains("signed out"),
+        "{location}"
+    );
+    assert!(!token_file(&proxy).exists(), "nothing was stored");
+
+    // Signed in, the operator's own login connects.
+    let session = sign_in(no_redirects()).await;
+    let (callback, state_cookie) = operator_login(session.clone()).await;
+    let (_, location) = finish(&callback, Some(&state_cookie)).await;
+    assert_eq!(location, "/");
+    let connected = stored(&proxy);
+    // And the attacker, trying again, still replaces nothing.
+    let (_, location) = finish(&attackers_callback, Some(&attackers_state)).await;
+    assert!(location.contains("connect_error"), "{location}");
+    assert_eq!(stored(&proxy), connected);
+    proxy.stop().await.unwrap();
+}
