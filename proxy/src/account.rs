@@ -25,6 +25,16 @@ use tokio::sync::Mutex;
 /// What a person reads on `/api/connection` without any way to connect.
 const UNCONFIGURED_MESSAGE: &str = "No TikTok account is connected. Set TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET to connect with a click, or TIKTOK_ACCESS_TOKEN, and restart the proxy.";
 
+/// What a finished code exchange did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connected {
+    /// The tokens are stored: this account is the connected one.
+    Stored,
+    /// The person signed in to TikTok as another account than the connected one; nothing was
+    /// replaced.
+    OtherAccount,
+}
+
 /// Where access tokens come from.
 #[derive(Debug)]
 pub struct Account {
@@ -60,7 +70,10 @@ enum Slot {
     /// Never connected, or disconnected on purpose.
     Empty,
     /// TikTok refused the refresh token (`invalid_grant`): the person must connect again.
-    Refused,
+    /// Holds the account's `open_id` (empty if unknown), so connecting another one is noticed.
+    Refused {
+        open_id: String,
+    },
     Held(StoredTokens),
 }
 
@@ -173,7 +186,10 @@ impl Account {
                 let slot = oauth.slot.lock().await;
                 match &*slot {
                     Slot::Empty => connection.message = Some(CONNECT_MESSAGE.to_owned()),
-                    Slot::Refused => connection.message = Some(RECONNECT_MESSAGE.to_owned()),
+                    Slot::Refused { open_id } => {
+                        connection.message = Some(RECONNECT_MESSAGE.to_owned());
+                        connection.open_id = Some(open_id.clone()).filter(|id| !id.is_empty());
+                    }
                     Slot::Held(tokens) => {
                         let granted = grants(Some(&tokens.scopes));
                         connection.connected = true;
@@ -195,13 +211,17 @@ impl Account {
         connection
     }
 
-    /// The callback's code exchange: on success the tokens are stored (file first).
+    /// The callback's code exchange: on success the tokens are stored (file first) — unless they
+    /// are for another TikTok account than the one connected (or last connected, before TikTok
+    /// refused its renewal). Then nothing is replaced: the new grant is revoked at once, and the
+    /// person must disconnect first to switch accounts, so a connect can never silently move
+    /// the autoposter to someone else's account.
     pub async fn connect(
         &self,
         code: &str,
         redirect_uri: &str,
         code_verifier: Option<&str>,
-    ) -> Result<(), TokenError> {
+    ) -> Result<Connected, TokenError> {
         let Source::OAuth(oauth) = &self.source else {
             unreachable!("the callback route answers only with OAuth configured");
         };
@@ -210,8 +230,20 @@ impl Account {
             .exchange_code(code, redirect_uri, code_verifier)
             .await?;
         let mut slot = oauth.slot.lock().await;
+        let current = match &*slot {
+            Slot::Held(tokens) => tokens.open_id.as_str(),
+            Slot::Refused { open_id } => open_id.as_str(),
+            Slot::Empty => "",
+        };
+        if !current.is_empty() && !reply.open_id.is_empty() && current != reply.open_id {
+            drop(slot);
+            if let Err(error) = oauth.client.revoke(&reply.access_token).await {
+                tracing::warn!(%error, "could not revoke the other account's new grant");
+            }
+            return Ok(Connected::OtherAccount);
+        }
         oauth.store(&mut slot, reply).await;
-        Ok(())
+        Ok(Connected::Stored)
     }
 
     /// `POST /auth/logout`: revoke at TikTok, then forget the tokens whatever TikTok said.
@@ -257,7 +289,7 @@ impl OAuthAccount {
         let mut slot = self.slot.lock().await;
         let tokens = match &*slot {
             Slot::Empty => return Err(Error::NotSignedIn),
-            Slot::Refused => return Err(Error::ReconnectRequired),
+            Slot::Refused { .. } => return Err(Error::ReconnectRequired),
             Slot::Held(tokens) => tokens,
         };
         let replaced = rejected.is_some_and(|rejected| rejected.expose() != tokens.access_token);
@@ -332,7 +364,12 @@ impl OAuthAccount {
     /// Marks the account disconnected after TikTok refused the refresh token. The token file
     /// is left as it is: it is useless now, and a restart only asks TikTok once more.
     fn refused(&self, slot: &mut Slot) -> Error {
-        *slot = Slot::Refused;
+        let open_id = match &*slot {
+            Slot::Held(tokens) => tokens.open_id.clone(),
+            Slot::Refused { open_id } => open_id.clone(),
+            Slot::Empty => String::new(),
+        };
+        *slot = Slot::Refused { open_id };
         self.connected.store(false, Ordering::Relaxed);
         Error::ReconnectRequired
     }

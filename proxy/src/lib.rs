@@ -47,7 +47,7 @@ pub use config::{
     EmbedConfigError, OAuthConfig, Secret, default_token_file,
 };
 pub use error::DEFAULT_RETRY_AFTER_SECS;
-pub use login::{STATE_COOKIE, STATE_TTL};
+pub use login::{OTHER_ACCOUNT_MESSAGE, STATE_COOKIE, STATE_TTL};
 pub use operator::{OperatorConfig, default_api_tokens_file};
 pub use password::{MIN_PASSWORD_CHARS, PasswordHashConfig, PasswordHashError, hash_password};
 pub use server::run;

@@ -10,6 +10,7 @@
 //! does not send it on TikTok's redirect: the binding is made at the start instead.) Whoever
 //! cannot start a login cannot finish one, so nobody can slip their own TikTok account in.
 
+use crate::account::Connected;
 use crate::body::{Body, full, json_response};
 use crate::config::OAuthConfig;
 use crate::error::Error;
@@ -33,6 +34,9 @@ use tokio::time::Instant;
 
 /// How long a person has on TikTok's page before the `state` expires.
 pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Why a connect replaced nothing: TikTok signed the person in as another account.
+pub const OTHER_ACCOUNT_MESSAGE: &str = "TikTok signed you in as a different account than the one this autoposter posts to, so nothing was changed. To switch accounts, click Disconnect TikTok first, then connect the other account.";
 
 /// The cookie that binds a login's `state` to the browser that started it.
 pub const STATE_COOKIE: &str = "autoposter_oauth_state";
@@ -190,7 +194,8 @@ pub async fn callback(app: &App, request: &Request<Incoming>) -> Result<Response
         if code.is_empty() {
             return Err("TikTok sent no sign-in code. Click Connect TikTok again.".to_owned());
         }
-        app.account
+        let connected = app
+            .account
             .connect(code, &logins.redirect_uri, verifier.as_deref())
             .await
             .map_err(|error| {
@@ -201,7 +206,11 @@ pub async fn callback(app: &App, request: &Request<Incoming>) -> Result<Response
                     }
                     _ => connect_error_reason("temporarily_unavailable", ""),
                 }
-            })
+            })?;
+        match connected {
+            Connected::Stored => Ok(()),
+            Connected::OtherAccount => Err(OTHER_ACCOUNT_MESSAGE.to_owned()),
+        }
     }
     .await;
     let location = match outcome {

@@ -1100,3 +1100,44 @@ async fn nobody_without_a_session_can_connect_their_own_account() {
     assert_eq!(stored(&proxy), connected);
     proxy.stop().await.unwrap();
 }
+
+/// Connecting must not silently move the autoposter to another TikTok account: signing in as
+/// someone else replaces nothing, says so on the page, and revokes the stray grant; after a
+/// deliberate disconnect, the other account connects.
+#[tokio::test]
+async fn connecting_another_account_replaces_nothing_and_says_so() {
+    let proxy = spawn_oauth(sim_with_ttl(LONG)).await;
+    connect(&proxy).await;
+    let first = stored(&proxy);
+    let first_open_id = first["open_id"].as_str().unwrap().to_owned();
+    assert!(!first_open_id.is_empty());
+
+    proxy.sim.sign_in_as("sim-open-id-someone-else");
+    let steps = begin(&proxy).await;
+    let (_, location) = finish(&steps.callback_url, Some(&steps.cookie)).await;
+    assert_eq!(connect_error(&location), proxy::OTHER_ACCOUNT_MESSAGE);
+    assert_eq!(stored(&proxy), first, "the token file is untouched");
+    let state = connection(&proxy).await;
+    assert!(state.connected);
+    assert_eq!(state.open_id.as_deref(), Some(first_open_id.as_str()));
+    let revokes = proxy
+        .sim
+        .requests()
+        .iter()
+        .filter(|request| request.path == paths::OAUTH_REVOKE)
+        .count();
+    assert_eq!(revokes, 1, "the stray grant was revoked");
+
+    let out = proxy
+        .send(
+            proxy
+                .client
+                .post(proxy.url("/auth/logout"))
+                .header("x-requested-with", "fetch"),
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    connect(&proxy).await;
+    assert_eq!(stored(&proxy)["open_id"], "sim-open-id-someone-else");
+    proxy.stop().await.unwrap();
+}

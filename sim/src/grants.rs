@@ -12,7 +12,8 @@ use tokio::time::Instant;
 /// five minutes is plenty for a redirect.
 pub(crate) const CODE_TTL: Duration = Duration::from_secs(5 * 60);
 
-/// The `open_id` of the simulated person.
+/// The `open_id` of the simulated person, unless a test signs in as someone else
+/// (`Sim::sign_in_as`).
 pub(crate) const OPEN_ID: &str = "sim-open-id-0001";
 
 /// An authorization code waiting for its exchange.
@@ -24,6 +25,8 @@ pub(crate) struct PendingCode {
     pub(crate) code_challenge: Option<String>,
     /// What the person granted.
     pub(crate) scopes: Vec<String>,
+    /// Who consented: the account the code's tokens are for.
+    pub(crate) open_id: String,
     /// After this the code is refused.
     pub(crate) expires: Instant,
 }
@@ -32,6 +35,7 @@ pub(crate) struct PendingCode {
 #[derive(Debug)]
 struct Grant {
     scopes: Vec<String>,
+    open_id: String,
     revoked: bool,
 }
 
@@ -55,6 +59,8 @@ pub(crate) struct Lifetimes {
 /// Codes, grants and tokens. Lives inside the simulator's state mutex.
 #[derive(Debug, Default)]
 pub(crate) struct Grants {
+    /// Who is signed in to the simulated TikTok in the browser; empty means [`OPEN_ID`].
+    pub(crate) signed_in: String,
     codes: HashMap<String, PendingCode>,
     grants: Vec<Grant>,
     access: HashMap<String, Issued>,
@@ -76,15 +82,26 @@ impl Grants {
             .filter(|pending| now < pending.expires)
     }
 
-    /// Starts a grant with `scopes` and issues its first token pair.
+    /// Who consents on the authorize page now.
+    pub(crate) fn person(&self) -> String {
+        if self.signed_in.is_empty() {
+            OPEN_ID.to_owned()
+        } else {
+            self.signed_in.clone()
+        }
+    }
+
+    /// Starts a grant by `open_id` with `scopes` and issues its first token pair.
     pub(crate) fn start(
         &mut self,
+        open_id: String,
         scopes: Vec<String>,
         now: Instant,
         lifetimes: Lifetimes,
     ) -> TokenResponse {
         self.grants.push(Grant {
             scopes,
+            open_id,
             revoked: false,
         });
         self.issue(self.grants.len() - 1, now, lifetimes)
@@ -152,7 +169,7 @@ impl Grants {
         TokenResponse {
             access_token,
             expires_in: whole_secs(lifetimes.access),
-            open_id: OPEN_ID.to_owned(),
+            open_id: self.grants[grant].open_id.clone(),
             refresh_expires_in: whole_secs(lifetimes.refresh),
             refresh_token,
             scope: self.grants[grant].scopes.join(","),
@@ -183,6 +200,7 @@ mod tests {
             redirect_uri: "http://localhost:1/cb".into(),
             code_challenge: None,
             scopes: vec!["video.publish".into()],
+            open_id: OPEN_ID.into(),
             expires: now + CODE_TTL,
         };
         let code = grants.issue_code(pending.clone());
@@ -196,7 +214,7 @@ mod tests {
     fn refresh_tokens_rotate_strictly_and_revoke_ends_everything() {
         let now = Instant::now();
         let mut grants = Grants::default();
-        let first = grants.start(vec!["video.upload".into()], now, LIFETIMES);
+        let first = grants.start(OPEN_ID.into(), vec!["video.upload".into()], now, LIFETIMES);
         assert_eq!(first.expires_in, 2);
         assert_eq!(
             grants.access_scopes(&first.access_token, now),

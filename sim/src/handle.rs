@@ -128,9 +128,18 @@ impl Sim {
     pub fn issue_tokens(&self, scopes: &[&str]) -> TokenResponse {
         let scopes = scopes.iter().map(|scope| (*scope).to_owned()).collect();
         let lifetimes = self.shared.lifetimes;
-        self.state()
+        let mut state = self.state();
+        let person = state.grants.person();
+        state
             .grants
-            .start(scopes, tokio::time::Instant::now(), lifetimes)
+            .start(person, scopes, tokio::time::Instant::now(), lifetimes)
+    }
+
+    /// Who the browser is signed in to TikTok as from now on: the `open_id` that the next
+    /// consents (and so the next connections) are for. A test of someone connecting another
+    /// account than the one connected before.
+    pub fn sign_in_as(&self, open_id: &str) {
+        self.state().grants.signed_in = open_id.to_owned();
     }
 
     /// Makes every issued access token expire now (the API then answers 401

@@ -127,12 +127,17 @@ pub(crate) fn authorize(sim: &Sim, query: Option<&str>) -> Response<Body> {
             ),
         ]);
     }
-    let code = sim.state().grants.issue_code(PendingCode {
-        redirect_uri: redirect_uri.to_owned(),
-        code_challenge: challenge.cloned(),
-        scopes: granted.clone(),
-        expires: Instant::now() + CODE_TTL,
-    });
+    let code = {
+        let mut state = sim.state();
+        let open_id = state.grants.person();
+        state.grants.issue_code(PendingCode {
+            redirect_uri: redirect_uri.to_owned(),
+            code_challenge: challenge.cloned(),
+            scopes: granted.clone(),
+            open_id,
+            expires: Instant::now() + CODE_TTL,
+        })
+    };
     back(&[("code", &code), ("scopes", &granted.join(","))])
 }
 
@@ -225,7 +230,10 @@ fn exchange_code(
         ));
     }
     let lifetimes = sim.shared().lifetimes;
-    Ok(sim.state().grants.start(pending.scopes, now, lifetimes))
+    Ok(sim
+        .state()
+        .grants
+        .start(pending.open_id, pending.scopes, now, lifetimes))
 }
 
 /// Reads (and records) the form, plays scripted faults, and checks the content type.
