@@ -243,7 +243,8 @@ async fn upload_event(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Error> {
     let report: UploadEvent = read_json(request).await?;
-    let record = app.posts.get(publish_id).ok_or(Error::UnknownUpload)?;
+    // Counted only once the body is a valid report; past the cap nothing more is logged.
+    let record = app.posts.count_event(publish_id)?;
     let mut event = LogEvent::now(EventKind::Upload);
     event.publish_id = Some(publish_id.to_owned());
     event.mode = Some(record.mode);
