@@ -81,6 +81,9 @@ pub enum Error {
         crate::posts::MAX_EVENTS_PER_POST
     )]
     TooManyEvents,
+    /// A query parameter is not one this call understands; holds what is wrong.
+    #[error("{0}")]
+    BadQuery(String),
     /// The post would be refused by TikTok; caught before asking it.
     #[error(transparent)]
     InvalidPost(#[from] InvalidPost),
@@ -152,6 +155,7 @@ impl Error {
             Self::BadRequestBody(_) => "bad_request".into(),
             Self::BodyTimeout(_) => "body_timeout".into(),
             Self::TooManyEvents => "too_many_events".into(),
+            Self::BadQuery(_) => "invalid_query".into(),
             Self::InvalidPost(invalid) => invalid.code().into(),
             Self::InvalidPublishId => "invalid_publish_id".into(),
             Self::NotFound => "not_found".into(),
@@ -183,6 +187,7 @@ impl Error {
             Self::SignInRefused(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidJson(_)
             | Self::BadRequestBody(_)
+            | Self::BadQuery(_)
             | Self::InvalidPost(_)
             | Self::InvalidPublishId => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

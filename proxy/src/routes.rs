@@ -3,7 +3,7 @@
 use crate::access::{self, Access};
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
-use crate::log::{EventKind, LogEvent};
+use crate::log::{EventKind, LogEvent, Page};
 use crate::login;
 use crate::posts::PostRecord;
 use crate::relay;
@@ -82,7 +82,7 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<Response<Body>, 
         (_, "/auth/logout") => Err(Error::MethodNotAllowed("POST")),
         (&Method::GET, "/api/creator") => creator(app).await,
         (_, "/api/health" | "/api/creator") => Err(Error::MethodNotAllowed("GET")),
-        (&Method::GET, "/api/posts") => history(app).await,
+        (&Method::GET, "/api/posts") => history(app, request.uri().query()).await,
         (&Method::POST, "/api/posts") => create_post(app, request).await,
         (_, "/api/posts") => Err(Error::MethodNotAllowed("GET, POST")),
         (method, path) if path.starts_with(POST_PREFIX) => {
@@ -134,11 +134,12 @@ async fn creator(app: &App) -> Result<Response<Body>, Error> {
     Ok(json_response(StatusCode::OK, &Creator::from(info)))
 }
 
-/// `GET /api/posts`: the log, folded.
-async fn history(app: &App) -> Result<Response<Body>, Error> {
+/// `GET /api/posts?limit=&before=`: one page of the log, folded.
+async fn history(app: &App, query: Option<&str>) -> Result<Response<Body>, Error> {
+    let page = Page::from_query(query).map_err(Error::BadQuery)?;
     let history = app
         .log
-        .history()
+        .page(page)
         .await
         .map_err(|error| Error::Internal(format!("reading the log: {error}")))?;
     Ok(json_response(StatusCode::OK, &history))
