@@ -79,7 +79,11 @@ impl Connections {
             {
                 let mut state = self.lock();
                 if state.open.len() >= self.max {
-                    state.evicted += 1;
+                    let idle = longest_idle(&state.open);
+                    if let Some(slot) = idle.and_then(|id| state.open.remove(&id)) {
+                        slot.close.notify_one();
+                        state.evicted += 1;
+                    }
                     if state
                         .warned_at
                         .is_none_or(|warned| warned.elapsed() >= WARN_EVERY)
@@ -87,14 +91,15 @@ impl Connections {
                         tracing::warn!(
                             max_connections = self.max,
                             closed_to_make_room = state.evicted,
-                            "connection cap reached: closing the connections idle longest to make room (AUTOPOSTER_MAX_CONNECTIONS)"
+                            "connection cap reached (AUTOPOSTER_MAX_CONNECTIONS): {}",
+                            if idle.is_some() {
+                                "closing the connections idle longest to make room"
+                            } else {
+                                "every connection has a request in flight; new ones wait"
+                            }
                         );
                         state.warned_at = Some(Instant::now());
                         state.evicted = 0;
-                    }
-                    if let Some(id) = longest_idle(&state.open) {
-                        let slot = state.open.remove(&id).expect("the id was just found");
-                        slot.close.notify_one();
                     }
                 }
                 if state.open.len() < self.max {

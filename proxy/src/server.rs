@@ -152,8 +152,9 @@ pub async fn run(
                 ended = connection => if let Err(error) = ended {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 },
-                // Dropping the connection closes it: it has no request in flight.
-                () = ticket.must_close() => tracing::debug!(%peer, "connection closed to make room"),
+                // Dropping the connection closes it: it has no request in flight, or shutdown's
+                // grace is over.
+                () = ticket.must_close() => tracing::debug!(%peer, "connection closed by the proxy"),
             }
         });
     }
