@@ -207,11 +207,21 @@ pub struct HistoryEntry {
     pub updated_at: String,
 }
 
-/// `GET /api/posts`.
+/// How many posts one page of `GET /api/posts` holds when `limit` is not given.
+pub const DEFAULT_HISTORY_LIMIT: usize = 50;
+
+/// The largest `limit` `GET /api/posts` accepts: a page stays small whatever the log's size.
+pub const MAX_HISTORY_LIMIT: usize = 200;
+
+/// `GET /api/posts?limit=&before=`: one page of the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// Newest first.
     pub posts: Vec<HistoryEntry>,
+    /// Present when older posts exist: pass it as `before=` for the next page. An opaque
+    /// cursor (where the oldest post of this page starts in the log), not a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
 }
 
 /// `GET /api/health`: the proxy is up, and whether it holds a TikTok access token.

@@ -1,6 +1,7 @@
 //! The one response body type, and helpers to build bodies and read JSON requests.
 
 use crate::error::Error;
+use crate::idle_body::{IdleBody, is_stalled};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
 use hyper::body::Incoming;
@@ -8,6 +9,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// Every response body the proxy sends.
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -15,6 +17,23 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 /// The largest JSON request accepted. A `CreatePost` is a few hundred bytes even with a
 /// 2200-character caption; anything near this is a mistake or an attack.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// How long a request body may send nothing (`Config::body_idle_timeout`), put in every
+/// request's extensions by the server so that whoever reads a body finds it there.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyIdleTimeout(pub Duration);
+
+/// The request's body, failing with [`crate::idle_body::BodyStalled`] when it stalls for the
+/// configured idle timeout (the default one for a request built without the extension).
+pub fn idle_body(request: Request<Incoming>) -> IdleBody<Incoming> {
+    let timeout = request
+        .extensions()
+        .get::<BodyIdleTimeout>()
+        .map_or(crate::config::DEFAULT_BODY_IDLE_TIMEOUT, |timeout| {
+            timeout.0
+        });
+    IdleBody::new(request.into_body(), timeout)
+}
 
 /// A body holding `chunk` whole.
 pub fn full(chunk: impl Into<Bytes>) -> Body {
@@ -43,7 +62,8 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Bod
 }
 
 /// Reads a JSON request body: `application/json` only (415 otherwise), at most
-/// [`MAX_JSON_BODY`] bytes (413), and valid for `T` (400 naming serde's complaint).
+/// [`MAX_JSON_BODY`] bytes (413), arriving without a stall of the body idle timeout (408), and
+/// valid for `T` (400 naming serde's complaint).
 pub async fn read_json<T: DeserializeOwned>(request: Request<Incoming>) -> Result<T, Error> {
     let content_type = request
         .headers()
@@ -53,12 +73,14 @@ pub async fn read_json<T: DeserializeOwned>(request: Request<Incoming>) -> Resul
     if !is_json(content_type) {
         return Err(Error::UnsupportedMediaType(content_type.to_owned()));
     }
-    let bytes = Limited::new(request.into_body(), MAX_JSON_BODY)
+    let bytes = Limited::new(idle_body(request), MAX_JSON_BODY)
         .collect()
         .await
         .map_err(|error| {
             if error.is::<http_body_util::LengthLimitError>() {
                 Error::PayloadTooLarge
+            } else if let Some(idle) = is_stalled(&*error) {
+                Error::BodyTimeout(idle)
             } else {
                 Error::BadRequestBody(error.to_string())
             }

@@ -32,6 +32,22 @@ pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 /// token; a page polling every few seconds, or two tabs polling the same post, stay under it.
 pub const DEFAULT_STATUS_CACHE_TTL: Duration = Duration::from_secs(2);
 
+/// How long a client may take to send a request's headers, counted from the moment the proxy
+/// starts waiting for them. In hyper 1.x this one timer also covers a keep-alive connection's
+/// wait for its next request (hyper#3828), so it is the idle timeout too. Browsers send headers
+/// in one packet; 10 s leaves room for a slow phone network and closes a slowloris quickly.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a request body may go without a single byte arriving before it fails with 408. Only
+/// a stall counts, never the total: a 64 MB chunk over a slow uplink takes minutes, but its bytes
+/// keep coming.
+pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many connections are served at once. Well under a service's usual limit of 1,024 open
+/// files (each connection is one, and TikTok calls need their own), yet far more than one
+/// creator's browser tabs open (six per host each).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 /// The redirect URI of the desktop flow when none is configured: the proxy's default address.
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8787/auth/callback";
 
@@ -76,6 +92,14 @@ pub struct Config {
     /// Who may do everything, and how they prove it (`operator.rs`). Required, and checked at
     /// start, when the proxy is reachable beyond loopback ([`Config::exposure`]).
     pub operator: OperatorConfig,
+    /// A connection that has not sent a whole request's headers within this is closed; also the
+    /// longest a keep-alive connection waits for its next request.
+    pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long fails with 408 `body_timeout`.
+    pub body_idle_timeout: Duration,
+    /// The most connections served at once. Past it, the connection that has waited longest
+    /// without a request in flight is closed to make room (`connections.rs`).
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -92,6 +116,9 @@ impl Default for Config {
             embed: EmbedConfig::default(),
             allowed_hosts: Vec::new(),
             operator: OperatorConfig::default(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -97,6 +97,18 @@ pub enum Error {
     /// The body could not be read (the caller went away mid-body, or sent broken framing).
     #[error("The request body could not be read: {0}")]
     BadRequestBody(String),
+    /// The request body stopped arriving for the body idle timeout.
+    #[error("The request body stopped arriving for {} s. Send it again.", .0.as_secs_f32())]
+    BodyTimeout(Duration),
+    /// A post's upload-event reports are past [`crate::posts::MAX_EVENTS_PER_POST`].
+    #[error(
+        "This post has sent the most upload events one post may ({}); further ones are not logged.",
+        crate::posts::MAX_EVENTS_PER_POST
+    )]
+    TooManyEvents,
+    /// A query parameter is not one this call understands; holds what is wrong.
+    #[error("{0}")]
+    BadQuery(String),
     /// The post would be refused by TikTok; caught before asking it.
     #[error(transparent)]
     InvalidPost(#[from] InvalidPost),
@@ -173,6 +185,9 @@ impl Error {
             Self::UnsupportedMediaType(_) => "unsupported_media_type".into(),
             Self::PayloadTooLarge => "payload_too_large".into(),
             Self::BadRequestBody(_) => "bad_request".into(),
+            Self::BodyTimeout(_) => "body_timeout".into(),
+            Self::TooManyEvents => "too_many_events".into(),
+            Self::BadQuery(_) => "invalid_query".into(),
             Self::InvalidPost(invalid) => invalid.code().into(),
             Self::InvalidPublishId => "invalid_publish_id".into(),
             Self::NotFound => "not_found".into(),
@@ -210,10 +225,13 @@ impl Error {
             Self::SignInRefused(_) => StatusCode::BAD_GATEWAY,
             Self::InvalidJson(_)
             | Self::BadRequestBody(_)
+            | Self::BadQuery(_)
             | Self::InvalidPost(_)
             | Self::InvalidPublishId => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyEvents => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TikTok(tiktok) => tiktok_status(&tiktok.api.code, tiktok.http_status),

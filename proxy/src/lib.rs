@@ -22,7 +22,9 @@ pub mod api_tokens;
 mod atomic_file;
 mod body;
 mod config;
+mod connections;
 mod error;
+mod idle_body;
 mod log;
 mod login;
 mod oauth_client;
@@ -42,7 +44,8 @@ mod token_file;
 
 pub use body::MAX_JSON_BODY;
 pub use config::{
-    Config, ConfigError, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_REDIRECT_URI,
+    Config, ConfigError, DEFAULT_API_BASE, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS, DEFAULT_REDIRECT_URI,
     DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig,
     EmbedConfigError, OAuthConfig, Secret, default_token_file,
 };

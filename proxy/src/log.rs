@@ -1,10 +1,15 @@
 //! The JSONL history: one event per line, appended by one writer at a time, folded into
 //! `History` on read. A line torn by a crash is skipped and reported, never fatal.
+//!
+//! Reading takes no lock: a page is read through its own file handle, backwards from the end,
+//! and only lines that end with `\n` count (a line being written is not one yet). So a page
+//! costs about what lies between the end of the log and that page, never the whole log, and
+//! appends never wait for a reader.
 
-use protocol::wire::{History, HistoryEntry, PostMode};
+use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT, PostMode};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use tokio::fs::{File, OpenOptions};
@@ -113,7 +118,7 @@ impl LogEvent {
 #[derive(Debug)]
 pub struct Log {
     path: PathBuf,
-    /// Held for a whole line's write (and for reads, so a read never sees half a line).
+    /// Held for a whole line's write; readers do not take it.
     writer: Mutex<Writer>,
 }
 
@@ -171,13 +176,17 @@ impl Log {
         written
     }
 
-    /// Reads the whole log and folds it into the history.
-    pub async fn history(&self) -> io::Result<History> {
-        let text = {
-            let _writer = self.writer.lock().await;
-            tokio::fs::read(&self.path).await?
-        };
-        let (history, skipped) = fold(&text);
+    /// One page of the history: up to `page.limit` posts, newest first, that started before
+    /// `page.before`. Read without the writer's lock (see the module's comment).
+    pub async fn page(&self, page: Page) -> io::Result<History> {
+        let path = self.path.clone();
+        let (history, skipped) = tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&path)?;
+            let end = file.metadata()?.len();
+            read_page(&mut file, end, page)
+        })
+        .await
+        .map_err(io::Error::other)??;
         if skipped > 0 {
             tracing::warn!(
                 skipped,
@@ -189,8 +198,102 @@ impl Log {
     }
 }
 
-/// Folds log lines into one entry per `publish_id`, newest first, each with its latest status.
-/// Also returns how many lines could not be read; they are skipped.
+/// Which page of the history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many posts (1 to [`MAX_HISTORY_LIMIT`]).
+    pub limit: usize,
+    /// Only posts whose `post_created` line starts before this byte of the log: a previous
+    /// page's `next_before`. `None`: from the newest.
+    pub before: Option<u64>,
+}
+
+impl Page {
+    /// Reads `?limit=&before=`; other parameters are ignored. The error says which value is
+    /// wrong and what is expected, for the caller.
+    pub fn from_query(query: Option<&str>) -> Result<Self, String> {
+        let mut page = Self {
+            limit: protocol::wire::DEFAULT_HISTORY_LIMIT,
+            before: None,
+        };
+        for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match &*name {
+                "limit" => {
+                    page.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|limit| (1..=MAX_HISTORY_LIMIT).contains(limit))
+                        .ok_or_else(|| {
+                            format!("limit must be a whole number from 1 to {MAX_HISTORY_LIMIT}.")
+                        })?;
+                }
+                "before" => {
+                    page.before = Some(value.parse().map_err(|_| {
+                        "before must be the next_before of a previous page (a whole number)."
+                            .to_owned()
+                    })?);
+                }
+                _ => {}
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// One page of the log's first `end` bytes, read backwards from `end`; also how many lines could
+/// not be read (they are skipped). A post's entry starts at its `post_created` line and gathers
+/// every later line about it, exactly as [`fold`] does for the whole log.
+pub fn read_page(
+    reader: &mut (impl Read + Seek),
+    end: u64,
+    page: Page,
+) -> io::Result<(History, usize)> {
+    let mut lines = Backwards::new(reader, end);
+    // Events seen for posts whose `post_created` line is not reached yet, newest first.
+    let mut open: HashMap<String, Vec<LogEvent>> = HashMap::new();
+    let mut posts = Vec::new();
+    let mut oldest = None;
+    let mut next_before = None;
+    let mut skipped = 0;
+    while let Some((offset, line)) = lines.next_line()? {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let Ok(event) = serde_json::from_slice::<LogEvent>(&line) else {
+            skipped += 1;
+            continue;
+        };
+        let Some(publish_id) = event.publish_id.clone().filter(|_| counts(&event)) else {
+            continue;
+        };
+        let started = event.event == EventKind::PostCreated;
+        open.entry(publish_id.clone()).or_default().push(event);
+        if !started {
+            continue;
+        }
+        let mut events = open.remove(&publish_id).expect("just pushed");
+        if page.before.is_some_and(|before| offset >= before) {
+            continue;
+        }
+        if posts.len() == page.limit {
+            next_before = oldest;
+            break;
+        }
+        events.reverse();
+        let mut events = events.into_iter();
+        let first = events.next().expect("the post_created line at least");
+        let mut entry = new_entry(&first);
+        apply(&mut entry, first);
+        events.for_each(|event| apply(&mut entry, event));
+        posts.push(entry);
+        oldest = Some(offset);
+    }
+    Ok((History { posts, next_before }, skipped))
+}
+
+/// The whole log folded at once: one entry per post that has a `post_created` line, newest
+/// first. What reading every page in turn must give.
+#[cfg(test)]
 pub fn fold(text: &[u8]) -> (History, usize) {
     let mut posts: Vec<HistoryEntry> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -203,56 +306,135 @@ pub fn fold(text: &[u8]) -> (History, usize) {
             skipped += 1;
             continue;
         };
-        let Some(publish_id) = event.publish_id.clone() else {
+        let Some(publish_id) = event.publish_id.clone().filter(|_| counts(&event)) else {
             continue;
         };
-        let upload_status = event
-            .upload_event
-            .and_then(protocol::wire::UploadEventKind::final_status);
-        let counts = match event.event {
-            EventKind::PostCreated | EventKind::Status => true,
-            EventKind::Upload => upload_status.is_some(),
-            EventKind::PostFailed | EventKind::Unknown => false,
-        };
-        if !counts {
-            continue;
-        }
-        let at = *index.entry(publish_id.clone()).or_insert_with(|| {
-            posts.push(HistoryEntry {
-                publish_id,
-                mode: None,
-                file_name: None,
-                video_size: None,
-                caption: None,
-                status: STATUS_AFTER_CREATE.to_owned(),
-                fail_reason: None,
-                post_ids: Vec::new(),
-                created_at: event.ts.clone(),
-                updated_at: event.ts.clone(),
-            });
-            posts.len() - 1
-        });
-        let entry = &mut posts[at];
-        entry.mode = event.mode.or(entry.mode);
-        entry.file_name = event.file_name.or(entry.file_name.take());
-        entry.video_size = event.video_size.or(entry.video_size);
-        entry.caption = event.caption.or(entry.caption.take());
-        if let Some(status) = upload_status {
-            entry.status = status.to_owned();
-            entry.fail_reason = event.message.clone();
-        }
-        if event.event == EventKind::Status {
-            if let Some(status) = event.status {
-                entry.status = status;
+        let at = match index.get(&publish_id) {
+            Some(&at) => at,
+            None if event.event == EventKind::PostCreated => {
+                posts.push(new_entry(&event));
+                index.insert(publish_id, posts.len() - 1);
+                posts.len() - 1
             }
-            entry.fail_reason = event.fail_reason;
-            entry.post_ids = event.post_ids;
-        }
-        entry.updated_at = event.ts;
+            // A post this log never saw start (its log was replaced): not listed.
+            None => continue,
+        };
+        apply(&mut posts[at], event);
     }
     // Posts appear in the log in the order they were started.
     posts.reverse();
-    (History { posts }, skipped)
+    (
+        History {
+            posts,
+            next_before: None,
+        },
+        skipped,
+    )
+}
+
+/// Whether an event changes its post's entry: starts, statuses and final upload outcomes do;
+/// failed inits, retries and events from later versions do not.
+fn counts(event: &LogEvent) -> bool {
+    match event.event {
+        EventKind::PostCreated | EventKind::Status => true,
+        EventKind::Upload => event
+            .upload_event
+            .and_then(protocol::wire::UploadEventKind::final_status)
+            .is_some(),
+        EventKind::PostFailed | EventKind::Unknown => false,
+    }
+}
+
+/// An entry as its first event leaves it, before [`apply`]ing that event.
+fn new_entry(first: &LogEvent) -> HistoryEntry {
+    HistoryEntry {
+        publish_id: first.publish_id.clone().unwrap_or_default(),
+        mode: None,
+        file_name: None,
+        video_size: None,
+        caption: None,
+        status: STATUS_AFTER_CREATE.to_owned(),
+        fail_reason: None,
+        post_ids: Vec::new(),
+        created_at: first.ts.clone(),
+        updated_at: first.ts.clone(),
+    }
+}
+
+/// Folds one (counted) event into its post's entry.
+fn apply(entry: &mut HistoryEntry, event: LogEvent) {
+    entry.mode = event.mode.or(entry.mode);
+    entry.file_name = event.file_name.or(entry.file_name.take());
+    entry.video_size = event.video_size.or(entry.video_size);
+    entry.caption = event.caption.or(entry.caption.take());
+    if let Some(status) = event
+        .upload_event
+        .and_then(protocol::wire::UploadEventKind::final_status)
+    {
+        entry.status = status.to_owned();
+        entry.fail_reason = event.message.clone();
+    }
+    if event.event == EventKind::Status {
+        if let Some(status) = event.status {
+            entry.status = status;
+        }
+        entry.fail_reason = event.fail_reason;
+        entry.post_ids = event.post_ids;
+    }
+    entry.updated_at = event.ts;
+}
+
+/// How much of the log is read at a time, going backwards.
+const BLOCK: u64 = 64 * 1024;
+
+/// The complete lines of a log's first `end` bytes, last first, each with the offset it starts
+/// at. Bytes after the last `\n` are a line still being written (or torn): not a line yet.
+struct Backwards<'a, R> {
+    reader: &'a mut R,
+    /// Where the bytes in `buffer` start in the file.
+    pos: u64,
+    /// Read but not yet returned; once `tail_dropped`, it ends where a line ends.
+    buffer: Vec<u8>,
+    /// The bytes after the last `\n` have been dropped.
+    tail_dropped: bool,
+}
+
+impl<'a, R: Read + Seek> Backwards<'a, R> {
+    fn new(reader: &'a mut R, end: u64) -> Self {
+        Self {
+            reader,
+            pos: end,
+            buffer: Vec::new(),
+            tail_dropped: false,
+        }
+    }
+
+    fn next_line(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        loop {
+            if let Some(newline) = self.buffer.iter().rposition(|&byte| byte == b'\n') {
+                let line = self.buffer.split_off(newline + 1);
+                self.buffer.truncate(newline);
+                if !self.tail_dropped {
+                    self.tail_dropped = true;
+                    continue;
+                }
+                return Ok(Some((self.pos + newline as u64 + 1, line)));
+            }
+            if self.pos == 0 {
+                if !self.tail_dropped || self.buffer.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some((0, std::mem::take(&mut self.buffer))));
+            }
+            let read = self.pos.min(BLOCK);
+            self.pos -= read;
+            let mut block = vec![0; usize::try_from(read).expect("a block fits in memory")];
+            self.reader.seek(io::SeekFrom::Start(self.pos))?;
+            self.reader.read_exact(&mut block)?;
+            block.extend_from_slice(&self.buffer);
+            self.buffer = block;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +471,130 @@ mod tests {
         assert_eq!(a.created_at, "2025-01-01T00:00:00.000Z");
         assert_eq!(a.updated_at, "2025-01-01T00:00:03.000Z");
         assert_eq!(history.posts[0].status, STATUS_AFTER_CREATE);
+    }
+
+    /// A log of `posts` posts whose statuses interleave with later posts' starts, with a torn
+    /// line in the middle and one at the end; larger than a [`BLOCK`].
+    fn long_log(posts: usize) -> String {
+        let mut log = String::new();
+        for i in 0..posts {
+            log.push_str(&format!(
+                r#"{{"ts":"2025-01-01T00:00:{:02}.000Z","event":"post_created","publish_id":"p{i}","mode":"direct","video_size":{i},"caption":"{}"}}"#,
+                i % 60,
+                "#long ".repeat(i % 40)
+            ));
+            log.push('\n');
+            if i >= 3 {
+                log.push_str(&format!(
+                    r#"{{"ts":"2025-01-01T00:01:00.000Z","event":"status","publish_id":"p{}","status":"PUBLISH_COMPLETE"}}"#,
+                    i - 3
+                ));
+                log.push('\n');
+            }
+            if i == posts / 2 {
+                log.push_str(r#"{"ts":"2025-01-01T00:00:00.000Z","event":"status","publ"#);
+                log.push('\n');
+                log.push_str(r#"{"ts":"2025-01-01T00:00:00.000Z","event":"status","publish_id":"never-created","status":"FAILED"}"#);
+                log.push('\n');
+            }
+        }
+        log.push_str(
+            r#"{"ts":"2025-01-01T00:02:00.000Z","event":"status","publish_id":"p1","status":"FAI"#,
+        );
+        log
+    }
+
+    fn page_of(log: &str, limit: usize, before: Option<u64>) -> (History, usize) {
+        let mut reader = io::Cursor::new(log.as_bytes());
+        read_page(&mut reader, log.len() as u64, Page { limit, before }).unwrap()
+    }
+
+    #[test]
+    fn pages_in_turn_are_the_whole_history() {
+        let log = long_log(400);
+        assert!(log.len() as u64 > 2 * BLOCK, "{}", log.len());
+        let (whole, skipped) = fold(log.as_bytes());
+        assert_eq!((whole.posts.len(), skipped), (400, 2));
+        assert_eq!(
+            whole.posts[399].status, "PUBLISH_COMPLETE",
+            "p0's status applies"
+        );
+        assert_eq!(
+            whole.posts[1].status, STATUS_AFTER_CREATE,
+            "p398 was not polled"
+        );
+        for limit in [5, 50, 200] {
+            let mut paged = Vec::new();
+            let mut before = None;
+            loop {
+                let (page, _) = page_of(&log, limit, before);
+                assert!(page.posts.len() <= limit);
+                paged.extend(page.posts);
+                match page.next_before {
+                    Some(next) => before = Some(next),
+                    None => break,
+                }
+            }
+            assert!(
+                paged == whole.posts,
+                "limit {limit}: pages differ from the whole"
+            );
+        }
+        let (first, skipped) = page_of(&log, 400, None);
+        assert_eq!(first.next_before, None);
+        assert!(first.posts == whole.posts, "one page of all posts");
+        assert_eq!(
+            skipped, 1,
+            "the torn last line is not a line yet, not an error"
+        );
+    }
+
+    #[test]
+    fn only_complete_lines_count() {
+        let line = r#"{"ts":"2025-01-01T00:00:00.000Z","event":"post_created","publish_id":"a"}"#;
+        for (log, expected) in [
+            (String::new(), 0),
+            (line.to_owned(), 0),
+            (format!("{line}\n"), 1),
+            (format!("\n\n{line}\n\n"), 1),
+            (format!("{line}\n{}", &line[..20]), 1),
+        ] {
+            let (page, skipped) = page_of(&log, 10, None);
+            assert_eq!((page.posts.len(), skipped), (expected, 0), "{log:?}");
+        }
+    }
+
+    #[test]
+    fn page_queries() {
+        let page = |query| Page::from_query(query);
+        assert_eq!(
+            page(None),
+            Ok(Page {
+                limit: 50,
+                before: None
+            })
+        );
+        assert_eq!(
+            page(Some("limit=200&before=123&other=x")),
+            Ok(Page {
+                limit: 200,
+                before: Some(123)
+            })
+        );
+        assert_eq!(page(Some("limit=%31")).map(|p| p.limit), Ok(1));
+        for (query, complaint) in [
+            ("limit=0", "limit must be"),
+            ("limit=201", "limit must be"),
+            ("limit=ten", "limit must be"),
+            ("limit=", "limit must be"),
+            ("limit=-1", "limit must be"),
+            ("before=yesterday", "before must be"),
+            ("before=-5", "before must be"),
+            ("before=99999999999999999999999", "before must be"),
+        ] {
+            let error = page(Some(query)).expect_err(query);
+            assert!(error.starts_with(complaint), "{query}: {error}");
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::Parser;
 use protocol::oauth::{DEFAULT_AUTH_BASE, OAuthMode};
 use proxy::{
-    Config, DEFAULT_API_BASE, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_SESSION_TTL,
+    Config, DEFAULT_API_BASE, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_TTL,
     DEFAULT_STATUS_CACHE_TTL, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, OAuthConfig, OperatorConfig,
     PasswordHashConfig, Secret, default_api_tokens_file, default_token_file,
 };
@@ -145,6 +146,29 @@ struct Args {
     /// pages from using the proxy.
     #[arg(long, env = "AUTOPOSTER_ALLOWED_HOSTS")]
     allowed_hosts: Option<String>,
+
+    /// How long a client may take to send a request's headers (e.g. "10s"); also how long a
+    /// kept-alive connection may wait for its next request. Slower connections are closed.
+    #[arg(
+        long,
+        env = "AUTOPOSTER_HEADER_READ_TIMEOUT",
+        default_value_t = DEFAULT_HEADER_READ_TIMEOUT.into()
+    )]
+    header_read_timeout: humantime::Duration,
+
+    /// How long a request body (JSON, or a relayed chunk) may send nothing before it fails with
+    /// 408. Only a stall counts: a slow but steady upload always finishes.
+    #[arg(
+        long,
+        env = "AUTOPOSTER_BODY_IDLE_TIMEOUT",
+        default_value_t = DEFAULT_BODY_IDLE_TIMEOUT.into()
+    )]
+    body_idle_timeout: humantime::Duration,
+
+    /// The most connections served at once; past it, the one idle longest is closed to make
+    /// room. Keep it well under the process's open-file limit.
+    #[arg(long, env = "AUTOPOSTER_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
 }
 
 /// Chores beside serving.
@@ -227,6 +251,9 @@ impl TryFrom<Args> for Config {
             allowed_hosts: protocol::host::parse_host_list(
                 args.allowed_hosts.as_deref().unwrap_or(""),
             )?,
+            header_read_timeout: args.header_read_timeout.into(),
+            body_idle_timeout: args.body_idle_timeout.into(),
+            max_connections: args.max_connections.max(1),
         })
     }
 }

@@ -4,7 +4,7 @@
 //! TikTok's status and `Content-Range`. Memory stays at hyper's frame buffers whatever the chunk
 //! size: the body flows through, it is never collected.
 
-use crate::body::{Body, empty_response};
+use crate::body::{Body, empty_response, idle_body};
 use crate::error::Error;
 use crate::server::App;
 use http_body_util::Limited;
@@ -52,8 +52,9 @@ pub async fn put_chunk(
             "Content-Length must equal the chunk's length",
         ));
     }
+    // Idle, not total: a slow uplink's chunk keeps flowing; only a stalled one is cut off.
     let body = Limited::new(
-        request.into_body(),
+        idle_body(request),
         usize::try_from(length).unwrap_or(usize::MAX),
     );
     let answer = app
@@ -66,7 +67,9 @@ pub async fn put_chunk(
         .send()
         .await
         .map_err(|error| {
-            if error.is_timeout() {
+            if let Some(idle) = crate::idle_body::is_stalled(&error) {
+                Error::BodyTimeout(idle)
+            } else if error.is_timeout() {
                 Error::UploadHostTimeout
             } else {
                 Error::UploadHostUnreachable(describe(error))

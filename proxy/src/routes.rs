@@ -3,7 +3,7 @@
 use crate::access::{self, Access};
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
-use crate::log::{EventKind, LogEvent};
+use crate::log::{EventKind, LogEvent, Page};
 use crate::login;
 use crate::operator::{Caller, Client};
 use crate::posts::PostRecord;
@@ -100,7 +100,7 @@ async fn route(
         (_, "/auth/logout") => Err(Error::MethodNotAllowed("POST")),
         (&Method::GET, "/api/creator") => creator(app).await,
         (_, "/api/health" | "/api/creator") => Err(Error::MethodNotAllowed("GET")),
-        (&Method::GET, "/api/posts") => history(app).await,
+        (&Method::GET, "/api/posts") => history(app, request.uri().query()).await,
         (&Method::POST, "/api/posts") => create_post(app, caller, request).await,
         (_, "/api/posts") => Err(Error::MethodNotAllowed("GET, POST")),
         (method, path) if path.starts_with(POST_PREFIX) => {
@@ -169,11 +169,12 @@ async fn creator(app: &App) -> Result<Response<Body>, Error> {
     Ok(json_response(StatusCode::OK, &Creator::from(info)))
 }
 
-/// `GET /api/posts`: the log, folded.
-async fn history(app: &App) -> Result<Response<Body>, Error> {
+/// `GET /api/posts?limit=&before=`: one page of the log, folded.
+async fn history(app: &App, query: Option<&str>) -> Result<Response<Body>, Error> {
+    let page = Page::from_query(query).map_err(Error::BadQuery)?;
     let history = app
         .log
-        .history()
+        .page(page)
         .await
         .map_err(|error| Error::Internal(format!("reading the log: {error}")))?;
     Ok(json_response(StatusCode::OK, &history))
@@ -297,7 +298,8 @@ async fn upload_event(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Error> {
     let report: UploadEvent = read_json(request).await?;
-    let record = app.posts.get(publish_id).ok_or(Error::UnknownUpload)?;
+    // Counted only once the body is a valid report; past the cap nothing more is logged.
+    let record = app.posts.count_event(publish_id)?;
     let mut event = LogEvent::now(EventKind::Upload);
     event.publish_id = Some(publish_id.to_owned());
     event.mode = Some(record.mode);

@@ -1,8 +1,16 @@
 //! Accepts connections and serves each with hyper until shutdown, then lets in-flight
-//! requests finish.
+//! requests finish, for a bounded time.
+//!
+//! Slow or abusive clients: hyper runs with a timer, so a connection that does not send a whole
+//! request's headers within `header_read_timeout` is closed (in hyper 1.x the same timer also
+//! bounds a kept-alive connection's wait for its next request, so it is the idle timeout as
+//! well); at most `max_connections` are served at once (`connections.rs`); request bodies fail
+//! when they stall for `body_idle_timeout` (`idle_body.rs`).
 
 use crate::account::Account;
+use crate::body::BodyIdleTimeout;
 use crate::config::{Config, EmbedConfig};
+use crate::connections::Connections;
 use crate::log::Log;
 use crate::login::Logins;
 use crate::operator::Operator;
@@ -13,7 +21,7 @@ use crate::tiktok::TikTok;
 use anyhow::Context;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use protocol::host::HostName;
 use std::path::PathBuf;
@@ -55,7 +63,9 @@ pub struct App {
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes; then stops accepting and waits
-/// for in-flight connections to finish (each is bounded by the upstream timeout).
+/// for in-flight connections to finish, at most the longer of the upstream and header-read
+/// timeouts (a TikTok call in flight can finish; a stalled client cannot hold shutdown up), and
+/// then closes what is left.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -85,6 +95,7 @@ pub async fn run(
     }
     let account = Arc::new(Account::new(&config)?);
     let hosts = config.answered_hosts();
+    let upstream_timeout = config.upstream_timeout;
     let app = Arc::new(App {
         tiktok: TikTok::new(&config, account.clone())
             .context("building the HTTP client for TikTok")?,
@@ -115,6 +126,11 @@ pub async fn run(
         }
     }
 
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout);
+    let body_idle_timeout = BodyIdleTimeout(config.body_idle_timeout);
+    let connections = Connections::new(config.max_connections);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -129,19 +145,47 @@ pub async fn run(
             },
             () = &mut shutdown => break,
         };
+        let ticket = tokio::select! {
+            ticket = connections.admit() => Arc::new(ticket),
+            () = &mut shutdown => break,
+        };
         let app = app.clone();
-        let service = service_fn(move |request| routes::handle(app.clone(), peer, request));
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let in_flight = ticket.clone();
+        let service = service_fn(move |mut request| {
+            let app = app.clone();
+            let request_started = in_flight.request_started();
+            request.extensions_mut().insert(body_idle_timeout);
+            async move {
+                let response = routes::handle(app, peer, request).await;
+                drop(request_started);
+                response
+            }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
+            tokio::select! {
+                ended = connection => if let Err(error) = ended {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                },
+                // Dropping the connection closes it: it has no request in flight, or shutdown's
+                // grace is over.
+                () = ticket.must_close() => tracing::debug!(%peer, "connection closed by the proxy"),
             }
         });
     }
     drop(listener);
-    tracing::info!("shutting down: waiting for in-flight requests");
-    graceful.shutdown().await;
+    let grace = upstream_timeout.max(config.header_read_timeout);
+    tracing::info!(?grace, "shutting down: waiting for in-flight requests");
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?grace,
+            "connections still open after the shutdown grace: closing them"
+        );
+        connections.close_all();
+    }
     tracing::info!("stopped");
     Ok(())
 }
