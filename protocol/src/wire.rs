@@ -92,7 +92,9 @@ pub enum InvalidPost {
     PrivacyMissing,
     #[error("Branded content cannot be private: choose who can view it other than \"Only me\".")]
     BrandedContentPrivate,
-    #[error("The file name is longer than {MAX_FILE_NAME_BYTES} bytes; rename the file and try again.")]
+    #[error(
+        "The file name is longer than {MAX_FILE_NAME_BYTES} bytes; rename the file and try again."
+    )]
     FileNameTooLong,
 }
 

@@ -91,6 +91,20 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The origin of the `upload_url`s TikTok's init answers with, which the page PUTs chunks
+    /// to (its CSP's `connect-src`): TikTok's upload host with TikTok's API base, or the API
+    /// base's own origin with another one (the simulator serves uploads on its API address).
+    pub fn upload_origin(&self) -> String {
+        if self.api_base.trim_end_matches('/') == DEFAULT_API_BASE {
+            return protocol::tiktok::UPLOAD_ORIGIN.to_owned();
+        }
+        match url::Url::parse(&self.api_base).map(|base| base.origin()) {
+            Ok(origin @ url::Origin::Tuple(..)) => origin.ascii_serialization(),
+            // Not a URL TikTok calls could go to either: let the page talk to us only.
+            _ => "'self'".to_owned(),
+        }
+    }
+
     /// Every DNS name API calls may be addressed to: `allowed_hosts`, and the OAuth redirect
     /// URI's host, which is by definition a name that reaches this proxy.
     pub fn answered_hosts(&self) -> Vec<HostName> {
@@ -327,6 +341,30 @@ mod tests {
                 ..OAuthConfig::new("ck", Secret::new("cs"))
             });
             assert_eq!(names(&config), expected, "{redirect_uri}");
+        }
+    }
+
+    #[test]
+    fn the_upload_origin_follows_the_api_base() {
+        for (api_base, expected) in [
+            (DEFAULT_API_BASE, "https://open-upload.tiktokapis.com"),
+            (
+                "https://open.tiktokapis.com/",
+                "https://open-upload.tiktokapis.com",
+            ),
+            ("http://127.0.0.1:4567", "http://127.0.0.1:4567"),
+            ("http://LOCALHOST:80/v2/", "http://localhost"),
+            (
+                "https://tiktok-mirror.example:8443/api",
+                "https://tiktok-mirror.example:8443",
+            ),
+            ("not a url", "'self'"),
+        ] {
+            let config = Config {
+                api_base: api_base.into(),
+                ..Config::default()
+            };
+            assert_eq!(config.upload_origin(), expected, "{api_base}");
         }
     }
 

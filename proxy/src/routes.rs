@@ -108,7 +108,7 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<Response<Body>, 
                 .get(ACCEPT_ENCODING)
                 .and_then(|v| v.to_str().ok());
             let head = method == Method::HEAD;
-            statics::serve(app.static_dir.as_deref(), path, head, accept).await
+            statics::serve(&app.statics, path, head, accept).await
         }
         _ => Err(Error::MethodNotAllowed("GET, HEAD")),
     }
