@@ -109,16 +109,14 @@ impl Config {
     /// URI's host, which is by definition a name that reaches this proxy.
     pub fn answered_hosts(&self) -> Vec<HostName> {
         let mut hosts = self.allowed_hosts.clone();
+        // An address needs no listing: calls addressed to one are always answered.
         let redirect_host = self
             .oauth
             .as_ref()
-            .and_then(|oauth| oauth.redirect_uri.split_once("://"))
-            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
-            .and_then(|authority| Origin::parse(&format!("http://{authority}")).ok())
-            .and_then(|origin| {
-                let host = origin.as_str().trim_start_matches("http://");
-                let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
-                HostName::parse(host).ok()
+            .and_then(|oauth| url::Url::parse(&oauth.redirect_uri).ok())
+            .and_then(|uri| match uri.host() {
+                Some(url::Host::Domain(name)) => HostName::parse(name).ok(),
+                _ => None,
             });
         if let Some(host) = redirect_host
             && !hosts.contains(&host)
@@ -335,6 +333,16 @@ mod tests {
                 vec!["a.example", "localhost"],
             ),
             ("not a uri", vec!["a.example"]),
+            (
+                "https://Bücher.Example./auth/callback",
+                vec!["a.example", "xn--bcher-kva.example"],
+            ),
+            ("http://[0::1]:8787/auth/callback", vec!["a.example"]),
+            ("http://127.0.0.1:8787/auth/callback", vec!["a.example"]),
+            (
+                "https://user@poster.example.com/auth/callback",
+                vec!["a.example", "poster.example.com"],
+            ),
         ] {
             config.oauth = Some(OAuthConfig {
                 redirect_uri: redirect_uri.into(),
