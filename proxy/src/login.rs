@@ -248,14 +248,11 @@ fn state_cookie(logins: &Logins, value: &str, max_age_secs: u64) -> HeaderValue 
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let values = headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+        .filter_map(|value| value.to_str().ok());
+    protocol::cookie::find(values, name).map(str::to_owned)
 }
 
 /// A redirect to `location`, never cached.
