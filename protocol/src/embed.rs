@@ -63,7 +63,10 @@ pub enum OriginError {
 }
 
 impl Origin {
-    /// Parses and normalises `text` (surrounding whitespace and one trailing `/` are allowed).
+    /// Parses and normalises `text` (surrounding whitespace and one trailing `/` are allowed)
+    /// the way browsers write origins (the WHATWG URL standard, by the `url` crate): scheme and
+    /// host lowercased, an international name in punycode, an IPv6 address in its shortest form
+    /// (`[0::1]` is `[::1]`), the scheme's default port dropped.
     pub fn parse(text: &str) -> Result<Self, OriginError> {
         let text = text.trim();
         let raw = || text.chars().take(MAX_ORIGIN_LEN).collect::<String>();
@@ -73,33 +76,32 @@ impl Origin {
         let (scheme, rest) = text
             .split_once("://")
             .ok_or_else(|| OriginError::Scheme(raw()))?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default_port = match scheme.as_str() {
-            "http" => 80,
-            "https" => 443,
-            _ => return Err(OriginError::Scheme(raw())),
-        };
+        if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+            return Err(OriginError::Scheme(raw()));
+        }
+        // Checked on the text, before the URL parser would quietly drop or fold them: a path
+        // (also `/.`), a query, a fragment, a user, a backslash, and an empty port (`host:`).
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#', '@', '\\']) {
             return Err(OriginError::HasPath(raw()));
         }
-        let (host, port) = split_host_port(authority).ok_or_else(|| OriginError::Host(raw()))?;
-        let port = match port {
-            None => None,
-            Some(digits) => {
-                let port = (!digits.is_empty() && digits.len() <= 5)
-                    .then(|| digits.parse::<u16>().ok())
-                    .flatten()
-                    .filter(|&port| port != 0 && digits.bytes().all(|b| b.is_ascii_digit()))
-                    .ok_or_else(|| OriginError::Port(raw()))?;
-                (port != default_port).then_some(port)
-            }
-        };
-        let host = host.to_ascii_lowercase();
-        Ok(Self(match port {
-            Some(port) => format!("{scheme}://{host}:{port}"),
-            None => format!("{scheme}://{host}"),
-        }))
+        if text.len() > MAX_ORIGIN_LEN {
+            return Err(OriginError::Host(raw()));
+        }
+        if authority.ends_with(':') {
+            return Err(OriginError::Port(raw()));
+        }
+        let url = url::Url::parse(text).map_err(|error| match error {
+            url::ParseError::InvalidPort => OriginError::Port(raw()),
+            _ => OriginError::Host(raw()),
+        })?;
+        if url.port() == Some(0) {
+            return Err(OriginError::Port(raw()));
+        }
+        match url.origin() {
+            origin @ url::Origin::Tuple(..) => Ok(Self(origin.ascii_serialization())),
+            url::Origin::Opaque(_) => Err(OriginError::Host(raw())),
+        }
     }
 
     /// The normalised text, e.g. `https://cms.example.com` or `http://127.0.0.1:5000`.
@@ -422,40 +424,6 @@ fn hmac_sha256(secret: &[u8]) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length")
 }
 
-/// `authority`'s host and port text: `host`, `host:port`, `[v6]` or `[v6]:port`; `None` when
-/// the host is empty or has characters no host has.
-pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (inside, after) = v6.split_once(']')?;
-        let valid = !inside.is_empty()
-            && inside
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-        if !valid {
-            return None;
-        }
-        let port = match after {
-            "" => None,
-            after => Some(after.strip_prefix(':')?),
-        };
-        (&authority[..inside.len() + 2], port)
-    } else {
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        };
-        let valid = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        if !valid {
-            return None;
-        }
-        (host, port)
-    };
-    Some((host, port))
-}
-
 /// Whether `origin` is the proxy itself as addressed by `host`, over http or https.
 fn is_own_origin(origin: &Origin, host: &str) -> bool {
     ["http", "https"].iter().any(|scheme| {
@@ -489,6 +457,32 @@ mod tests {
             ("http://[::1]:5000", Ok("http://[::1]:5000")),
             ("http://[::1]", Ok("http://[::1]")),
             ("http://localhost", Ok("http://localhost")),
+            // As browsers write them (issue 12): one spelling per origin.
+            ("http://[0::1]", Ok("http://[::1]")),
+            ("http://[0:0:0:0:0:0:0:1]:80", Ok("http://[::1]")),
+            (
+                "HTTP://[::FFFF:7F00:1]:8080",
+                Ok("http://[::ffff:7f00:1]:8080"),
+            ),
+            (
+                "https://Bücher.Example",
+                Ok("https://xn--bcher-kva.example"),
+            ),
+            (
+                "https://xn--bcher-kva.example:443/",
+                Ok("https://xn--bcher-kva.example"),
+            ),
+            (
+                "https://münchen.de:8443",
+                Ok("https://xn--mnchen-3ya.de:8443"),
+            ),
+            ("http://127.1:5000", Ok("http://127.0.0.1:5000")),
+            ("https://cms.example.com/.", Err("HasPath")),
+            ("https://cms.example.com\\app", Err("HasPath")),
+            ("https://cms.example.com#", Err("HasPath")),
+            ("https://cms.exa%6dple.com", Ok("https://cms.example.com")),
+            ("https://a%2fb.example", Err("Host")),
+            ("https://[::1", Err("Host")),
             ("*", Err("Wildcard")),
             ("https://*.example.com", Err("Wildcard")),
             ("null", Err("Scheme")),

@@ -8,27 +8,35 @@
 //! it is really on), `localhost` (which browsers resolve to loopback themselves), or a name the
 //! proxy is told is its own (`AUTOPOSTER_ALLOWED_HOSTS`, and the OAuth redirect URI's host).
 
-use crate::embed::{parse_list, split_host_port};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use crate::embed::parse_list;
 
 /// Longest host name kept in a refusal (DNS names are at most 253 characters).
 const MAX_NAME_LEN: usize = 253;
+/// The longest `Host` header looked at: a longest name, a port and some slack.
+const MAX_HOST_HEADER_LEN: usize = 300;
 
 /// A host name the proxy answers to, normalised: lowercase, without a trailing dot or a port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HostName(String);
 
 impl HostName {
-    /// Parses a name for `AUTOPOSTER_ALLOWED_HOSTS`: a DNS name, without scheme, port or path.
+    /// Parses a name for `AUTOPOSTER_ALLOWED_HOSTS`: a DNS name, without scheme, port or path,
+    /// normalised as browsers send it in `Host` (lowercase, international names in punycode,
+    /// no trailing dot).
     pub fn parse(text: &str) -> Result<Self, HostNameError> {
         let raw = || text.trim().chars().take(MAX_NAME_LEN).collect::<String>();
-        let name = text.trim().trim_end_matches('.').to_ascii_lowercase();
+        let name = text.trim().trim_end_matches('.');
         if name.contains('*') {
             return Err(HostNameError::Wildcard(raw()));
         }
-        if name.contains(['/', ':', '@', '[', ']']) {
+        if name.contains(['/', ':', '@', '[', ']', '\\', '?', '#', '%']) {
             return Err(HostNameError::NotAName(raw()));
         }
+        let name = match url::Host::parse(name) {
+            Ok(url::Host::Domain(name)) => name,
+            Ok(url::Host::Ipv4(address)) => return Ok(Self(address.to_string())),
+            _ => return Err(HostNameError::NotAName(raw())),
+        };
         let labels_ok = !name.is_empty()
             && name.len() <= MAX_NAME_LEN
             && name.split('.').all(|label| {
@@ -90,24 +98,27 @@ impl HostRefusal {
 }
 
 /// Whether a call addressed to `host` (the `Host` header, port and all) may be answered.
-/// No `Host` at all is an HTTP/1.0 script, never a browser: allowed.
+/// No `Host` at all is an HTTP/1.0 script, never a browser: allowed. The header is read as a
+/// URL's authority, the way the browser wrote it.
 pub fn check_host(host: Option<&str>, allowed: &[HostName]) -> Result<(), HostRefusal> {
     let Some(host) = host else {
         return Ok(());
     };
-    let (name, _port) = split_host_port(host.trim()).ok_or(HostRefusal::Unreadable)?;
-    if let Some(v6) = name.strip_prefix('[') {
-        return v6
-            .trim_end_matches(']')
-            .parse::<Ipv6Addr>()
-            .map(|_| ())
-            .map_err(|_| HostRefusal::Unreadable);
+    let host = host.trim();
+    // Anything past a host and port is not a `Host` header a browser sends.
+    if host.is_empty()
+        || host.len() > MAX_HOST_HEADER_LEN
+        || host.contains(['/', '?', '#', '@', '\\'])
+    {
+        return Err(HostRefusal::Unreadable);
     }
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    if name.parse::<Ipv4Addr>().is_ok() || name == "localhost" {
-        return Ok(());
-    }
-    if allowed.iter().any(|allowed| allowed.0 == name) {
+    let url = url::Url::parse(&format!("http://{host}")).map_err(|_| HostRefusal::Unreadable)?;
+    let name = match url.host() {
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => return Ok(()),
+        Some(url::Host::Domain(name)) => name.trim_end_matches('.'),
+        None => return Err(HostRefusal::Unreadable),
+    };
+    if name == "localhost" || allowed.iter().any(|allowed| allowed.0 == name) {
         return Ok(());
     }
     Err(HostRefusal::NotAllowed(
@@ -137,6 +148,9 @@ mod tests {
             "localhost:8787",
             "LOCALHOST",
             "localhost.:8080",
+            "[0::1]:8787",
+            "[::ffff:127.0.0.1]",
+            "127.1:8787",
         ] {
             assert_eq!(check_host(Some(host), &[]), Ok(()), "{host}");
         }
@@ -171,6 +185,27 @@ mod tests {
     }
 
     #[test]
+    fn international_names_match_in_punycode() {
+        let allowed = names("Bücher.Example, xn--mnchen-3ya.de");
+        assert_eq!(
+            allowed.iter().map(HostName::as_str).collect::<Vec<_>>(),
+            ["xn--bcher-kva.example", "xn--mnchen-3ya.de"]
+        );
+        assert_eq!(names("münchen.de"), names("XN--MNCHEN-3YA.DE."));
+        for host in [
+            "xn--bcher-kva.example:8787",
+            "XN--BCHER-KVA.EXAMPLE",
+            "münchen.de",
+        ] {
+            assert_eq!(check_host(Some(host), &allowed), Ok(()), "{host}");
+        }
+        assert_eq!(
+            check_host(Some("bucher.example"), &allowed),
+            Err(HostRefusal::NotAllowed("bucher.example".into()))
+        );
+    }
+
+    #[test]
     fn unreadable_hosts_are_refused() {
         for host in [
             "",
@@ -179,6 +214,9 @@ mod tests {
             "[zz::1]:80",
             "a/b",
             "user@127.0.0.1",
+            "127.0.0.1:99999",
+            "1.2.3.4.5",
+            "a.example?x",
         ] {
             assert_eq!(
                 check_host(Some(host), &[]),
@@ -198,6 +236,8 @@ mod tests {
             ("-poster.example.com", "NotAName"),
             ("poster..example.com", "NotAName"),
             ("[::1]", "NotAName"),
+            ("poster%2eexample.com", "NotAName"),
+            ("poster example.com", "NotAName"),
         ] {
             let error = HostName::parse(text).unwrap_err();
             assert!(format!("{error:?}").starts_with(kind), "{text}: {error:?}");

@@ -11,12 +11,14 @@
 //! - [`oauth`]: Login Kit's rules: scopes, PKCE's hex challenge, the authorize URL, refresh timing.
 //! - [`embed`]: embedding the uploader in another site: allowed origins, embed keys, tickets.
 //! - [`host`]: which `Host` names the proxy answers to (the DNS-rebinding defence).
+//! - [`cookie`]: one cookie from a request's `Cookie` headers.
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
 pub mod caption;
 pub mod chunk;
 pub mod codes;
+pub mod cookie;
 pub mod embed;
 pub mod host;
 pub mod media;

@@ -17,6 +17,10 @@ pub mod paths {
     pub const OAUTH_REVOKE: &str = "/v2/oauth/revoke/";
 }
 
+/// TikTok's upload host, whose `upload_url`s (`https://open-upload.tiktokapis.com/video/?…`)
+/// init answers with when the API base is TikTok's own: the page PUTs chunks there.
+pub const UPLOAD_ORIGIN: &str = "https://open-upload.tiktokapis.com";
+
 /// The `Content-Type` TikTok documents for every JSON call.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 

@@ -7,6 +7,10 @@
 //! checks again before refreshing, so many callers at expiry cause exactly one token-endpoint
 //! call. Refresh tokens rotate strictly, so the new pair is written to the token file before
 //! the new access token is handed to anyone.
+//!
+//! A refresh runs as its own task, holding the mutex's guard: once TikTok is asked, the answer
+//! is stored even if the request that asked goes away (a closed tab, an aborted poll) — TikTok
+//! has already spent the old refresh token, so dropping its answer would disconnect the account.
 
 use crate::config::{Config, OAuthConfig, Secret};
 use crate::error::Error;
@@ -18,9 +22,10 @@ use protocol::oauth::{
 use protocol::tiktok::TokenResponse;
 use protocol::wire::{Connection, LOGIN_PATH, LoggedOut, PostMode};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// What a person reads on `/api/connection` without any way to connect.
 const UNCONFIGURED_MESSAGE: &str = "No TikTok account is connected. Set TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET to connect with a click, or TIKTOK_ACCESS_TOKEN, and restart the proxy.";
@@ -47,8 +52,8 @@ enum Source {
     Missing,
     /// A fixed access token: used as is until TikTok refuses it.
     Static(Secret),
-    /// Login Kit (boxed: it is much larger than the other cases).
-    OAuth(Box<OAuthAccount>),
+    /// Login Kit (shared with the refresh task, which outlives the call that started it).
+    OAuth(Arc<OAuthAccount>),
 }
 
 #[derive(Debug)]
@@ -56,8 +61,9 @@ struct OAuthAccount {
     client: OAuthClient,
     /// The token file.
     path: PathBuf,
-    /// Held across a whole refresh: this is what makes refreshes single-flight.
-    slot: Mutex<Slot>,
+    /// Held across a whole refresh (by the refresh task): this is what makes refreshes
+    /// single-flight.
+    slot: Arc<Mutex<Slot>>,
     /// Mirrors `slot` for `/api/health`, which must not wait for a refresh.
     connected: AtomicBool,
     /// Waits between tries of a failed refresh, in milliseconds.
@@ -99,10 +105,10 @@ impl Account {
         };
         let connected = AtomicBool::new(matches!(slot, Slot::Held(_)));
         Ok(Self {
-            source: Source::OAuth(Box::new(OAuthAccount {
+            source: Source::OAuth(Arc::new(OAuthAccount {
                 client,
                 path: oauth.token_file.clone(),
-                slot: Mutex::new(slot),
+                slot: Arc::new(Mutex::new(slot)),
                 connected,
                 retry_delays_ms: oauth
                     .retry_delays
@@ -285,8 +291,8 @@ impl Account {
 
 impl OAuthAccount {
     /// The current access token, refreshing first when it is due or when it is `rejected`.
-    async fn fresh_token(&self, rejected: Option<&Secret>) -> Result<Secret, Error> {
-        let mut slot = self.slot.lock().await;
+    async fn fresh_token(self: &Arc<Self>, rejected: Option<&Secret>) -> Result<Secret, Error> {
+        let slot = self.slot.clone().lock_owned().await;
         let tokens = match &*slot {
             Slot::Empty => return Err(Error::NotSignedIn),
             Slot::Refused { .. } => return Err(Error::ReconnectRequired),
@@ -301,7 +307,23 @@ impl OAuthAccount {
         if replaced || (rejected.is_none() && !due) {
             return Ok(Secret::new(tokens.access_token.clone()));
         }
-        self.refresh(&mut slot).await
+        self.spawn_refresh(slot).await
+    }
+
+    /// Refreshes in a task of its own that holds `slot` until the new tokens are stored (or the
+    /// refresh has failed), and waits for it. Dropping this future leaves the task running;
+    /// callers queued on the mutex meanwhile find the new tokens when it lets go.
+    async fn spawn_refresh(
+        self: &Arc<Self>,
+        mut slot: OwnedMutexGuard<Slot>,
+    ) -> Result<Secret, Error> {
+        let account = self.clone();
+        let task = tokio::spawn(async move { account.refresh(&mut slot).await });
+        task.await.unwrap_or_else(|error| {
+            Err(Error::Internal(format!(
+                "the token refresh failed: {error}"
+            )))
+        })
     }
 
     /// Refreshes with retries while the caller holds the lock. Passing failures never touch

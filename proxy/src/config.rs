@@ -144,20 +144,32 @@ impl Config {
             .map(|host| format!("it answers to the name {}", host.as_str()))
     }
 
+    /// The origin of the `upload_url`s TikTok's init answers with, which the page PUTs chunks
+    /// to (its CSP's `connect-src`): TikTok's upload host with TikTok's API base, or the API
+    /// base's own origin with another one (the simulator serves uploads on its API address).
+    pub fn upload_origin(&self) -> String {
+        if self.api_base.trim_end_matches('/') == DEFAULT_API_BASE {
+            return protocol::tiktok::UPLOAD_ORIGIN.to_owned();
+        }
+        match url::Url::parse(&self.api_base).map(|base| base.origin()) {
+            Ok(origin @ url::Origin::Tuple(..)) => origin.ascii_serialization(),
+            // Not a URL TikTok calls could go to either: let the page talk to us only.
+            _ => "'self'".to_owned(),
+        }
+    }
+
     /// Every DNS name API calls may be addressed to: `allowed_hosts`, and the OAuth redirect
     /// URI's host, which is by definition a name that reaches this proxy.
     pub fn answered_hosts(&self) -> Vec<HostName> {
         let mut hosts = self.allowed_hosts.clone();
+        // An address needs no listing: calls addressed to one are always answered.
         let redirect_host = self
             .oauth
             .as_ref()
-            .and_then(|oauth| oauth.redirect_uri.split_once("://"))
-            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
-            .and_then(|authority| Origin::parse(&format!("http://{authority}")).ok())
-            .and_then(|origin| {
-                let host = origin.as_str().trim_start_matches("http://");
-                let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
-                HostName::parse(host).ok()
+            .and_then(|oauth| url::Url::parse(&oauth.redirect_uri).ok())
+            .and_then(|uri| match uri.host() {
+                Some(url::Host::Domain(name)) => HostName::parse(name).ok(),
+                _ => None,
             });
         if let Some(host) = redirect_host
             && !hosts.contains(&host)
@@ -376,6 +388,16 @@ mod tests {
                 vec!["a.example", "localhost"],
             ),
             ("not a uri", vec!["a.example"]),
+            (
+                "https://Bücher.Example./auth/callback",
+                vec!["a.example", "xn--bcher-kva.example"],
+            ),
+            ("http://[0::1]:8787/auth/callback", vec!["a.example"]),
+            ("http://127.0.0.1:8787/auth/callback", vec!["a.example"]),
+            (
+                "https://user@poster.example.com/auth/callback",
+                vec!["a.example", "poster.example.com"],
+            ),
         ] {
             config.oauth = Some(OAuthConfig {
                 redirect_uri: redirect_uri.into(),
@@ -437,6 +459,30 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    #[test]
+    fn the_upload_origin_follows_the_api_base() {
+        for (api_base, expected) in [
+            (DEFAULT_API_BASE, "https://open-upload.tiktokapis.com"),
+            (
+                "https://open.tiktokapis.com/",
+                "https://open-upload.tiktokapis.com",
+            ),
+            ("http://127.0.0.1:4567", "http://127.0.0.1:4567"),
+            ("http://LOCALHOST:80/v2/", "http://localhost"),
+            (
+                "https://tiktok-mirror.example:8443/api",
+                "https://tiktok-mirror.example:8443",
+            ),
+            ("not a url", "'self'"),
+        ] {
+            let config = Config {
+                api_base: api_base.into(),
+                ..Config::default()
+            };
+            assert_eq!(config.upload_origin(), expected, "{api_base}");
+        }
     }
 
     #[test]

@@ -270,14 +270,11 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    let values = headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+        .filter_map(|value| value.to_str().ok());
+    protocol::cookie::find(values, name).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ async fn route(
                 .get(ACCEPT_ENCODING)
                 .and_then(|v| v.to_str().ok());
             let head = method == Method::HEAD;
-            statics::serve(app.static_dir.as_deref(), path, head, accept).await
+            statics::serve(&app.statics, path, head, accept).await
         }
         _ => Err(Error::MethodNotAllowed("GET, HEAD")),
     }

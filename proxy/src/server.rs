@@ -16,6 +16,7 @@ use crate::login::Logins;
 use crate::operator::Operator;
 use crate::posts::Posts;
 use crate::routes;
+use crate::statics::Statics;
 use crate::status_cache::StatusCache;
 use crate::tiktok::TikTok;
 use anyhow::Context;
@@ -24,7 +25,6 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use protocol::host::HostName;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -52,8 +52,8 @@ pub struct App {
     pub posts: Posts,
     /// Recent `status/fetch` answers.
     pub statuses: StatusCache,
-    /// The built app, if any.
-    pub static_dir: Option<PathBuf>,
+    /// The built app, if any, and the upload host its page may PUT to.
+    pub statics: Statics,
     /// Which other sites may call the API, and with what credentials.
     pub embed: EmbedConfig,
     /// The DNS names API calls may be addressed to (`Config::answered_hosts`).
@@ -71,6 +71,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    crate::startup::check(&config)?;
     let log = Log::open(&config.log_path)
         .await
         .with_context(|| format!("opening the log {}", config.log_path.display()))?;
@@ -110,7 +111,10 @@ pub async fn run(
             .context("building the HTTP client for TikTok's upload host")?,
         posts: Posts::default(),
         statuses: StatusCache::new(config.status_cache_ttl),
-        static_dir: config.static_dir,
+        statics: Statics {
+            upload_origin: config.upload_origin(),
+            dir: config.static_dir,
+        },
         embed: config.embed,
         hosts,
         operator,

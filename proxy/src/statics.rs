@@ -1,10 +1,16 @@
 //! Serves the built app (Trunk's `dist/`) at `/`, or a short page saying how to build it.
+//!
+//! Only the kinds of file the app is made of are served, never a dotfile or anything under a
+//! dot-directory, and every page carries a Content-Security-Policy (`csp.rs`) and refuses to
+//! be framed. `startup.rs` refuses to start when a private file lies in the directory.
 
 use crate::body::{Body, full};
+use crate::csp;
 use crate::error::Error;
 use hyper::header::{
-    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
-    HeaderValue, VARY, X_CONTENT_TYPE_OPTIONS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, REFERRER_POLICY, VARY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use hyper::{Response, StatusCode};
 use std::path::{Path, PathBuf};
@@ -22,20 +28,32 @@ and start the proxy with <code>--static-dir dist</code> (or <code>AUTOPOSTER_STA
 </html>
 ";
 
-/// Answers a GET (or HEAD, without the body) for `path` from `dir`. Paths with `..`, `.`,
-/// empty segments (`//`, so nothing absolute), backslashes or drive letters are refused as 404
+/// What is served at `/` and what the page may connect to.
+#[derive(Debug, Clone)]
+pub struct Statics {
+    /// The built app, if any.
+    pub dir: Option<PathBuf>,
+    /// The origin of TikTok's `upload_url`s (`Config::upload_origin`): the page's CSP lets it
+    /// PUT chunks there directly.
+    pub upload_origin: String,
+}
+
+/// Answers a GET (or HEAD, without the body) for `path` from `statics.dir`. Paths with `..`,
+/// `.` or any segment starting with a dot, empty segments (`//`, so nothing absolute),
+/// backslashes or drive letters, and files of a kind the app is not made of are refused as 404
 /// without touching the disk; directories answer their `index.html`.
 ///
 /// When the client accepts it and `cargo xtask dist` left one, a pre-compressed sibling
 /// (`app_bg.wasm.br`, `app.js.gz`, …) is sent instead, with `Content-Encoding`: the browser
-/// downloads about a third of the bytes.
+/// downloads about a third of the bytes. Pages are always sent as they are, since their CSP
+/// names their inline scripts by hash.
 pub async fn serve(
-    dir: Option<&Path>,
+    statics: &Statics,
     path: &str,
     head: bool,
     accept_encoding: Option<&str>,
 ) -> Result<Response<Body>, Error> {
-    let (bytes, content_type, encoding) = match dir {
+    let (bytes, content_type, encoding) = match &statics.dir {
         None if path == "/" => (
             LANDING_PAGE.as_bytes().to_vec(),
             "text/html; charset=utf-8",
@@ -44,18 +62,21 @@ pub async fn serve(
         None => return Err(Error::NotFound),
         Some(dir) => {
             let file = resolve(dir, path).ok_or(Error::NotFound)?;
+            let content_type = content_type(&file).ok_or(Error::NotFound)?;
+            let accept_encoding = accept_encoding.filter(|_| !is_html(content_type));
             let (bytes, encoding) = read_best(&file, accept_encoding).await.map_err(|error| {
                 tracing::debug!(file = %file.display(), %error, "static file not served");
                 Error::NotFound
             })?;
-            (bytes, content_type(&file), encoding)
+            (bytes, content_type, encoding)
         }
     };
+    let policy = is_html(content_type).then(|| csp::policy(&bytes, &statics.upload_origin));
     let len = bytes.len();
     let mut response = Response::new(if head { full(Vec::new()) } else { full(bytes) });
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
-    if dir.is_some() {
+    if statics.dir.is_some() {
         headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
     }
     if let Some(encoding) = encoding {
@@ -67,12 +88,24 @@ pub async fn serve(
     // File names are stable (no content hash, so other sites can import the element): make
     // browsers check for a new build on every load.
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if !content_type.starts_with("text/html") {
+    if let Some(policy) = policy {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&policy).expect("the policy is ASCII: hashes and an origin"),
+        );
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    } else {
         // The script, wasm and stylesheet are public and carry no credentials; other sites load
         // them for <tiktok-uploader> (a module script and its wasm are fetched with CORS).
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     Ok(response)
+}
+
+/// Whether answers of `content_type` are pages (and so carry the CSP).
+fn is_html(content_type: &str) -> bool {
+    content_type.starts_with("text/html")
 }
 
 /// A content coding a pre-compressed sibling file may have, best first.
@@ -154,9 +187,9 @@ fn resolve(dir: &Path, path: &str) -> Option<PathBuf> {
             file.push("index.html");
             break;
         }
+        // A leading dot covers `.`, `..`, dotfiles (`.env`) and dot-directories (`.git/`).
         let safe = !segment.is_empty()
-            && segment != "."
-            && segment != ".."
+            && !segment.starts_with('.')
             && !segment.contains(['\\', ':', '\0']);
         if !safe {
             return None;
@@ -166,31 +199,25 @@ fn resolve(dir: &Path, path: &str) -> Option<PathBuf> {
     Some(file)
 }
 
-/// The `Content-Type` for a file Trunk may emit.
-fn content_type(file: &Path) -> &'static str {
+/// The `Content-Type` of a kind of file the app is made of, or `None` for any other file, which
+/// is not served: the allowlist. Whatever else lies in the directory by mistake (a token file,
+/// the `.jsonl` log, a backup, a key) stays unpublished.
+fn content_type(file: &Path) -> Option<&'static str> {
     let extension = file
         .extension()
-        .and_then(|extension| extension.to_str())
-        .unwrap_or("")
+        .and_then(|extension| extension.to_str())?
         .to_ascii_lowercase();
-    match extension.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
+    Some(match extension.as_str() {
+        "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
         "wasm" => "application/wasm",
-        "json" | "map" => "application/json",
         "webmanifest" => "application/manifest+json",
         "svg" => "image/svg+xml",
         "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
         "ico" => "image/x-icon",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -213,6 +240,10 @@ mod tests {
             ("/..\\windows", None),
             ("/C:/windows", None),
             ("relative", None),
+            ("/.env", None),
+            ("/.git/config", None),
+            ("/assets/.hidden/app.js", None),
+            ("/.well-known/", None),
         ] {
             assert_eq!(resolve(dir, path), expected.map(PathBuf::from), "{path:?}");
         }
@@ -238,11 +269,21 @@ mod tests {
     #[test]
     fn content_types() {
         for (name, expected) in [
-            ("index.html", "text/html; charset=utf-8"),
-            ("app_bg.wasm", "application/wasm"),
-            ("app.js", "text/javascript; charset=utf-8"),
-            ("style.CSS", "text/css; charset=utf-8"),
-            ("blob", "application/octet-stream"),
+            ("index.html", Some("text/html; charset=utf-8")),
+            ("app_bg.wasm", Some("application/wasm")),
+            ("app.js", Some("text/javascript; charset=utf-8")),
+            ("style.CSS", Some("text/css; charset=utf-8")),
+            (
+                "tiktok-uploader.mjs",
+                Some("text/javascript; charset=utf-8"),
+            ),
+            ("icon.svg", Some("image/svg+xml")),
+            ("blob", None),
+            ("tokens.json", None),
+            ("posts.jsonl", None),
+            ("app.js.br", None),
+            ("notes.txt", None),
+            ("index.htm", None),
         ] {
             assert_eq!(content_type(Path::new(name)), expected, "{name}");
         }

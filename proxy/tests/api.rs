@@ -854,6 +854,80 @@ async fn static_files_are_served_safely() {
     }
 }
 
+/// Issue 12: only the kinds of file the app is made of, never a dotfile, and pages that carry
+/// a CSP (with the hash of each inline script) and refuse to be framed.
+#[tokio::test]
+async fn only_app_files_are_served_and_pages_carry_a_csp() {
+    let dist = tempfile::tempdir().unwrap();
+    let inline = "import init from '/app.js'; await init();";
+    let page = format!(
+        "<!doctype html><link rel=modulepreload href=/app.js><script type=module>{inline}</script>"
+    );
+    std::fs::write(dist.path().join("index.html"), &page).unwrap();
+    std::fs::write(dist.path().join("app.js"), "export {};").unwrap();
+    for private in [
+        "tokens.json",
+        "posts.jsonl",
+        ".env",
+        "notes.txt",
+        "app.js.map",
+    ] {
+        std::fs::write(dist.path().join(private), "secret").unwrap();
+    }
+    std::fs::create_dir_all(dist.path().join(".git")).unwrap();
+    std::fs::write(dist.path().join(".git/config"), "secret").unwrap();
+    std::fs::create_dir_all(dist.path().join(".well-known")).unwrap();
+    std::fs::write(dist.path().join(".well-known/app.js"), "secret").unwrap();
+    let static_dir = dist.path().to_path_buf();
+    let proxy = spawn_proxy(move |config| config.static_dir = Some(static_dir)).await;
+
+    for path in [
+        "/tokens.json",
+        "/posts.jsonl",
+        "/.env",
+        "/notes.txt",
+        "/app.js.map",
+        "/.git/config",
+        "/.well-known/app.js",
+        "/%2egit/config",
+    ] {
+        assert_eq!(raw_get_status(&proxy.base_url, path).await, 404, "{path}");
+    }
+
+    let hash = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(inline))
+    };
+    for path in ["/", "/index.html"] {
+        let reply = proxy.get(path).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(reply.body, page);
+        let csp = reply.header("content-security-policy").expect("a CSP");
+        for part in [
+            "default-src 'self'".to_owned(),
+            format!("script-src 'self' 'wasm-unsafe-eval' 'sha256-{hash}';"),
+            format!("connect-src 'self' {};", proxy.sim.base_url()),
+            "frame-ancestors 'none'".to_owned(),
+            "object-src 'none'".to_owned(),
+            "base-uri 'none'".to_owned(),
+        ] {
+            assert!(csp.contains(&part), "{part} in {csp}");
+        }
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"));
+        assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(reply.header("access-control-allow-origin"), None);
+    }
+    // Scripts other sites import keep their CORS header, and carry no page headers.
+    let script = proxy.get("/app.js").await;
+    assert_eq!(script.status, 200);
+    assert_eq!(script.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(script.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(script.header("content-security-policy"), None);
+    proxy.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn without_a_static_dir_the_root_says_how_to_build_the_app() {
     let proxy = spawn_proxy(|_| {}).await;
@@ -1066,4 +1140,44 @@ async fn static_files_are_sent_precompressed_when_the_client_accepts_it() {
         );
     }
     proxy.stop().await.unwrap();
+}
+
+/// Issue 12: `--static-dir .` in the folder holding the token file and the log would publish
+/// them; the proxy refuses to start, naming the settings.
+#[tokio::test]
+async fn a_static_dir_holding_the_token_file_or_the_log_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tokens.json"), "{}").unwrap();
+    for oauth in [false, true] {
+        let config = proxy::Config {
+            static_dir: Some(dir.path().to_path_buf()),
+            log_path: if oauth {
+                std::env::temp_dir().join("elsewhere-posts.jsonl")
+            } else {
+                dir.path().join("posts.jsonl")
+            },
+            oauth: oauth.then(|| proxy::OAuthConfig {
+                token_file: dir.path().join("tokens.json"),
+                ..proxy::OAuthConfig::new("ck", proxy::Secret::new("cs-value"))
+            }),
+            ..proxy::Config::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let error = proxy::run(listener, config, std::future::pending())
+            .await
+            .expect_err("refused");
+        let text = format!("{error:#}");
+        let setting = if oauth {
+            "AUTOPOSTER_TOKEN_FILE"
+        } else {
+            "AUTOPOSTER_LOG"
+        };
+        assert!(text.contains(setting), "{text}");
+        assert!(text.contains("AUTOPOSTER_STATIC_DIR"), "{text}");
+        assert!(!text.contains("cs-value"), "{text}");
+    }
+    assert!(
+        !dir.path().join("posts.jsonl").exists(),
+        "nothing was written"
+    );
 }

@@ -19,7 +19,7 @@ use sim::{Endpoint, Fault, RateLimits, SimOptions};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::{Proxy, Reply, spawn_proxy, upload, video_bytes};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -1140,4 +1140,50 @@ async fn connecting_another_account_replaces_nothing_and_says_so() {
     connect(&proxy).await;
     assert_eq!(stored(&proxy)["open_id"], "sim-open-id-someone-else");
     proxy.stop().await.unwrap();
+}
+
+/// Issue 12: a refresh finishes, and its rotated refresh token is stored, even when the request
+/// that started it goes away mid-way (a closed tab, an aborted poll). Otherwise TikTok has spent
+/// the old refresh token, the proxy never stores the new one, and the account ends "reconnect
+/// required".
+#[tokio::test]
+async fn a_refresh_completes_when_the_request_that_started_it_is_dropped() {
+    let proxy = spawn_oauth(sim_with_ttl(LONG)).await;
+    connect(&proxy).await;
+    let before = stored(&proxy)["refresh_token"].clone();
+    // TikTok rotates at once but answers only after the client has gone.
+    proxy.sim.script(Fault::LateTokenAnswer {
+        duration: Duration::from_millis(800),
+        times: 1,
+    });
+    proxy.sim.expire_access_tokens();
+    let request = proxy.client.get(proxy.url("/api/creator"));
+    let abandoned = tokio::spawn(async move { request.send().await });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.sim.token_calls() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached TikTok"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The client goes away while TikTok is still answering: its connection closes.
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+
+    while stored(&proxy)["refresh_token"] == before {
+        assert!(
+            Instant::now() < deadline,
+            "the rotated refresh token was never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reply = proxy.get("/api/creator").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(connection(&proxy).await.connected);
+    assert_eq!(
+        proxy.sim.token_calls(),
+        2,
+        "the exchange and the one refresh"
+    );
 }

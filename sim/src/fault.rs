@@ -41,6 +41,10 @@ pub enum Fault {
         duration: Duration,
         times: u32,
     },
+    /// The next `times` calls to the OAuth token endpoint are handled at once (a refresh token
+    /// rotates), and then their answer waits `duration`: TikTok has acted, but a client that
+    /// gives up meanwhile never learns the new tokens.
+    LateTokenAnswer { duration: Duration, times: u32 },
     /// The next upload to complete ends `FAILED` with this `fail_reason` instead of posting.
     FailPublish { reason: String },
     /// Every upload URL handed out so far expires at once (PUT answers 403). Applied when
@@ -54,7 +58,8 @@ impl Fault {
         match self {
             Self::ChunkStatus { times, .. }
             | Self::ApiError { times, .. }
-            | Self::Hang { times, .. } => *times > 0,
+            | Self::Hang { times, .. }
+            | Self::LateTokenAnswer { times, .. } => *times > 0,
             _ => true,
         }
     }
@@ -64,7 +69,8 @@ impl Fault {
         match self {
             Self::ChunkStatus { times, .. }
             | Self::ApiError { times, .. }
-            | Self::Hang { times, .. } => {
+            | Self::Hang { times, .. }
+            | Self::LateTokenAnswer { times, .. } => {
                 *times = times.saturating_sub(1);
                 *times == 0
             }
@@ -99,6 +105,14 @@ impl FaultQueue {
             Fault::Hang {
                 endpoint, duration, ..
             } if *endpoint == for_endpoint => Some(*duration),
+            _ => None,
+        })
+    }
+
+    /// How long to hold back the token endpoint's answer, if a `LateTokenAnswer` applies.
+    pub(crate) fn late_token_answer(&mut self) -> Option<Duration> {
+        self.take(|fault| match fault {
+            Fault::LateTokenAnswer { duration, .. } => Some(*duration),
             _ => None,
         })
     }

@@ -39,7 +39,8 @@
 //!                received_bytes, chunks_accepted: Vec<ChunkRange>, sha256, complete,
 //!                upload_url }
 //! RecordedRequest { method, path, query, headers, body, status }
-//! Fault::{ChunkStatus, DropConnection, ApiError, Hang, FailPublish, ExpireUploadUrls}
+//! Fault::{ChunkStatus, DropConnection, ApiError, Hang, LateTokenAnswer, FailPublish,
+//!        ExpireUploadUrls}
 //! Endpoint::{CreatorInfo, VideoInit, InboxInit, StatusFetch, Upload, Authorize, OAuthToken,
 //!            OAuthRevoke}
 //! Mode = protocol::wire::PostMode::{Direct, Inbox}

@@ -173,6 +173,10 @@ pub(crate) async fn token(sim: &Sim, request: Request<Incoming>, record: usize) 
         }
     }
     .await;
+    let late = sim.state().faults.late_token_answer();
+    if let Some(duration) = late {
+        tokio::time::sleep(duration).await;
+    }
     match result {
         Ok(tokens) => json::<TokenResponse>(200, &tokens),
         Err(refusal) => refuse(refusal),
