@@ -27,6 +27,15 @@ fn client(harness: &Harness) -> Result<reqwest::Client> {
         .build()?)
 }
 
+#[test]
+fn deploy_md_shows_the_nginx_config_the_tests_run() {
+    let deploy = include_str!("../../docs/DEPLOY.md");
+    assert!(
+        deploy.contains(&format!("```nginx\n{}```", tests::nginx::SITE_CONFIG)),
+        "docs/DEPLOY.md must show docs/deploy/nginx.conf verbatim"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connects_and_posts_through_nginx_over_tls() -> Result<()> {
     let mut options = Harness::quick_sim();
