@@ -192,6 +192,7 @@ fn link_wasm_opt(target: &Path) -> Result<()> {
             }
             std::fs::remove_file(&link)?;
         }
+        Ok(_) if wasm_opt_is_right(&link) => return Ok(()),
         Ok(_) => bail!(
             "{} exists and is not binaryen {BINARYEN_VERSION}; remove it (Trunk needs \
              binaryen {BINARYEN_VERSION}'s wasm-opt) and run this again",
