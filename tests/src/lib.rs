@@ -5,9 +5,11 @@
 //! - [`Harness`]: starts and stops everything for one test.
 //! - [`page::UploaderPage`]: the page object tests talk to, finding controls by their labels.
 //! - [`files`]: the videos tests upload.
+//! - [`nginx`]: nginx terminating TLS in front of the proxy, as docs/DEPLOY.md sets it up.
 
 pub mod browser;
 pub mod files;
+pub mod nginx;
 pub mod page;
 
 use anyhow::{Context, Result};
@@ -19,8 +21,11 @@ pub use page::UploaderPage;
 /// Everything one test runs against.
 pub struct Harness {
     pub sim: sim::Sim,
-    /// The proxy's address, serving the app and `/api/`.
+    /// Where the page is opened: the proxy's address (serving the app and `/api/`), or
+    /// `https://NAME:PORT` behind nginx.
     pub url: String,
+    /// nginx in front of the proxy, for [`Harness::start_behind_nginx`].
+    pub nginx: Option<nginx::Nginx>,
     /// The proxy's JSONL log.
     pub log_path: PathBuf,
     pub page: UploaderPage,
@@ -37,19 +42,29 @@ impl Harness {
 
     /// Like [`Harness::start`], with the page's upload engine tuned by `page`.
     pub async fn start_with(options: sim::SimOptions, page: PageOptions) -> Result<Self> {
-        Self::start_full(options, page, Connect::FixedToken).await
+        Self::start_full(options, page, Connect::FixedToken, None).await
     }
 
     /// Like [`Harness::start`], but the proxy has the simulator's client key and secret and no
     /// token: the page starts disconnected and connects through the simulator's sign-in.
     pub async fn start_disconnected(options: sim::SimOptions) -> Result<Self> {
-        Self::start_full(options, PageOptions::default(), Connect::SignIn).await
+        Self::start_full(options, PageOptions::default(), Connect::SignIn, None).await
+    }
+
+    /// The proxy as docs/DEPLOY.md runs it on a server: behind nginx terminating TLS for `name`
+    /// (a certificate made now), reached at `https://NAME:PORT` by a Chromium that resolves
+    /// `name` to 127.0.0.1 and accepts that certificate. The proxy answers to `name`
+    /// (`AUTOPOSTER_ALLOWED_HOSTS`) and connects TikTok in web mode, its redirect URI on nginx.
+    /// It starts disconnected, like [`Harness::start_disconnected`].
+    pub async fn start_behind_nginx(options: sim::SimOptions, name: &str) -> Result<Self> {
+        Self::start_full(options, PageOptions::default(), Connect::SignIn, Some(name)).await
     }
 
     async fn start_full(
         options: sim::SimOptions,
         page: PageOptions,
         connect: Connect,
+        behind_nginx: Option<&str>,
     ) -> Result<Self> {
         let sim = sim::spawn(options)
             .await
@@ -57,33 +72,77 @@ impl Harness {
         let dir = tempfile::tempdir()?;
         let static_dir = instrumented_dist(dir.path(), &page)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let proxy_addr = listener.local_addr()?;
+        let (nginx, url) = match behind_nginx {
+            Some(name) => {
+                let nginx = nginx::Nginx::start(name, proxy_addr).await?;
+                let url = format!("https://{name}:{}", nginx.https_port);
+                (Some(nginx), url)
+            }
+            None => (None, format!("http://{proxy_addr}")),
+        };
         let log_path = dir.path().join("posts.jsonl");
         let oauth = (connect == Connect::SignIn).then(|| proxy::OAuthConfig {
+            mode: if behind_nginx.is_some() {
+                protocol::oauth::OAuthMode::Web
+            } else {
+                protocol::oauth::OAuthMode::Desktop
+            },
             redirect_uri: format!("{url}/auth/callback"),
             auth_base: sim.base_url(),
             token_file: dir.path().join("tokens.json"),
             ..proxy::OAuthConfig::new(sim.client_key(), proxy::Secret::new(sim.client_secret()))
         });
+        let allowed_hosts = match behind_nginx {
+            Some(name) => protocol::host::parse_host_list(name)?,
+            None => Vec::new(),
+        };
         let config = proxy::Config {
-            listen: listener.local_addr()?,
+            listen: proxy_addr,
             api_base: sim.base_url(),
             access_token: (connect == Connect::FixedToken)
                 .then(|| proxy::Secret::new(sim.access_token())),
             oauth,
             log_path: log_path.clone(),
             static_dir: Some(static_dir),
+            allowed_hosts,
             ..proxy::Config::default()
+        };
+        // LEAD (operator access): a proxy that answers to a DNS name requires the operator,
+        // so behind nginx it gets the test password. Remove the cfg once `Config.operator`
+        // is merged.
+        #[cfg(feature = "operator-access")]
+        let config = {
+            let mut config = config;
+            if behind_nginx.is_some() {
+                config.operator.password_hash = Some(proxy::PasswordHashConfig::parse(
+                    &proxy::hash_password(OPERATOR_PASSWORD),
+                )?);
+                config.operator.api_tokens_file = dir.path().join("api-tokens.json");
+            }
+            config
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let proxy = tokio::spawn(proxy::run(listener, config, async {
             let _ = rx.await;
         }));
-        let browser = browser::Browser::start(dir.path()).await?;
+        let browser_options = match behind_nginx {
+            Some(name) => browser::Options {
+                extra_args: vec![
+                    // The test's certificate is self-signed; everything else about TLS is real.
+                    "--ignore-certificate-errors".into(),
+                    format!("--host-resolver-rules=MAP {name} 127.0.0.1"),
+                ],
+                ..browser::Options::default()
+            },
+            None => browser::Options::default(),
+        };
+        let browser = browser::Browser::start_with(dir.path(), &browser_options).await?;
         let page = UploaderPage::new(browser, url.clone());
         Ok(Self {
             sim,
             url,
+            nginx,
             log_path,
             page,
             shutdown: Some(tx),
@@ -113,6 +172,8 @@ impl Harness {
     /// Stops the browser and the proxy; the simulator stops with the runtime.
     pub async fn stop(mut self) -> Result<()> {
         self.page.close().await?;
+        // nginx first, so no connection of its own keeps the proxy's shutdown waiting.
+        drop(self.nginx.take());
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -123,6 +184,9 @@ impl Harness {
         Ok(())
     }
 }
+
+/// The operator's password behind nginx (operator access is required there).
+pub const OPERATOR_PASSWORD: &str = "correct horse battery staple";
 
 /// How the proxy is connected to the simulator's TikTok account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,6 +42,42 @@ impl UploaderPage {
         .await
     }
 
+    /// Opens the page, which asks for the operator's password first, signs in through its form
+    /// (a "Password" field and a "Sign in" button), and waits until the account has loaded.
+    pub async fn open_and_sign_in(&self, password: &str) -> Result<()> {
+        self.browser.client.goto(&self.url).await?;
+        let field = "//label[starts-with(normalize-space(.), 'Password')]";
+        self.wait_for(
+            |page| async move {
+                Ok(!page
+                    .browser
+                    .client
+                    .find_all(Locator::XPath(field))
+                    .await?
+                    .is_empty())
+            },
+            "the sign-in form",
+        )
+        .await?;
+        self.labelled("Password").await?.send_keys(password).await?;
+        self.click_labelled_button("Sign in").await?;
+        self.wait_for(
+            |page| async move { page.exists("[data-testid=account]").await },
+            "the account to load after signing in",
+        )
+        .await
+    }
+
+    /// The cookies the browser keeps for the page's origin, as WebDriver reports them (with
+    /// their `Secure`, `HttpOnly` and `SameSite` flags).
+    pub async fn cookies(&self) -> Result<Vec<fantoccini::cookies::Cookie<'static>>> {
+        self.browser
+            .client
+            .get_all_cookies()
+            .await
+            .map_err(Into::into)
+    }
+
     /// The account line ("Posting as …", or why posting is not possible).
     pub async fn account_text(&self) -> Result<String> {
         self.testid("account")

@@ -161,11 +161,13 @@ fn e2e(root: &Path, tools: &Tools, tally: &mut Tally) -> Result<()> {
         .chromedriver
         .clone()
         .context("chromedriver is not installed")?;
+    let nginx = tools.nginx.clone().context("nginx is not installed")?;
     exec_tests(
         cargo(root)
             .args(["test", "-p", "tests", "--locked", "--", "--test-threads=1"])
             .env("AUTOPOSTER_DIST", crate::dist::dir())
-            .env("CHROMEDRIVER", &chromedriver),
+            .env("CHROMEDRIVER", &chromedriver)
+            .env("NGINX", &nginx),
         tally,
     )
 }

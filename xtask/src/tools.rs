@@ -1,7 +1,8 @@
 //! Installs what the build and the tests need, and skips what is already there: the wasm32
 //! target, `wasm-bindgen-cli` at the exact version in Cargo.lock, Trunk, npm's binaryen (for
-//! wasm-opt), Chromium and its driver, and the coverage tools. Versions and traps are from
-//! `shared/toolchain.md`. The bench adds `curl` and `twiggy`.
+//! wasm-opt, linked into `~/.cargo/bin` so plain `trunk` finds it too), Chromium and its
+//! driver, nginx (the TLS reverse proxy of the deploy test), and the coverage tools. Versions
+//! and traps are from `shared/toolchain.md`. The bench adds `curl` and `twiggy`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -23,12 +24,15 @@ pub struct Tools {
     /// A PATH with the directory of the right `wasm-opt` first.
     pub path: String,
     pub chromedriver: Option<PathBuf>,
+    /// The nginx the deploy test runs in front of the proxy.
+    pub nginx: Option<PathBuf>,
 }
 
 /// Everything `cargo xtask test` needs.
 pub fn ensure_all() -> Result<Tools> {
     let mut tools = ensure_build()?;
     ensure_browser()?;
+    tools.nginx = Some(ensure_nginx()?);
     ensure_coverage()?;
     tools.chromedriver = which("chromedriver");
     Ok(tools)
@@ -56,6 +60,7 @@ pub fn ensure_build() -> Result<Tools> {
     Ok(Tools {
         path,
         chromedriver: which("chromedriver"),
+        nginx: nginx_binary(),
     })
 }
 
@@ -134,7 +139,10 @@ fn ensure_trunk() -> Result<()> {
     )
 }
 
-/// Makes sure a `wasm-opt` of binaryen 132 comes first on the PATH Trunk will see.
+/// Makes sure a `wasm-opt` of binaryen 132 comes first on the PATH Trunk will see — xtask's own
+/// and the person's: npm's binaryen is kept under `~/.cache` and linked as `~/.cargo/bin/wasm-opt`
+/// (where Trunk and wasm-bindgen already are), so a plain `trunk build --release` finds it
+/// instead of trying to download binaryen. Returns a PATH with its directory first.
 fn ensure_wasm_opt() -> Result<String> {
     let path = std::env::var("PATH").unwrap_or_default();
     if wasm_opt_is_right(Path::new("wasm-opt")) {
@@ -160,7 +168,53 @@ fn ensure_wasm_opt() -> Result<String> {
             &format!("binaryen@{BINARYEN_VERSION}"),
         ]))?;
     }
+    link_wasm_opt(&bin.join("wasm-opt"))?;
+    if !wasm_opt_is_right(Path::new("wasm-opt")) {
+        // xtask still works (it puts the right one first below); plain Trunk would not.
+        step(&format!(
+            "warning: `wasm-opt` on your PATH is not binaryen {BINARYEN_VERSION} (found: {}). Put {} \
+             before it in PATH, or plain `trunk build --release` will try to download binaryen.",
+            which("wasm-opt").map_or("none".into(), |p| p.display().to_string()),
+            cargo_bin_dir().display()
+        ));
+    }
     Ok(format!("{}:{path}", bin.display()))
+}
+
+/// Links `~/.cargo/bin/wasm-opt` to `target`, replacing an older link but never a real file
+/// someone put there.
+fn link_wasm_opt(target: &Path) -> Result<()> {
+    let link = cargo_bin_dir().join("wasm-opt");
+    match std::fs::symlink_metadata(&link) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            if std::fs::read_link(&link).is_ok_and(|to| to == target) {
+                return Ok(());
+            }
+            std::fs::remove_file(&link)?;
+        }
+        Ok(_) if wasm_opt_is_right(&link) => return Ok(()),
+        Ok(_) => bail!(
+            "{} exists and is not binaryen {BINARYEN_VERSION}; remove it (Trunk needs \
+             binaryen {BINARYEN_VERSION}'s wasm-opt) and run this again",
+            link.display()
+        ),
+        Err(_) => std::fs::create_dir_all(cargo_bin_dir())?,
+    }
+    step(&format!(
+        "linking {} -> {}",
+        link.display(),
+        target.display()
+    ));
+    std::os::unix::fs::symlink(target, &link).with_context(|| format!("linking {}", link.display()))
+}
+
+/// Where `cargo install` puts programs: `$CARGO_HOME/bin`, by default `~/.cargo/bin`.
+fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
 }
 
 fn wasm_opt_is_right(program: &Path) -> bool {
@@ -177,6 +231,25 @@ fn ensure_browser() -> Result<()> {
         return Ok(());
     }
     apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Debian's nginx (1.22), for the e2e test that runs the proxy behind TLS exactly as
+/// docs/DEPLOY.md sets it up. The test starts its own nginx process with its own config on
+/// 127.0.0.1; the system service is neither needed nor touched.
+fn ensure_nginx() -> Result<PathBuf> {
+    if let Some(nginx) = nginx_binary() {
+        return Ok(nginx);
+    }
+    apt_install(&["nginx"])?;
+    nginx_binary().context("apt-get installed nginx, but there is no /usr/sbin/nginx")
+}
+
+/// nginx on PATH, or where Debian puts it (`/usr/sbin`, which is not on a normal user's PATH).
+fn nginx_binary() -> Option<PathBuf> {
+    which("nginx").or_else(|| {
+        let debian = PathBuf::from("/usr/sbin/nginx");
+        debian.is_file().then_some(debian)
+    })
 }
 
 fn ensure_coverage() -> Result<()> {
