@@ -2,8 +2,8 @@
 //! for people; only its `code` is for code.
 
 use protocol::wire::{
-    Connection, CreatePost, CreatedPost, Creator, ErrorBody, LOGOUT_PATH, LoggedOut, PostState,
-    UploadEvent,
+    ACCESS_PATH, Access, ConnectStart, Connection, CreatePost, CreatedPost, Creator, ErrorBody,
+    LOGIN_PATH, LOGOUT_PATH, LoggedOut, PostState, SESSION_PATH, SignIn, UploadEvent,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -89,6 +89,39 @@ impl Api {
         self.credential.as_ref().map(Credential::header)
     }
 
+    /// Whether this is an embedding site's uploader (it shows an embed credential). Such an
+    /// uploader may post, but never connect or disconnect TikTok.
+    pub fn embedded(&self) -> bool {
+        self.credential.is_some()
+    }
+
+    /// `GET /api/session`: whether the proxy needs an operator, and whether we are one.
+    pub async fn access(&self) -> Result<Access, ApiError> {
+        self.call("GET", ACCESS_PATH, None).await
+    }
+
+    /// `POST /auth/session`: sign in with the operator's password. The proxy answers with an
+    /// `HttpOnly` session cookie, which the browser keeps and sends with every later call.
+    pub async fn sign_in(&self, password: &str) -> Result<(), ApiError> {
+        let body = SignIn {
+            password: password.to_owned(),
+        };
+        let body = crate::json::to_string(&body).map_err(|e| ApiError::Network(e.to_string()))?;
+        self.call_for_nothing("POST", SESSION_PATH, Some(body))
+            .await
+    }
+
+    /// `DELETE /auth/session`: sign out; the proxy forgets the session and clears the cookie.
+    pub async fn sign_out(&self) -> Result<(), ApiError> {
+        self.call_for_nothing("DELETE", SESSION_PATH, None).await
+    }
+
+    /// `POST /auth/login`: where to send the browser to connect TikTok. A `POST` (never a link),
+    /// so that only the signed-in page can start a connection.
+    pub async fn start_connect(&self) -> Result<ConnectStart, ApiError> {
+        self.call("POST", LOGIN_PATH, Some("{}".to_owned())).await
+    }
+
     /// `GET /api/connection`: whether a TikTok account is connected, and what it allows.
     pub async fn connection(&self) -> Result<Connection, ApiError> {
         self.call("GET", "/api/connection", None).await
@@ -97,11 +130,6 @@ impl Api {
     /// `POST /auth/logout`: revoke the app's access and forget the tokens.
     pub async fn logout(&self) -> Result<LoggedOut, ApiError> {
         self.call("POST", LOGOUT_PATH, Some("{}".to_owned())).await
-    }
-
-    /// Where "Connect TikTok" goes, on the proxy.
-    pub fn login_url(&self, path: &str) -> String {
-        self.url(path)
     }
 
     /// `GET /api/creator`.
@@ -156,6 +184,20 @@ impl Api {
         read(status, &text)
     }
 
+    /// One call to the proxy whose success has no body (`204`).
+    async fn call_for_nothing(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<(), ApiError> {
+        let (status, text) = self.send(method, path, body).await?;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        Err(refusal(status, &text))
+    }
+
     /// `fetch` with the credential and, for a body, `Content-Type: application/json`; the
     /// answer's status and text.
     async fn send(
@@ -199,16 +241,21 @@ fn read<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ApiError> {
             detail: e.to_string(),
         });
     }
+    Err(refusal(status, text))
+}
+
+/// A refusal's error body as an [`ApiError`].
+fn refusal(status: u16, text: &str) -> ApiError {
     match crate::json::from_str::<ErrorBody>(text) {
-        Ok(ErrorBody { error }) => Err(ApiError::Refused {
+        Ok(ErrorBody { error }) => ApiError::Refused {
             status,
             code: error.code,
             message: error.message,
             log_id: error.log_id,
-        }),
-        Err(e) => Err(ApiError::BadResponse {
+        },
+        Err(e) => ApiError::BadResponse {
             status,
             detail: e.to_string(),
-        }),
+        },
     }
 }

@@ -272,17 +272,17 @@ impl Account {
         Ok(match revoked {
             None => LoggedOut {
                 revoked: false,
-                message: "Disconnected. There was no live TikTok connection to revoke.".into(),
+                message: "You disconnected TikTok. There was no live connection to revoke.".into(),
             },
             Some(Ok(())) => LoggedOut {
                 revoked: true,
-                message: "Disconnected. TikTok revoked this app's access to your account.".into(),
+                message: "You disconnected TikTok. This app can no longer post to your account until you connect again.".into(),
             },
             Some(Err(error)) => {
                 tracing::warn!(%error, "revoke failed; tokens deleted anyway");
                 LoggedOut {
                     revoked: false,
-                    message: "Disconnected here, but TikTok could not be told. If the app still shows under Manage app permissions in TikTok's settings, remove it there.".into(),
+                    message: "You disconnected TikTok here, but TikTok could not be told. If the app still shows under Manage app permissions in TikTok's settings, remove it there.".into(),
                 }
             }
         })

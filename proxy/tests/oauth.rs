@@ -737,6 +737,9 @@ async fn logout_revokes_and_deletes_and_refuses_cross_site_requests() {
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["revoked"], true);
+    // Issue 12: the person disconnected, not TikTok, and the page says so.
+    let message = reply.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.starts_with("You disconnected TikTok."), "{message}");
     assert!(!token_file(&proxy).exists());
     let revoke = proxy
         .sim

@@ -42,13 +42,13 @@ impl Harness {
 
     /// Like [`Harness::start`], with the page's upload engine tuned by `page`.
     pub async fn start_with(options: sim::SimOptions, page: PageOptions) -> Result<Self> {
-        Self::start_full(options, page, Connect::FixedToken, None).await
+        Self::start_full(options, page, Connect::FixedToken, None, None).await
     }
 
     /// Like [`Harness::start`], but the proxy has the simulator's client key and secret and no
     /// token: the page starts disconnected and connects through the simulator's sign-in.
     pub async fn start_disconnected(options: sim::SimOptions) -> Result<Self> {
-        Self::start_full(options, PageOptions::default(), Connect::SignIn, None).await
+        Self::start_full(options, PageOptions::default(), Connect::SignIn, None, None).await
     }
 
     /// The proxy as docs/DEPLOY.md runs it on a server: behind nginx terminating TLS for `name`
@@ -57,7 +57,27 @@ impl Harness {
     /// (`AUTOPOSTER_ALLOWED_HOSTS`) and connects TikTok in web mode, its redirect URI on nginx.
     /// It starts disconnected, like [`Harness::start_disconnected`].
     pub async fn start_behind_nginx(options: sim::SimOptions, name: &str) -> Result<Self> {
-        Self::start_full(options, PageOptions::default(), Connect::SignIn, Some(name)).await
+        Self::start_full(
+            options,
+            PageOptions::default(),
+            Connect::SignIn,
+            Some(name),
+            Some(OPERATOR_PASSWORD),
+        )
+        .await
+    }
+
+    /// Like [`Harness::start_disconnected`], but the proxy has an operator password (issue 12):
+    /// the page asks for it before anything else.
+    pub async fn start_with_password(options: sim::SimOptions, password: &str) -> Result<Self> {
+        Self::start_full(
+            options,
+            PageOptions::default(),
+            Connect::SignIn,
+            None,
+            Some(password),
+        )
+        .await
     }
 
     async fn start_full(
@@ -65,6 +85,7 @@ impl Harness {
         page: PageOptions,
         connect: Connect,
         behind_nginx: Option<&str>,
+        password: Option<&str>,
     ) -> Result<Self> {
         let sim = sim::spawn(options)
             .await
@@ -106,21 +127,16 @@ impl Harness {
             log_path: log_path.clone(),
             static_dir: Some(static_dir),
             allowed_hosts,
+            operator: proxy::OperatorConfig {
+                password_hash: password
+                    .map(|password| {
+                        proxy::PasswordHashConfig::parse(&proxy::hash_password(password))
+                    })
+                    .transpose()?,
+                api_tokens_file: dir.path().join("api-tokens.json"),
+                ..proxy::OperatorConfig::default()
+            },
             ..proxy::Config::default()
-        };
-        // LEAD (operator access): a proxy that answers to a DNS name requires the operator,
-        // so behind nginx it gets the test password. Remove the cfg once `Config.operator`
-        // is merged.
-        #[cfg(feature = "operator-access")]
-        let config = {
-            let mut config = config;
-            if behind_nginx.is_some() {
-                config.operator.password_hash = Some(proxy::PasswordHashConfig::parse(
-                    &proxy::hash_password(OPERATOR_PASSWORD),
-                )?);
-                config.operator.api_tokens_file = dir.path().join("api-tokens.json");
-            }
-            config
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let proxy = tokio::spawn(proxy::run(listener, config, async {

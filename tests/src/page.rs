@@ -309,16 +309,61 @@ impl UploaderPage {
     /// Saves a PNG of the page to `target/e2e-artifacts/{name}.png`.
     pub async fn screenshot(&self, name: &str) -> Result<()> {
         // The outcome is what a screenshot is for: show it, not the top of a long form.
+        self.screenshot_at(name, "#outcome").await
+    }
+
+    /// Saves a PNG of the page, scrolled to the element `css` picks (the page's top when none),
+    /// to `target/e2e-artifacts/{name}.png`.
+    pub async fn screenshot_at(&self, name: &str, css: &str) -> Result<()> {
         self.browser
             .client
             .execute(
-                "document.getElementById('outcome')?.scrollIntoView({block: 'end'});",
-                vec![],
+                "const target = document.querySelector(arguments[0]);
+                 if (target) target.scrollIntoView({block: 'end'}); else window.scrollTo(0, 0);",
+                vec![css.into()],
             )
             .await?;
         let png = self.browser.client.screenshot().await?;
         std::fs::write(crate::artifacts_dir().join(format!("{name}.png")), png)?;
         Ok(())
+    }
+
+    /// Opens the page where the proxy asks for the operator's password, and waits for the form.
+    pub async fn open_sign_in(&self) -> Result<()> {
+        self.browser.client.goto(&self.url).await?;
+        self.wait_for_testid("sign-in").await
+    }
+
+    /// Types `password` into the sign-in form's "Password" field and presses "Sign in".
+    pub async fn sign_in(&self, password: &str) -> Result<()> {
+        let field = self.labelled("Password").await?;
+        field.clear().await?;
+        field.send_keys(password).await?;
+        self.click_labelled_button("Sign in").await
+    }
+
+    /// The cookie `name` as the browser keeps it (with its `HttpOnly`, `SameSite` and `Secure`
+    /// attributes), if it has one for the page.
+    pub async fn cookie(&self, name: &str) -> Result<Option<fantoccini::cookies::Cookie<'static>>> {
+        let cookies = self.browser.client.get_all_cookies().await?;
+        Ok(cookies.into_iter().find(|cookie| cookie.name() == name))
+    }
+
+    /// `document.cookie`: the cookies the page's own scripts can read.
+    pub async fn script_cookies(&self) -> Result<String> {
+        let value = self
+            .browser
+            .client
+            .execute("return document.cookie;", vec![])
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Presses "Disconnect TikTok" and waits for the question that asks to confirm it.
+    pub async fn ask_to_disconnect(&self) -> Result<String> {
+        self.click("disconnect-button").await?;
+        self.wait_for_testid("disconnect-confirm").await?;
+        self.text_of("disconnect-confirm").await
     }
 
     pub async fn close(self) -> Result<()> {

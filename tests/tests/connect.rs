@@ -1,6 +1,6 @@
 //! Staying connected (issue 6), as a person sees it: the page starts disconnected, "Connect
 //! TikTok" runs TikTok's sign-in (the simulator's), a post goes through with the issued token,
-//! and "Disconnect TikTok" revokes it.
+//! and "Disconnect TikTok" revokes it once the person confirms (issue 12).
 
 use anyhow::Result;
 use tests::{Harness, files};
@@ -35,9 +35,26 @@ async fn connect_post_and_disconnect() -> Result<()> {
         Some(files::sha256(&files::clip_mp4())?.as_str())
     );
 
-    page.click("disconnect-button").await?;
+    // Disconnecting asks first (issue 12); keeping the connection changes nothing.
+    let question = page.ask_to_disconnect().await?;
+    assert!(
+        question.starts_with(
+            "Disconnect TikTok? The autoposter will stop posting to @sim.creator until you connect again."
+        ),
+        "{question}"
+    );
+    page.screenshot_at("disconnect-confirm", "[data-testid=disconnect-confirm]")
+        .await?;
+    page.click_labelled_button("Keep connected").await?;
+    page.wait_for_testid("disconnect-button").await?;
+    assert!(!page.has("disconnect-confirm").await?);
+    assert!(page.text_of("account").await?.starts_with("Posting as"));
+
+    page.ask_to_disconnect().await?;
+    page.click_labelled_button("Disconnect").await?;
     page.wait_for_testid("connect-button").await?;
-    assert!(page.has("connect-notice").await?);
+    let notice = page.text_of("connect-notice").await?;
+    assert!(notice.starts_with("You disconnected TikTok."), "{notice}");
     page.screenshot("after-disconnect").await?;
 
     // The client secret never reaches the page, in any response or in the DOM.

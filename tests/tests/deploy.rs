@@ -3,10 +3,6 @@
 //! start. Chromium reaches it by a DNS name (`poster.test`, resolved to 127.0.0.1 by Chromium
 //! itself), connects TikTok (the simulator) in web mode with an https redirect URI, and posts a
 //! video that travels through nginx chunk by chunk (the relay), byte-exact.
-//!
-//! LEAD: the parts under `cfg(feature = "operator-access")` are the operator sign-in (issue
-//! 12's contract in `protocol::wire`); they are written against it and wait for
-//! `Config.operator` to be merged.
 
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -50,10 +46,7 @@ async fn connects_and_posts_through_nginx_over_tls() -> Result<()> {
     );
     let page = &harness.page;
 
-    #[cfg(feature = "operator-access")]
     page.open_and_sign_in(tests::OPERATOR_PASSWORD).await?;
-    #[cfg(not(feature = "operator-access"))]
-    page.open().await?;
 
     page.click("connect-button").await?;
     page.wait_for_testid("disconnect-button").await?;
@@ -91,7 +84,6 @@ async fn connects_and_posts_through_nginx_over_tls() -> Result<()> {
         nginx.access_log()
     );
 
-    #[cfg(feature = "operator-access")]
     {
         // The browser keeps the session cookie Secure: the proxy believed nginx's
         // X-Forwarded-Proto (from loopback), and the browser only sends it back over https.
@@ -161,7 +153,6 @@ async fn nginx_serves_only_its_name_and_only_over_tls() -> Result<()> {
 
 /// Every `/api/*` and `/auth/*` route (proxy/src/routes.rs), with a body where it takes one:
 /// without a session, an API token or an embed credential, each is refused before routing.
-#[cfg(feature = "operator-access")]
 const GUARDED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/health"),
     ("GET", "/api/connection"),
@@ -187,7 +178,6 @@ const GUARDED_ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/connection"),
 ];
 
-#[cfg(feature = "operator-access")]
 #[tokio::test(flavor = "multi_thread")]
 async fn an_anonymous_caller_through_nginx_is_refused_on_every_route() -> Result<()> {
     use protocol::wire::{Access, SESSION_COOKIE};

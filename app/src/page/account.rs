@@ -1,9 +1,8 @@
 //! Who the page posts as: the account line, and connecting or disconnecting TikTok.
 
 use super::Account;
-use crate::api::Api;
+use crate::api::{Api, ApiError};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use protocol::wire::Connection;
 
 /// "Posting as …": the creator's nickname and avatar, or why posting is not possible.
@@ -52,12 +51,12 @@ pub(super) fn AccountCard(
 }
 
 /// "Connect TikTok" when no account is connected (and the proxy can connect one), "Disconnect"
-/// when one is, and why the last connect attempt failed.
+/// with an inline confirmation when one is, and why the last connect attempt failed.
 #[component]
 pub(super) fn ConnectionControls(
     /// The proxy, which runs the sign-in and holds the tokens.
     api: Api,
-    /// The account, to know whether one is connected.
+    /// The account, to know whether one is connected and whom a disconnect would leave.
     account: RwSignal<Account>,
     /// The connection as `GET /api/connection` described it.
     connection: RwSignal<Option<Connection>>,
@@ -66,45 +65,129 @@ pub(super) fn ConnectionControls(
     /// Called after disconnecting, to load the account state again.
     on_change: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let notice = RwSignal::new(None::<String>);
-    let disconnect = move |_| {
+    let connect_api = api.clone();
+    // The proxy binds the login to this signed-in browser and answers where TikTok asks; the
+    // page then leaves for TikTok, so the button stays pending until it is gone.
+    let connect = Action::new_unsync(move |_: &()| {
+        let api = connect_api.clone();
+        async move {
+            let start = api.start_connect().await?;
+            window()
+                .location()
+                .assign(&start.authorize_url)
+                .map_err(|error| ApiError::Network(crate::exception_text(&error)))
+        }
+    });
+    let disconnect = Action::new_unsync(move |_: &()| {
         let (api, on_change) = (api.clone(), on_change.clone());
-        busy.set(true);
-        spawn_local(async move {
-            match api.logout().await {
-                Ok(done) => notice.set(Some(done.message)),
-                Err(failure) => notice.set(Some(failure.to_string())),
-            }
-            busy.set(false);
+        async move {
+            let done = api.logout().await;
             on_change();
-        });
-    };
-    let login_url = move || match account.get() {
-        Account::Disconnected { login_url, .. } => login_url,
-        _ => None,
+            done
+        }
+    });
+    let confirming = RwSignal::new(false);
+    let connecting = connect.pending();
+    let disconnecting = disconnect.pending();
+    let failure = Memo::new(move |_| {
+        connect
+            .value()
+            .with(|done| done.as_ref()?.as_ref().err().map(ApiError::to_string))
+            .or_else(|| error.get())
+    });
+    let can_connect = move || {
+        account.with(|a| {
+            matches!(
+                a,
+                Account::Disconnected {
+                    can_connect: true,
+                    ..
+                }
+            )
+        })
     };
     // Only an OAuth connection can be disconnected from here; a fixed token lives in the config.
+    // Also when TikTok stopped renewing a connection (it still names its account): to switch
+    // to another account, the person disconnects the old one first.
     let can_disconnect = move || {
         connection.with(|c| {
             c.as_ref()
-                .is_some_and(|c| c.connected && c.login_url.is_some())
+                .is_some_and(|c| c.login_url.is_some() && (c.connected || c.open_id.is_some()))
         })
     };
+    let question = move || {
+        let whom = account
+            .with(|a| a.creator().map(|c| format!("@{}", c.username)))
+            .unwrap_or_else(|| "this TikTok account".to_owned());
+        format!(
+            "Disconnect TikTok? The autoposter will stop posting to {whom} until you connect again."
+        )
+    };
+    let keep = NodeRef::<leptos::html::Button>::new();
+    // The safe choice gets the focus, so a stray Enter keeps the connection.
+    keep.on_load(|button| {
+        let _ = button.focus();
+    });
     view! {
-        {move || error.get().map(|message| view! {
+        {move || failure.get().map(|message| view! {
             <p class="error" role="alert" data-testid="connect-error">
                 "Connecting TikTok did not work: " {message}
             </p>
         })}
-        {move || notice.get().map(|message| view! { <p class="muted" data-testid="connect-notice">{message}</p> })}
-        {move || login_url().map(|url| view! {
-            <a class="button primary" href=url data-testid="connect-button">"Connect TikTok"</a>
+        {move || disconnect.value().get().map(|done| match done {
+            Ok(done) => view! { <p class="muted" data-testid="connect-notice">{done.message}</p> }.into_any(),
+            Err(failure) => view! {
+                <p class="error" role="alert" data-testid="connect-notice">{failure.to_string()}</p>
+            }
+            .into_any(),
         })}
-        <Show when=can_disconnect>
-            <button type="button" class="link" data-testid="disconnect-button" disabled=move || busy.get() on:click=disconnect.clone()>
-                "Disconnect TikTok"
+        <Show when=can_connect>
+            <button
+                type="button"
+                class="primary"
+                data-testid="connect-button"
+                disabled=move || connecting.get()
+                on:click=move |_| {
+                    connect.dispatch(());
+                }
+            >
+                "Connect TikTok"
             </button>
+        </Show>
+        <Show when=can_disconnect>
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button
+                        type="button"
+                        class="link"
+                        data-testid="disconnect-button"
+                        disabled=move || disconnecting.get()
+                        on:click=move |_| confirming.set(true)
+                    >
+                        "Disconnect TikTok"
+                    </button>
+                }
+            >
+                <div class="confirm" role="group" aria-labelledby="disconnect-question" data-testid="disconnect-confirm">
+                    <p id="disconnect-question">{question}</p>
+                    <div class="buttons">
+                        <button
+                            type="button"
+                            class="danger"
+                            on:click=move |_| {
+                                confirming.set(false);
+                                disconnect.dispatch(());
+                            }
+                        >
+                            "Disconnect"
+                        </button>
+                        <button type="button" class="secondary" node_ref=keep on:click=move |_| confirming.set(false)>
+                            "Keep connected"
+                        </button>
+                    </div>
+                </div>
+            </Show>
         </Show>
     }
 }

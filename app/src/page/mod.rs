@@ -1,14 +1,15 @@
 //! The uploader page: TikTok's posting screen, the upload, and the outcome.
 //!
-//! Model types with their own `impl` first, then the page's top component; the parts live in
-//! `account`, `fields`, `outcome` and `resume`. Every rule about what may be chosen comes from
-//! [`protocol::screen`]; these files only render its answers.
+//! Model types with their own `impl` first, then the page's top components; the parts live in
+//! `account`, `fields`, `outcome`, `resume` and `sign_in`. Every rule about what may be chosen
+//! comes from [`protocol::screen`]; these files only render its answers.
 
 mod account;
 mod fields;
 mod host;
 mod outcome;
 mod resume;
+mod sign_in;
 
 use account::{AccountCard, ConnectionControls};
 use fields::{
@@ -19,6 +20,8 @@ pub use host::Remote;
 use host::report_to_host;
 use outcome::Outcome;
 use resume::ResumeOffer;
+pub use sign_in::Gate;
+use sign_in::{SignIn, SignOut, TokensOnly};
 
 use crate::api::Api;
 use crate::engine::{self, Control};
@@ -46,9 +49,9 @@ pub enum Account {
     Blocked {
         message: String,
     },
-    /// No account is connected; `login_url` when the proxy can connect one with a click.
+    /// No account is connected; `can_connect` when the proxy can connect one with a click.
     Disconnected {
-        login_url: Option<String>,
+        can_connect: bool,
         message: String,
     },
     /// The proxy could not tell (unreachable, TikTok down, token refused).
@@ -76,11 +79,14 @@ impl Account {
                 .message
                 .clone()
                 .unwrap_or_else(|| "No TikTok account is connected.".to_owned());
-            let login_url = connection
-                .login_url
-                .as_deref()
-                .map(|path| api.login_url(path));
-            return (Self::Disconnected { login_url, message }, Some(connection));
+            let can_connect = connection.login_url.is_some();
+            return (
+                Self::Disconnected {
+                    can_connect,
+                    message,
+                },
+                Some(connection),
+            );
         }
         if !connection.can_direct {
             return (Self::DraftsOnly, Some(connection));
@@ -97,10 +103,7 @@ impl Account {
                 }
             }
             Err(error) if error.code() == Some("reconnect_required") => Self::Disconnected {
-                login_url: connection
-                    .login_url
-                    .as_deref()
-                    .map(|path| api.login_url(path)),
+                can_connect: connection.login_url.is_some(),
                 message: error.to_string(),
             },
             Err(error) => Self::Unavailable {
@@ -147,11 +150,32 @@ fn take_connect_error() -> Option<String> {
     Some(error)
 }
 
-/// The uploader page, talking to the proxy on the page's own origin, with engine options from
-/// the page's `<meta name="autoposter:…">` tags (see [`options_from_page`]).
+/// Our own page, talking to the proxy on its own origin: the sign-in form when the proxy needs
+/// an operator and this browser is not one yet ([`Gate`]), else the uploader, with engine
+/// options from the page's `<meta name="autoposter:…">` tags (see [`options_from_page`]).
 #[component]
 pub fn App() -> impl IntoView {
-    view! { <Uploader api=Api::default() options=options_from_page()/> }
+    let api = StoredValue::new(Api::default());
+    let options = StoredValue::new(options_from_page());
+    let access = LocalResource::new(move || {
+        let api = api.get_value();
+        async move { api.access().await }
+    });
+    // Signing in or out changes what the proxy says; the screen follows its new answer.
+    let recheck = Callback::new(move |()| access.refetch());
+    view! {
+        <Transition>
+            {move || access.get().map(|answer| match Gate::of(answer.ok()) {
+                Gate::SignIn => view! { <SignIn api=api.get_value() on_signed_in=recheck/> }.into_any(),
+                Gate::TokensOnly => view! { <TokensOnly/> }.into_any(),
+                Gate::Uploader { signed_in } => view! {
+                    {signed_in.then(|| view! { <SignOut api=api.get_value() on_signed_out=recheck/> })}
+                    <Uploader api=api.get_value() options=options.get_value()/>
+                }
+                .into_any(),
+            })}
+        </Transition>
+    }
 }
 
 /// Engine options a host page may set: `<meta name="autoposter:retry-delays-ms" content="500,1000">`
@@ -224,7 +248,9 @@ pub fn Uploader(
     let unfinished = RwSignal::new(storage::load());
 
     let connection = RwSignal::new(None::<Connection>);
-    let connect_error = RwSignal::new(take_connect_error());
+    // An embedding site's uploader neither connects TikTok nor owns the host page's address.
+    let embedded = api.embedded();
+    let connect_error = RwSignal::new(if embedded { None } else { take_connect_error() });
     let account_api = api.clone();
     let load_account = move || {
         let api = account_api.clone();
@@ -348,13 +374,15 @@ pub fn Uploader(
             <header class="masthead">
                 <h1>"Post to TikTok"</h1>
                 <AccountCard account=account/>
-                <ConnectionControls
-                    api=api.clone()
-                    account=account
-                    connection=connection
-                    error=connect_error
-                    on_change=load_account.clone()
-                />
+                {(!embedded).then(|| view! {
+                    <ConnectionControls
+                        api=api.clone()
+                        account=account
+                        connection=connection
+                        error=connect_error
+                        on_change=load_account.clone()
+                    />
+                })}
             </header>
             {move || unfinished.get().map(|saved| view! {
                 <ResumeOffer saved=saved unfinished=unfinished on_resume=on_resume.clone()/>
