@@ -43,6 +43,7 @@ mod statics;
 mod status_cache;
 mod tiktok;
 mod token_file;
+mod upstream_stall;
 
 pub use body::MAX_JSON_BODY;
 pub use config::{

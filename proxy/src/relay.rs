@@ -7,6 +7,7 @@
 use crate::body::{Body, empty_response, idle_body};
 use crate::error::Error;
 use crate::server::App;
+use crate::upstream_stall::Progress;
 use http_body_util::Limited;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue};
@@ -57,24 +58,30 @@ pub async fn put_chunk(
         idle_body(request),
         usize::try_from(length).unwrap_or(usize::MAX),
     );
-    let answer = app
+    // A stall timeout toward TikTok too: the clock runs only while the upload host has the
+    // turn (`upstream_stall.rs`), so the answer's wait counts from the last byte sent.
+    let progress = Progress::new();
+    let send = app
         .uploads
         .put(&record.upload_url)
         .header(CONTENT_TYPE.as_str(), record.content_type.mime())
         .header(CONTENT_RANGE.as_str(), chunk.content_range())
         .header(CONTENT_LENGTH.as_str(), length)
-        .body(reqwest::Body::wrap(body))
-        .send()
-        .await
-        .map_err(|error| {
-            if let Some(idle) = crate::idle_body::is_stalled(&error) {
-                Error::BodyTimeout(idle)
-            } else if error.is_timeout() {
-                Error::UploadHostTimeout
-            } else {
-                Error::UploadHostUnreachable(describe(error))
-            }
-        })?;
+        .body(reqwest::Body::wrap(progress.track(body)))
+        .send();
+    let answer = tokio::select! {
+        answer = send => answer,
+        () = progress.stalled(app.upstream_timeout) => return Err(Error::UploadHostTimeout),
+    };
+    let answer = answer.map_err(|error| {
+        if let Some(idle) = crate::idle_body::is_stalled(&error) {
+            Error::BodyTimeout(idle)
+        } else if error.is_timeout() {
+            Error::UploadHostTimeout
+        } else {
+            Error::UploadHostUnreachable(describe(error))
+        }
+    })?;
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut response = empty_response(status);
     if let Some(reported) = answer.headers().get(CONTENT_RANGE.as_str())

@@ -46,8 +46,11 @@ pub struct App {
     /// The JSONL history.
     pub log: Log,
     /// The client the chunk relay PUTs to TikTok's upload host with: no token, no redirects,
-    /// and no overall deadline (a 64 MB chunk may take minutes), only connect and idle limits.
+    /// and no overall deadline (a 64 MB chunk may take minutes): a connect limit here, and the
+    /// relay's stall watchdog (`upstream_stall.rs`).
     pub uploads: reqwest::Client,
+    /// How long TikTok may stay silent during a call (the relay's stall timeout too).
+    pub upstream_timeout: Duration,
     /// Posts started since the proxy started, for the chunk relay and the log.
     pub posts: Posts,
     /// Recent `status/fetch` answers.
@@ -103,12 +106,14 @@ pub async fn run(
         account,
         logins: config.oauth.as_ref().map(Logins::new),
         log,
+        // No read timeout: reqwest counts it from the request's start, so it would cut off a
+        // chunk that takes longer to send; the relay watches for stalls instead.
         uploads: reqwest::Client::builder()
             .connect_timeout(config.upstream_timeout)
-            .read_timeout(config.upstream_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("building the HTTP client for TikTok's upload host")?,
+        upstream_timeout: config.upstream_timeout,
         posts: Posts::default(),
         statuses: StatusCache::new(config.status_cache_ttl),
         statics: Statics {

@@ -368,6 +368,77 @@ async fn a_stalled_relayed_chunk_gets_408() {
     assert!(text.contains("body_timeout"), "{text}");
 }
 
+/// A slow uplink through the relay: a chunk whose upload takes longer than the upstream
+/// timeout, but never stalls, goes through byte-exact. Only silence is a timeout, in either
+/// direction: reqwest's `read_timeout` would count the whole upload (issue 12, 13).
+#[tokio::test]
+async fn a_slow_steady_relayed_chunk_outlasts_the_upstream_timeout() {
+    let mut options = sim_options();
+    options.cors = false;
+    let stall = Duration::from_secs(1);
+    let proxy = spawn_proxy_with(options, |config| {
+        config.upstream_timeout = stall;
+        config.body_idle_timeout = stall;
+    })
+    .await;
+    let video = support::video_bytes(40_000);
+    let created = proxy.create(&direct_post(video.len() as u64)).await;
+    let host = proxy.base_url.trim_start_matches("http://");
+    let mut stream = connect(&proxy).await;
+    let head = format!(
+        "PUT /api/posts/{}/chunk HTTP/1.1\r\nhost: {host}\r\ncontent-type: video/mp4\r\ncontent-range: bytes 0-39999/40000\r\ncontent-length: 40000\r\n\r\n",
+        created.publish_id
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    // Ten pieces, 250 ms apart: 2.5 s in all, each gap well inside the stall timeout.
+    for piece in video.chunks(4000) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        stream.write_all(piece).await.unwrap();
+    }
+    assert!(started.elapsed() > 2 * stall);
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert_eq!(status_of(&answer[..n]), Some(201), "{text}");
+    let upload = proxy.sim.upload(&created.publish_id).unwrap();
+    assert_eq!(upload.sha256, Some(support::sha256_hex(&video)));
+}
+
+/// An upload host that stops answering is a 504 once it has been silent for the stall
+/// timeout after the last byte went out, not after the whole chunk's worth of time.
+#[tokio::test]
+async fn a_silent_upload_host_is_a_504_after_the_stall_timeout() {
+    let mut options = sim_options();
+    options.cors = false;
+    let stall = Duration::from_secs(1);
+    let proxy = spawn_proxy_with(options, |config| config.upstream_timeout = stall).await;
+    let created = proxy.create(&direct_post(1000)).await;
+    proxy.sim.script(sim::Fault::Hang {
+        endpoint: sim::Endpoint::Upload,
+        duration: Duration::from_secs(20),
+        times: 1,
+    });
+    let started = Instant::now();
+    let reply = proxy
+        .send(
+            proxy
+                .client
+                .put(proxy.url(&format!("/api/posts/{}/chunk", created.publish_id)))
+                .header("content-type", "video/mp4")
+                .header("content-range", "bytes 0-999/1000")
+                .body(vec![1u8; 1000]),
+        )
+        .await;
+    assert_eq!(reply.status, 504, "{}", reply.body);
+    assert_eq!(reply.error().error.code, "upload_host_timeout");
+    let waited = started.elapsed();
+    assert!(waited >= stall && waited < stall + PATIENCE, "{waited:?}");
+}
+
 #[tokio::test]
 async fn shutdown_does_not_hang_on_a_stalled_body_or_headers() {
     let grace = Duration::from_secs(1);
