@@ -37,19 +37,32 @@ impl Harness {
 
     /// Like [`Harness::start`], with the page's upload engine tuned by `page`.
     pub async fn start_with(options: sim::SimOptions, page: PageOptions) -> Result<Self> {
-        Self::start_full(options, page, Connect::FixedToken).await
+        Self::start_full(options, page, Connect::FixedToken, None).await
     }
 
     /// Like [`Harness::start`], but the proxy has the simulator's client key and secret and no
     /// token: the page starts disconnected and connects through the simulator's sign-in.
     pub async fn start_disconnected(options: sim::SimOptions) -> Result<Self> {
-        Self::start_full(options, PageOptions::default(), Connect::SignIn).await
+        Self::start_full(options, PageOptions::default(), Connect::SignIn, None).await
+    }
+
+    /// Like [`Harness::start_disconnected`], but the proxy has an operator password (issue 12):
+    /// the page asks for it before anything else.
+    pub async fn start_with_password(options: sim::SimOptions, password: &str) -> Result<Self> {
+        Self::start_full(
+            options,
+            PageOptions::default(),
+            Connect::SignIn,
+            Some(password),
+        )
+        .await
     }
 
     async fn start_full(
         options: sim::SimOptions,
         page: PageOptions,
         connect: Connect,
+        password: Option<&str>,
     ) -> Result<Self> {
         let sim = sim::spawn(options)
             .await
@@ -73,6 +86,15 @@ impl Harness {
             oauth,
             log_path: log_path.clone(),
             static_dir: Some(static_dir),
+            operator: proxy::OperatorConfig {
+                password_hash: password
+                    .map(|password| {
+                        proxy::PasswordHashConfig::parse(&proxy::hash_password(password))
+                    })
+                    .transpose()?,
+                api_tokens_file: dir.path().join("api-tokens.json"),
+                ..proxy::OperatorConfig::default()
+            },
             ..proxy::Config::default()
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
