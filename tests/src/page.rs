@@ -113,13 +113,37 @@ impl UploaderPage {
             .map_err(Into::into)
     }
 
-    /// Types into the "Caption" field.
+    /// Types into the "Caption" field. ChromeDriver types only characters of the Basic
+    /// Multilingual Plane; the others (emoji, which a caption's UTF-16 limit must count right)
+    /// are inserted as the browser inserts composed text, with `insertText` on the focused
+    /// field, which fires the same `input` events as typing.
     pub async fn type_caption(&self, text: &str) -> Result<()> {
-        self.labelled("Caption")
-            .await?
-            .send_keys(text)
-            .await
-            .map_err(Into::into)
+        let field = self.labelled("Caption").await?;
+        let mut run = String::new();
+        for (index, character) in text.char_indices() {
+            let bmp = character.len_utf16() == 1;
+            let next_bmp = text[index + character.len_utf8()..]
+                .chars()
+                .next()
+                .map(|next| next.len_utf16() == 1);
+            run.push(character);
+            if next_bmp == Some(bmp) {
+                continue;
+            }
+            if bmp {
+                field.send_keys(&run).await?;
+            } else {
+                self.browser
+                    .client
+                    .execute(
+                        "arguments[0].focus(); document.execCommand('insertText', false, arguments[1]);",
+                        vec![serde_json::to_value(&field)?, run.clone().into()],
+                    )
+                    .await?;
+            }
+            run.clear();
+        }
+        Ok(())
     }
 
     /// Picks an audience in "Who can view this video" by its visible label ("Everyone", …).
