@@ -481,7 +481,7 @@ async fn shutdown_does_not_hang_on_a_stalled_body_or_headers() {
 static FOREIGN_PANICS: AtomicUsize = AtomicUsize::new(0);
 
 /// One malformed or random request, as bytes on the wire.
-fn malformed_request(rng: &mut StdRng, host: &str) -> Vec<u8> {
+fn malformed_request(rng: &mut StdRng, host: &str, token: &str) -> Vec<u8> {
     const METHODS: [&str; 8] = [
         "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "G\0T", "PÖST",
     ];
@@ -550,6 +550,17 @@ fn malformed_request(rng: &mut StdRng, host: &str) -> Vec<u8> {
     if rng.gen_bool(0.5) {
         request.push_str("content-type: application/json\r\n");
     }
+    // Half with the operator's token, so the routes behind the sign-in are reached too; a
+    // few with a forged one or a session cookie that is not one.
+    match rng.gen_range(0..10) {
+        0..5 => request.push_str(&format!("authorization: Bearer {token}\r\n")),
+        5 => request.push_str("authorization: Bearer apt_forged\r\n"),
+        6 => request.push_str(&format!(
+            "cookie: autoposter_session={}\r\n",
+            random_text(rng, 64)
+        )),
+        _ => {}
+    }
     request.push_str("\r\n");
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(&body);
@@ -604,20 +615,21 @@ async fn ten_thousand_malformed_requests_neither_panic_nor_stop_the_proxy() {
         rate_limits: RateLimits::off(),
         ..sim_options()
     };
-    let proxy = std::sync::Arc::new(
-        spawn_proxy_with(options, |config| {
-            config.header_read_timeout = Duration::from_secs(2);
-            config.body_idle_timeout = Duration::from_secs(2);
-        })
-        .await,
-    );
+    // Configured for the network: every call needs the operator (issue 12's attack table).
+    let (proxy, token) = support::spawn_operator_proxy_with(options, |config| {
+        config.listen = "0.0.0.0:8787".parse().unwrap();
+        config.header_read_timeout = Duration::from_secs(2);
+        config.body_idle_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let proxy = std::sync::Arc::new(proxy);
     assert_eq!(proxy.get("/api/health").await.status, 200);
     let memory_before = resident_kib();
     let started = Instant::now();
     let host = proxy.base_url.trim_start_matches("http://").to_owned();
     let mut rng = StdRng::seed_from_u64(12);
     let mut requests: Vec<Vec<u8>> = (0..REQUESTS)
-        .map(|_| malformed_request(&mut rng, &host))
+        .map(|_| malformed_request(&mut rng, &host, &token))
         .collect();
     // Closed without an answer, 1xx to 5xx, still open.
     let mut answered = [0usize; 7];

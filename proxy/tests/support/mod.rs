@@ -52,10 +52,18 @@ pub async fn spawn_proxy_with(options: SimOptions, tweak: impl FnOnce(&mut Confi
 /// its `client` sends that token with every request, as a script would. `anonymous` is a
 /// client without it.
 pub async fn spawn_operator_proxy(tweak: impl FnOnce(&mut Config)) -> (Proxy, String) {
+    spawn_operator_proxy_with(sim_options(), tweak).await
+}
+
+/// Like [`spawn_operator_proxy`], with the simulator's options chosen by the caller.
+pub async fn spawn_operator_proxy_with(
+    options: SimOptions,
+    tweak: impl FnOnce(&mut Config),
+) -> (Proxy, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let tokens_file = dir.path().join("api-tokens.json");
     let (token, _) = proxy::api_tokens::create(&tokens_file, "tests").expect("a token");
-    let mut proxy = spawn_proxy_in(dir, sim_options(), |config| {
+    let mut proxy = spawn_proxy_in(dir, options, |config| {
         config.operator.api_tokens_file = tokens_file;
         tweak(config);
     })
