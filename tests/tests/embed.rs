@@ -14,24 +14,43 @@ use tests::files;
 /// The embed key the proxy accepts from the host page (16+ characters, as the proxy requires).
 const KEY: &str = "embed-key-for-the-e2e-test";
 
-/// Serves `dir` on a free loopback port with a token-less proxy: only its static files are used.
+/// Serves the example host page (`dir/index.html`, for any path) on a free loopback port, the
+/// way another site would: not by our proxy, whose pages carry a CSP that allows only itself.
 async fn serve_static(dir: PathBuf) -> Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let page = std::fs::read(dir.join("index.html"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let scratch = tempfile::tempdir()?;
-    let config = proxy::Config {
-        listen: listener.local_addr()?,
-        static_dir: Some(dir),
-        log_path: scratch.path().join("host.jsonl"),
-        ..proxy::Config::default()
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let _scratch = scratch;
-        proxy::run(listener, config, async {
-            let _ = rx.await;
-        })
-        .await
+        loop {
+            let mut stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+                _ = &mut rx => return,
+            };
+            let page = page.clone();
+            tokio::spawn(async move {
+                // Read the request's head (the body of a GET is empty), then answer and close.
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
+                    page.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.write_all(&page).await;
+                let _ = stream.shutdown().await;
+            });
+        }
     });
     Ok((url, tx))
 }
