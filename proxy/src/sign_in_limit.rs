@@ -99,4 +99,30 @@ mod tests {
             "five within the last minute again"
         );
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_addresses_stays_bounded_and_keeps_the_active_guesser() {
+        let limit = SignInLimit::default();
+        let guesser: IpAddr = "203.0.113.9".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            limit.failed(guesser);
+        }
+        // Stale addresses are forgotten first when the map is full.
+        tokio::time::advance(WINDOW).await;
+        for n in 0..MAX_ADDRESSES as u32 {
+            limit.failed(IpAddr::from((n + 1).to_be_bytes()));
+        }
+        assert!(limit.lock().len() <= MAX_ADDRESSES);
+        assert_eq!(limit.check(guesser), Ok(()), "its failures aged out anyway");
+        // Full of live entries: the stalest one makes room, the newest are kept.
+        tokio::time::advance(Duration::from_millis(1)).await;
+        for _ in 0..MAX_FAILURES {
+            limit.failed(guesser);
+        }
+        assert_eq!(limit.lock().len(), MAX_ADDRESSES);
+        assert!(
+            limit.check(guesser).is_err(),
+            "the active guesser is still slowed"
+        );
+    }
 }
