@@ -306,14 +306,7 @@ fn redirect(status: StatusCode, location: &str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
+    use crate::operator::test_headers as headers;
 
     #[test]
     fn logout_needs_a_same_origin_script() {

@@ -277,17 +277,20 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     protocol::cookie::find(values, name).map(str::to_owned)
 }
 
+/// A header map from name/value pairs, for unit tests that read request headers.
+#[cfg(test)]
+pub(crate) fn test_headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(*name, HeaderValue::from_static(value));
+    }
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
+    use test_headers as headers;
 
     #[test]
     fn forwarding_headers_count_only_from_loopback() {

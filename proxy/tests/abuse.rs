@@ -60,6 +60,19 @@ fn status_of(answer: &[u8]) -> Option<u16> {
     text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
+/// The first read of an answer on `stream`: its status and text.
+async fn first_answer(stream: &mut TcpStream) -> (Option<u16>, String) {
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    (
+        status_of(&answer[..n]),
+        String::from_utf8_lossy(&answer[..n]).into_owned(),
+    )
+}
+
 /// Sends `request` as is, half-closes, and reads the answer until the proxy closes.
 async fn raw(proxy: &Proxy, request: &[u8]) -> Option<Vec<u8>> {
     let mut stream = connect(proxy).await;
@@ -336,13 +349,8 @@ async fn a_stalled_body_gets_408_and_a_slow_steady_one_goes_through() {
         stream.write_all(piece).await.unwrap();
     }
     assert!(started.elapsed() > idle);
-    let mut answer = vec![0u8; 4096];
-    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
-        .await
-        .expect("answered")
-        .unwrap();
-    let text = String::from_utf8_lossy(&answer[..n]);
-    assert_eq!(status_of(&answer[..n]), Some(201), "{text}");
+    let (status, text) = first_answer(&mut stream).await;
+    assert_eq!(status, Some(201), "{text}");
 }
 
 #[tokio::test]
@@ -397,13 +405,8 @@ async fn a_slow_steady_relayed_chunk_outlasts_the_upstream_timeout() {
         stream.write_all(piece).await.unwrap();
     }
     assert!(started.elapsed() > 2 * stall);
-    let mut answer = vec![0u8; 4096];
-    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
-        .await
-        .expect("answered")
-        .unwrap();
-    let text = String::from_utf8_lossy(&answer[..n]);
-    assert_eq!(status_of(&answer[..n]), Some(201), "{text}");
+    let (status, text) = first_answer(&mut stream).await;
+    assert_eq!(status, Some(201), "{text}");
     let upload = proxy.sim.upload(&created.publish_id).unwrap();
     assert_eq!(upload.sha256, Some(support::sha256_hex(&video)));
 }
