@@ -6,9 +6,12 @@
 //! - [`page::UploaderPage`]: the page object tests talk to, finding controls by their labels.
 //! - [`files`]: the videos tests upload.
 //! - [`nginx`]: nginx terminating TLS in front of the proxy, as docs/DEPLOY.md sets it up.
+//! - [`link`]: the simulator behind a slow, far-away link (network namespace, `tbf`, a delay
+//!   relay), for [`Harness::start_on_link`].
 
 pub mod browser;
 pub mod files;
+pub mod link;
 pub mod nginx;
 pub mod page;
 
@@ -29,6 +32,9 @@ pub struct Harness {
     /// The proxy's JSONL log.
     pub log_path: PathBuf,
     pub page: UploaderPage,
+    /// The shaped link the simulator sits behind, for [`Harness::start_on_link`]; dropped after
+    /// everything that uses it.
+    link: Option<(link::DelayRelay, link::ShapedLink)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     proxy: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -42,13 +48,32 @@ impl Harness {
 
     /// Like [`Harness::start`], with the page's upload engine tuned by `page`.
     pub async fn start_with(options: sim::SimOptions, page: PageOptions) -> Result<Self> {
-        Self::start_full(options, page, Connect::FixedToken, None, None).await
+        Self::start_full(options, page, Connect::FixedToken, None, None, None).await
+    }
+
+    /// Like [`Harness::start_with`], with the simulator (TikTok's API and upload host) behind
+    /// `spec`'s rate and round trip: the browser's direct PUTs, the proxy's relay and its API
+    /// calls all cross that link. Fails, naming what is missing, where links cannot be shaped.
+    pub async fn start_on_link(
+        options: sim::SimOptions,
+        page: PageOptions,
+        spec: link::LinkSpec,
+    ) -> Result<Self> {
+        Self::start_full(options, page, Connect::FixedToken, None, None, Some(spec)).await
     }
 
     /// Like [`Harness::start`], but the proxy has the simulator's client key and secret and no
     /// token: the page starts disconnected and connects through the simulator's sign-in.
     pub async fn start_disconnected(options: sim::SimOptions) -> Result<Self> {
-        Self::start_full(options, PageOptions::default(), Connect::SignIn, None, None).await
+        Self::start_full(
+            options,
+            PageOptions::default(),
+            Connect::SignIn,
+            None,
+            None,
+            None,
+        )
+        .await
     }
 
     /// The proxy as docs/DEPLOY.md runs it on a server: behind nginx terminating TLS for `name`
@@ -63,6 +88,7 @@ impl Harness {
             Connect::SignIn,
             Some(name),
             Some(OPERATOR_PASSWORD),
+            None,
         )
         .await
     }
@@ -76,6 +102,7 @@ impl Harness {
             Connect::SignIn,
             None,
             Some(password),
+            None,
         )
         .await
     }
@@ -86,10 +113,25 @@ impl Harness {
         connect: Connect,
         behind_nginx: Option<&str>,
         password: Option<&str>,
+        link: Option<link::LinkSpec>,
     ) -> Result<Self> {
-        let sim = sim::spawn(options)
-            .await
-            .context("starting the simulator")?;
+        let (sim, link) = match link {
+            None => {
+                let sim = sim::spawn(options)
+                    .await
+                    .context("starting the simulator")?;
+                (sim, None)
+            }
+            Some(spec) => {
+                let shaped = link::ShapedLink::new(spec)?;
+                let listener = shaped.bind_far()?;
+                let relay = shaped.front(listener.local_addr()?).await?;
+                // Every URL the simulator hands out (API base, upload_url) is the relay's.
+                let sim = sim::Sim::new(options, relay.addr);
+                tokio::spawn(sim::serve(listener, sim.clone(), std::future::pending()));
+                (sim, Some((relay, shaped)))
+            }
+        };
         let dir = tempfile::tempdir()?;
         let static_dir = instrumented_dist(dir.path(), &page)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -161,6 +203,7 @@ impl Harness {
             nginx,
             log_path,
             page,
+            link,
             shutdown: Some(tx),
             proxy: Some(proxy),
             _dir: dir,
@@ -197,6 +240,7 @@ impl Harness {
             proxy.await??;
         }
         self.sim.shutdown();
+        drop(self.link.take());
         Ok(())
     }
 }

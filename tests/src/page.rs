@@ -208,7 +208,13 @@ impl UploaderPage {
 
     /// Waits for a final `data-status` and returns it with the status line's text.
     pub async fn final_status(&self) -> Result<(String, String)> {
-        self.wait_for(
+        self.final_status_within(WAIT).await
+    }
+
+    /// Like [`UploaderPage::final_status`], waiting up to `limit` (uploads on a slow link).
+    pub async fn final_status_within(&self, limit: Duration) -> Result<(String, String)> {
+        self.wait_for_within(
+            limit,
             |page| async move {
                 let status = page
                     .testid("status")
@@ -436,14 +442,27 @@ impl UploaderPage {
         F: Fn(&'a Self) -> Fut,
         Fut: std::future::Future<Output = Result<bool>>,
     {
+        self.wait_for_within(WAIT, check, what).await
+    }
+
+    async fn wait_for_within<'a, F, Fut>(
+        &'a self,
+        limit: Duration,
+        check: F,
+        what: &str,
+    ) -> Result<()>
+    where
+        F: Fn(&'a Self) -> Fut,
+        Fut: std::future::Future<Output = Result<bool>>,
+    {
         let started = Instant::now();
         loop {
             if check(self).await? {
                 return Ok(());
             }
-            if started.elapsed() > WAIT {
+            if started.elapsed() > limit {
                 let _ = self.screenshot("timeout").await;
-                bail!("timed out after {WAIT:?} waiting for {what}");
+                bail!("timed out after {limit:?} waiting for {what}");
             }
             tokio::time::sleep(POLL).await;
         }
