@@ -79,7 +79,8 @@ pub struct Config {
     pub log_path: PathBuf,
     /// The built app (Trunk's `dist/`), served at `/`.
     pub static_dir: Option<PathBuf>,
-    /// The longest a single TikTok call may take before the page gets a 504.
+    /// The longest TikTok may stay silent (no byte of an answer; no byte of a relayed chunk
+    /// taken) before the page gets a 504: a stall timeout, never a total.
     pub upstream_timeout: Duration,
     /// Polls of one `publish_id` within this are answered from the last result.
     pub status_cache_ttl: Duration,

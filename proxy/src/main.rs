@@ -106,7 +106,9 @@ struct Args {
     #[arg(long, env = "AUTOPOSTER_STATIC_DIR")]
     static_dir: Option<PathBuf>,
 
-    /// How long one TikTok call may take before the page gets a 504 (e.g. "30s", "1m").
+    /// How long TikTok may stay silent — not answering a call, or not taking a relayed chunk's
+    /// next bytes — before the page gets a 504 (e.g. "30s", "1m"). A stall timeout: a slow
+    /// but moving exchange always finishes.
     #[arg(
         long,
         env = "AUTOPOSTER_UPSTREAM_TIMEOUT",

@@ -58,8 +58,9 @@ pub struct OAuthClient {
 impl OAuthClient {
     /// A client for the token endpoint on `api_base` (TikTok serves it on the API host).
     pub fn new(api_base: &str, oauth: &OAuthConfig, timeout: Duration) -> reqwest::Result<Self> {
+        // A stall timeout, as for the API calls (`tiktok.rs`).
         let http = reqwest::Client::builder()
-            .timeout(timeout)
+            .read_timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;

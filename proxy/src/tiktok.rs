@@ -35,10 +35,12 @@ pub struct TikTok {
 }
 
 impl TikTok {
-    /// A client for `config.api_base` with `config.upstream_timeout` on every call.
+    /// A client for `config.api_base`; a call fails when TikTok stays silent for
+    /// `config.upstream_timeout` (reqwest's read timeout restarts with every read: a stall
+    /// timeout, so a slow link's answer still arrives).
     pub fn new(config: &Config, account: Arc<Account>) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(config.upstream_timeout)
+            .read_timeout(config.upstream_timeout)
             .connect_timeout(config.upstream_timeout)
             // TikTok's API does not redirect; following one could carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none())
