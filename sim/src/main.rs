@@ -26,6 +26,11 @@ struct Args {
     /// Address to listen on (the API base and the upload host alike).
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:9797")]
     listen: SocketAddr,
+    /// The address clients reach the simulator at, when that is not `--listen`: behind a
+    /// relay, such as the link shaper's (`cargo xtask bench`). The API base and every
+    /// `upload_url` name it.
+    #[arg(long, env = "SIM_ADVERTISE")]
+    advertise: Option<SocketAddr>,
     /// The bearer token the API accepts.
     #[arg(long, env = "SIM_TOKEN", default_value = sim::DEFAULT_ACCESS_TOKEN)]
     token: String,
@@ -141,7 +146,11 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    let sim = Sim::new(args.options(), listener.local_addr()?);
+    let advertised = match args.advertise {
+        Some(addr) => addr,
+        None => listener.local_addr()?,
+    };
+    let sim = Sim::new(args.options(), advertised);
     let base = sim.base_url();
     println!(
         "TikTok simulator on {base} — use TIKTOK_API_BASE={base} TIKTOK_ACCESS_TOKEN={}",

@@ -18,6 +18,7 @@
 mod browser;
 mod bundle;
 mod latency;
+mod link;
 mod proc;
 mod stack;
 mod startup;
@@ -48,6 +49,9 @@ pub struct Args {
     /// Use the release binaries and dist/ already built.
     #[arg(long)]
     pub no_build: bool,
+    /// Only figure 7, the uploads on a shaped link (needs root and the kernel's tbf).
+    #[arg(long)]
+    pub link_only: bool,
 }
 
 /// What every measurement needs: where things are, and the files to upload.
@@ -113,6 +117,20 @@ pub fn run(args: Args) -> Result<()> {
     let load_before = load_average();
 
     let runtime = tokio::runtime::Runtime::new()?;
+    let link_started = Instant::now();
+    let shaped = runtime.block_on(link::measure(&setup))?;
+    let shaped_table = link::table(&shaped);
+    println!("\n{shaped_table}");
+    let benchmarks = setup.root.join("BENCHMARKS.md");
+    link::record(&benchmarks, &shaped_table, &machine, link_started.elapsed())?;
+    if args.link_only {
+        std::fs::write(
+            out_dir.join("link-latest.json"),
+            serde_json::to_string_pretty(&shaped)?,
+        )?;
+        println!("\nfigure 7 recorded in BENCHMARKS.md");
+        return Ok(());
+    }
     let uploads = runtime.block_on(throughput::measure(&setup))?;
     let memory = runtime.block_on(throughput::memory(&setup))?;
     let latency = runtime.block_on(latency::measure(&setup))?;
@@ -132,6 +150,7 @@ pub fn run(args: Args) -> Result<()> {
         "latency": latency,
         "startup": startup,
         "bundle": bundle,
+        "shaped_link": serde_json::to_value(&shaped)?,
         "elapsed_secs": elapsed,
     });
     let table = table(&report);
@@ -344,9 +363,13 @@ fn table(r: &Value) -> String {
         "—".into(),
     ]);
 
-    let header = ["measure", "value", "reference", "figure", "goal"];
+    markdown_table(["measure", "value", "reference", "figure", "goal"], &rows)
+}
+
+/// A Markdown table with padded columns.
+fn markdown_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -408,12 +431,18 @@ fn record(path: &Path, report: &Value, table: &str) -> Result<()> {
         after = report["load_average"]["after"].as_str().unwrap_or("?"),
         secs = f(&report["elapsed_secs"]),
     );
+    replace_section(path, BEGIN, END, &section)
+}
+
+/// Replaces the text from `begin` to `end` in `path` by `section` (which carries both markers),
+/// or appends it; creates the file if needed.
+fn replace_section(path: &Path, begin: &str, end: &str, section: &str) -> Result<()> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let updated = match (text.find(BEGIN), text.find(END)) {
-        (Some(begin), Some(end)) if begin < end => {
-            format!("{}{section}{}", &text[..begin], &text[end + END.len()..])
+    let updated = match (text.find(begin), text.find(end)) {
+        (Some(from), Some(to)) if from < to => {
+            format!("{}{section}{}", &text[..from], &text[to + end.len()..])
         }
-        _ => format!("{}\n{section}\n", text.trim_end()),
+        _ => format!("{}\n\n{section}\n", text.trim_end()),
     };
     std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
 }

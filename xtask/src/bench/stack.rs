@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -37,15 +38,43 @@ impl Stack {
     /// (its default logging, serving `site`, logging posts under `scratch`). `proxy_args` are
     /// added to the proxy's command line.
     pub fn start(bins: &Path, site: &Path, scratch: &Path, proxy_args: &[&str]) -> Result<Self> {
+        let mut sim = Command::new(bins.join("sim"));
+        sim.args(["--listen", "127.0.0.1:0"]);
+        Self::start_with(sim, bins, site, scratch, proxy_args)
+    }
+
+    /// Like [`Stack::start`], with the simulator behind `link`: it runs inside the link's
+    /// namespace on `far` and names `relay` (the link's front on 127.0.0.1, which forwards to
+    /// `far`) as its address, so the proxy, `curl` and the page all cross the shaped link.
+    pub fn start_on_link(
+        bins: &Path,
+        site: &Path,
+        scratch: &Path,
+        link: &tests::link::ShapedLink,
+        far: SocketAddr,
+        relay: SocketAddr,
+    ) -> Result<Self> {
+        let mut sim = Command::new("ip");
+        sim.args(["netns", "exec", link.namespace()])
+            .arg(bins.join("sim"))
+            .args([
+                "--listen",
+                &far.to_string(),
+                "--advertise",
+                &relay.to_string(),
+            ]);
+        Self::start_with(sim, bins, site, scratch, &[])
+    }
+
+    fn start_with(
+        mut sim: Command,
+        bins: &Path,
+        site: &Path,
+        scratch: &Path,
+        proxy_args: &[&str],
+    ) -> Result<Self> {
         let (sim, sim_url) = spawn(
-            Command::new(bins.join("sim"))
-                .args([
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--no-rate-limits",
-                    "--processing-delay",
-                    "0",
-                ])
+            sim.args(["--no-rate-limits", "--processing-delay", "0"])
                 .env("RUST_LOG", "warn"),
             "TikTok simulator on ",
         )?;

@@ -106,14 +106,19 @@ fn write_video(path: &Path, clip: &[u8], size: u64) -> Result<()> {
 
 /// One timed upload.
 #[derive(Debug, Clone, Default)]
-struct Run {
-    secs: f64,
+pub(super) struct Run {
+    pub(super) secs: f64,
     /// Click on Post to `data-status` leaving UPLOADING (the page only): init, chunks and UI.
     click_to_uploaded_secs: Option<f64>,
     /// Median time of one chunk's PUT, and median gap between one PUT's end and the next
     /// one's start (browser runs only), in milliseconds.
-    chunk_ms: Option<f64>,
-    gap_ms: Option<f64>,
+    pub(super) chunk_ms: Option<f64>,
+    pub(super) gap_ms: Option<f64>,
+    /// The 95th percentile of those gaps (browser runs only), in milliseconds.
+    pub(super) gap_p95_ms: Option<f64>,
+    /// `curl` only: the mean time per chunk outside its transfers (wall time less the sum of
+    /// each transfer's `time_total`), in milliseconds.
+    pub(super) curl_between_ms: Option<f64>,
     sim_cpu_secs: f64,
     proxy_cpu_secs: f64,
     /// CPU seconds of Chromium's processes during the upload, by kind.
@@ -137,7 +142,7 @@ const KINDS: [Kind; 7] = [
 const LARGE_CHUNK: u64 = protocol::chunk::MAX_CHUNK_SIZE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// The reference: `curl` PUTs the plan straight to the simulator.
     CurlDirect,
     /// The real page, straight to the simulator.
@@ -156,7 +161,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Self::CurlDirect => "curl-direct",
             Self::PageDirect => "page-direct",
@@ -314,7 +319,7 @@ async fn create_post(proxy_url: &str, size: u64) -> Result<CreatedPost> {
 }
 
 /// `curl` sends every chunk of the plan, in order, over one connection.
-async fn curl_upload(stack: &Stack, video: &Video, kind: Kind) -> Result<Run> {
+pub(super) async fn curl_upload(stack: &Stack, video: &Video, kind: Kind) -> Result<Run> {
     let created = create_post(&stack.proxy_url, video.size).await?;
     anyhow::ensure!(
         created.plan(video.size) == video.plan,
@@ -334,7 +339,13 @@ async fn curl_upload(stack: &Stack, video: &Video, kind: Kind) -> Result<Run> {
             command.arg("--next");
         }
         command
-            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}\\n"])
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{time_total}\\n",
+            ])
             .args(["-H", "Content-Type: video/mp4"])
             .arg("-H")
             .arg(format!("Content-Range: {}", chunk.content_range()))
@@ -352,8 +363,14 @@ async fn curl_upload(stack: &Stack, video: &Video, kind: Kind) -> Result<Run> {
     let started = Instant::now();
     let output = tokio::task::spawn_blocking(move || command.output()).await??;
     let secs = started.elapsed().as_secs_f64();
-    let codes = String::from_utf8_lossy(&output.stdout);
-    let codes: Vec<&str> = codes.lines().collect();
+    let written = String::from_utf8_lossy(&output.stdout);
+    let (codes, transfer_secs): (Vec<&str>, Vec<f64>) = written
+        .lines()
+        .map(|line| {
+            let (code, secs) = line.split_once(' ').unwrap_or((line, "0"));
+            (code, secs.parse::<f64>().unwrap_or(0.0))
+        })
+        .unzip();
     let expected: Vec<&str> = video
         .plan
         .chunks()
@@ -366,8 +383,10 @@ async fn curl_upload(stack: &Stack, video: &Video, kind: Kind) -> Result<Run> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    let between = (secs - transfer_secs.iter().sum::<f64>()) / codes.len() as f64;
     Ok(Run {
         secs,
+        curl_between_ms: Some(between * 1000.0),
         sim_cpu_secs: proc::cpu_secs(stack.sim.pid).unwrap_or(0.0) - sim_cpu,
         proxy_cpu_secs: proc::cpu_secs(stack.proxy.pid).unwrap_or(0.0) - proxy_cpu,
         proxy_idle_rss: idle_rss,
@@ -386,7 +405,7 @@ fn split_url(url: &str) -> Result<(&str, &str)> {
 }
 
 /// The page uploads `video` in a fresh browser; timed from the page's own records.
-async fn page_upload(
+pub(super) async fn page_upload(
     setup: &Setup,
     stack: &Stack,
     video: &Video,
@@ -429,6 +448,8 @@ async fn page_upload(
             secs: span.secs,
             chunk_ms: Some(span.chunk_ms),
             gap_ms: Some(span.gap_ms),
+            gap_p95_ms: Some(span.gap_p95_ms),
+            curl_between_ms: None,
             click_to_uploaded_secs: click_to_uploaded(&timings),
             sim_cpu_secs: sim_cpu,
             proxy_cpu_secs: proxy_cpu,
@@ -453,6 +474,8 @@ struct Span {
     chunk_ms: f64,
     /// The median time between one PUT's end and the next one's start.
     gap_ms: f64,
+    /// The 95th percentile of those.
+    gap_p95_ms: f64,
 }
 
 /// Reads `[[startTime, responseEnd], …]`; exactly the plan's number of PUTs must have been
@@ -473,15 +496,20 @@ fn chunk_span(chunks: &Value, expected: u64) -> Result<Span> {
     let start = chunks.first().map_or(0.0, |c| c.0);
     let end = chunks.iter().map(|c| c.1).fold(0.0, f64::max);
     anyhow::ensure!(end > start, "no chunk finished");
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values.get(values.len() / 2).copied().unwrap_or(0.0)
-    };
+    let gaps: Vec<f64> = chunks.windows(2).map(|w| w[1].0 - w[0].1).collect();
     Ok(Span {
         secs: (end - start) / 1000.0,
-        chunk_ms: median(chunks.iter().map(|c| c.1 - c.0).collect()),
-        gap_ms: median(chunks.windows(2).map(|w| w[1].0 - w[0].1).collect()),
+        chunk_ms: percentile(chunks.iter().map(|c| c.1 - c.0).collect(), 0.5),
+        gap_ms: percentile(gaps.clone(), 0.5),
+        gap_p95_ms: percentile(gaps, 0.95),
     })
+}
+
+/// The value below which a `share` of `values` lie (nearest rank); 0 for none.
+pub(super) fn percentile(mut values: Vec<f64>, share: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let rank = ((values.len() as f64 * share).ceil() as usize).saturating_sub(1);
+    values.get(rank).copied().unwrap_or(0.0)
 }
 
 /// The bare uploader of the floor diagnostics: `arguments` are the upload URL, the file size,
@@ -606,7 +634,7 @@ async fn floor_upload(
 }
 
 /// `video/init` straight at the simulator with `plan`; the upload URL.
-async fn sim_init(sim_url: &str, plan: &ChunkPlan) -> Result<String> {
+pub(super) async fn sim_init(sim_url: &str, plan: &ChunkPlan) -> Result<String> {
     let init = DirectPostInit {
         post_info: PostInfo::new(protocol::PrivacyLevel::SelfOnly),
         source_info: SourceInfo::file_upload(plan),
