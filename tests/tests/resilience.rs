@@ -192,8 +192,9 @@ async fn an_expired_upload_link_starts_a_fresh_upload_and_says_so() -> Result<()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_answer_past_the_timeout_is_abandoned_and_retried() -> Result<()> {
+    // No answer for longer than the stall timeout after the last byte went: a stall.
     let page = PageOptions {
-        chunk_timeout_ms: 1_500,
+        stall_timeout_ms: 1_500,
         ..PageOptions::default()
     };
     let harness = Harness::start_with(Harness::quick_sim(), page).await?;
