@@ -336,6 +336,11 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
     let video = post_with_first_chunk_hanging(&harness, dir.path(), 3).await?;
     let page = &harness.page;
     page.wait_for_status("UPLOADING").await?;
+    // Issue 13: a phone that sleeps freezes the tab; the page says so while uploading.
+    assert_eq!(
+        page.text_of("keep-open").await?,
+        "Keep this tab open, and the screen on, until the upload finishes."
+    );
     page.wait_for_testid("pause-button").await?;
     page.click("pause-button").await?;
     page.wait_for_status("PAUSED").await?;

@@ -3,6 +3,7 @@
 use super::Account;
 use crate::engine::Control;
 use crate::post::{Phase, Upload};
+use crate::wake_lock::ScreenLock;
 use leptos::prelude::*;
 use protocol::status::PublishStatus;
 use protocol::wire::PostState;
@@ -49,11 +50,21 @@ pub(super) fn Outcome(
         });
     };
     let cancel = move |_| control.get_untracked().cancel();
+    // The screen stays on while bytes are going (not while paused): a phone that sleeps freezes
+    // the tab. Dropped with the component, which lets the lock go.
+    let screen = StoredValue::new_local(ScreenLock::default());
+    let sending =
+        Memo::new(move |_| phase.with(|p| matches!(p, Phase::Uploading(upload) if !upload.paused)));
+    Effect::new(move |_| {
+        let sending = sending.get();
+        screen.with_value(|lock| lock.hold(sending));
+    });
     view! {
         {move || upload().map(|Upload { progress, paused, relay, note, late }| view! {
             <div class="progress">
                 <progress data-testid="progress" max="100" value=progress.whole_percent() aria-label="Upload progress"></progress>
                 <p class="muted" data-testid="progress-text">{progress.summary()}</p>
+                <p class="muted" data-testid="keep-open">"Keep this tab open, and the screen on, until the upload finishes."</p>
                 <p class="muted" data-testid="transport">
                     {if relay {
                         "Sending through your server (this browser may not send to TikTok directly)."
