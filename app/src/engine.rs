@@ -51,7 +51,8 @@ impl Default for Options {
 }
 
 /// One post's upload: what init returned, and how far TikTok has confirmed. Kept in the
-/// browser's storage after every chunk, so a reload can continue it.
+/// browser's storage after every confirmed chunk (once the next one is on its way), so a reload
+/// can continue it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub publish_id: String,
