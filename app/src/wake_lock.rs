@@ -15,7 +15,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 /// The page's screen lock: held while [`ScreenLock::hold`] says so and the browser agrees.
-#[derive(Default)]
+/// Clones share one lock, which is let go when the last clone is dropped.
+#[derive(Clone, Default)]
 pub struct ScreenLock(Rc<State>);
 
 #[derive(Default)]
@@ -68,11 +69,10 @@ impl ScreenLock {
     }
 }
 
-impl Drop for ScreenLock {
+impl Drop for State {
     fn drop(&mut self) {
-        self.0.wanted.set(false);
-        release(&self.0);
-        let listener = self.0.listener.borrow_mut().take();
+        release(self);
+        let listener = self.listener.get_mut().take();
         if let (Some(listener), Some(document)) =
             (listener, web_sys::window().and_then(|w| w.document()))
         {

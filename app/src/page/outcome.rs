@@ -3,7 +3,6 @@
 use super::Account;
 use crate::engine::Control;
 use crate::post::{Phase, Upload};
-use crate::wake_lock::ScreenLock;
 use leptos::prelude::*;
 use protocol::status::PublishStatus;
 use protocol::wire::PostState;
@@ -50,15 +49,6 @@ pub(super) fn Outcome(
         });
     };
     let cancel = move |_| control.get_untracked().cancel();
-    // The screen stays on while bytes are going (not while paused): a phone that sleeps freezes
-    // the tab. Dropped with the component, which lets the lock go.
-    let screen = StoredValue::new_local(ScreenLock::default());
-    let sending =
-        Memo::new(move |_| phase.with(|p| matches!(p, Phase::Uploading(upload) if !upload.paused)));
-    Effect::new(move |_| {
-        let sending = sending.get();
-        screen.with_value(|lock| lock.hold(sending));
-    });
     view! {
         {move || upload().map(|Upload { progress, paused, relay, note, late }| view! {
             <div class="progress">
