@@ -183,7 +183,7 @@ pub async fn put_chunk(
     let upload = xhr.upload().map_err(browser)?;
     upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
     upload.set_onload(Some(body_done.as_ref().unchecked_ref()));
-    // `loadend` fires exactly once, after success, error, abort or timeout alike.
+    // `loadend` fires exactly once, after success, error or abort alike.
     let finished = Promise::new(&mut |resolve, _reject| xhr.set_onloadend(Some(&resolve)));
     xhr.send_with_opt_blob(Some(&body)).map_err(browser)?;
     watch.last_progress_ms.set(now_ms());
