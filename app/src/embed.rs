@@ -42,7 +42,7 @@ impl EmbedHandle {
 /// Mounts an uploader into `mount` (inside `host`'s shadow root), configured by `host`'s
 /// attributes: `proxy` (the proxy's origin; default: this page's), `mode` (`direct` or
 /// `inbox`), `caption`, and a credential, `embed-key` or `ticket`. Engine options for tests:
-/// `retry-delays-ms`, `chunk-timeout-ms`.
+/// `retry-delays-ms`, `stall-timeout-ms`.
 #[wasm_bindgen]
 pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
     let attribute = |name: &str| host.get_attribute(name).filter(|value| !value.is_empty());
@@ -63,8 +63,8 @@ pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
     }) {
         options.retry_delays_ms = delays;
     }
-    if let Some(timeout) = attribute("chunk-timeout-ms").and_then(|t| t.parse().ok()) {
-        options.chunk_timeout_ms = timeout;
+    if let Some(timeout) = attribute("stall-timeout-ms").and_then(|t| t.parse().ok()) {
+        options.stall_timeout_ms = timeout;
     }
     let caption = attribute("caption");
     let remote = Remote::default();

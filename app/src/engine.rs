@@ -6,27 +6,28 @@
 //! Nothing is ever skipped: the next chunk is always the one that starts at the first byte TikTok
 //! has confirmed, so a retry re-sends a chunk TikTok did not accept and a resync moves to where
 //! TikTok says it is — never past a byte it does not hold.
+//!
+//! Nothing waits between chunks that need not: once TikTok confirms a chunk, the next one's PUT
+//! is sent first, and only then is the confirmation told to the page ([`Event::Confirmed`], which
+//! saves the job and redraws) — TikTok takes one chunk at a time, so every millisecond between
+//! an answer and the next `send()` is paid once per chunk on the wire.
 
 use crate::api::Api;
 use crate::storage;
 use crate::upload::{ChunkRequest, Target, UploadError, judge, put_chunk};
 use protocol::chunk::ChunkPlan;
 use protocol::media::ContentType;
+use protocol::relay::{DirectPut, DirectRecord};
 use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
 };
+use protocol::stall::DEFAULT_STALL_TIMEOUT_MS;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, RequestInit, RequestMode, XmlHttpRequest};
+use web_sys::{Blob, XmlHttpRequest};
 
-/// The shortest time one chunk's PUT may take before it is abandoned and retried.
-const MIN_CHUNK_TIMEOUT_MS: u32 = 60_000;
-/// The slowest upload speed we wait for before calling a chunk stuck: 100 KB/s.
-const SLOWEST_BYTES_PER_SEC: u64 = 100_000;
 /// How often a paused or offline upload looks again.
 const WAIT_STEP_MS: u32 = 250;
 
@@ -35,33 +36,23 @@ const WAIT_STEP_MS: u32 = 250;
 pub struct Options {
     /// Delays between attempts at one chunk, in milliseconds (jittered ±20 %).
     pub retry_delays_ms: Vec<u32>,
-    /// Abandon a chunk's PUT after this long; 0 picks one from the chunk's size.
-    pub chunk_timeout_ms: u32,
+    /// Abandon a chunk's PUT (and retry it) once it has shown no progress for this long,
+    /// however long it has been running; 0 never does.
+    pub stall_timeout_ms: u32,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             retry_delays_ms: DEFAULT_RETRY_DELAYS_MS.to_vec(),
-            chunk_timeout_ms: 0,
+            stall_timeout_ms: DEFAULT_STALL_TIMEOUT_MS,
         }
-    }
-}
-
-impl Options {
-    fn timeout_for(&self, len: u64) -> u32 {
-        if self.chunk_timeout_ms > 0 {
-            return self.chunk_timeout_ms;
-        }
-        let by_size = len.saturating_mul(1000) / SLOWEST_BYTES_PER_SEC;
-        u32::try_from(by_size)
-            .unwrap_or(u32::MAX)
-            .max(MIN_CHUNK_TIMEOUT_MS)
     }
 }
 
 /// One post's upload: what init returned, and how far TikTok has confirmed. Kept in the
-/// browser's storage after every chunk, so a reload can continue it.
+/// browser's storage after every confirmed chunk (once the next one is on its way), so a reload
+/// can continue it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub publish_id: String,
@@ -168,20 +159,33 @@ pub async fn run(
     on_event: Rc<dyn Fn(Event)>,
 ) -> End {
     let mut attempt = 0;
-    // A direct PUT that worked proves the browser may reach TikTok; no switch to the relay then.
-    let mut direct_worked = false;
+    // What the direct PUTs have shown about reaching TikTok (see `protocol::relay`).
+    let mut direct = DirectRecord::default();
+    // Switched to the relay during this run, not yet proven by a chunk it carried.
+    let mut relay_unproven = false;
+    // A confirmation not yet told to the page: it is told right after the next chunk is sent.
+    let unreported = Cell::new(None::<u64>);
+    let report_confirmed = || {
+        if let Some(offset) = unreported.take() {
+            on_event(Event::Confirmed(offset));
+        }
+    };
     loop {
         if job.confirmed >= job.plan.video_size {
+            report_confirmed();
             return End::Done;
         }
         let Some(chunk) = job.plan.chunk_starting_at(job.confirmed) else {
+            report_confirmed();
             let total = job.plan.total_chunk_count;
             return End::Failed(UploadError::OutOfSync { chunk: 0, total });
         };
         if control.is_cancelled() {
+            report_confirmed();
             return End::Cancelled;
         }
         if control.is_paused() {
+            report_confirmed();
             on_event(Event::Paused);
             wait_while(|| control.is_paused() && !control.is_cancelled()).await;
             if control.is_cancelled() {
@@ -190,6 +194,7 @@ pub async fn run(
             on_event(Event::Resumed);
         }
         if !online() {
+            report_confirmed();
             on_event(Event::Offline);
             wait_while(|| !online() && !control.is_cancelled()).await;
             continue;
@@ -207,16 +212,21 @@ pub async fn run(
             target: &target,
             chunk: &chunk,
             content_type: job.content_type,
-            timeout_ms: options.timeout_for(chunk.len()),
+            stall_timeout_ms: options.stall_timeout_ms,
             credential: api.credential_header(),
         };
         let sent = put_chunk(
             request,
-            |xhr| *control.0.request.borrow_mut() = Some(xhr.clone()),
+            |xhr| {
+                *control.0.request.borrow_mut() = Some(xhr.clone());
+                // The chunk is on its way: now the page may save the job and redraw.
+                report_confirmed();
+            },
             move |loaded| report(Event::Sent(start + loaded)),
         )
         .await;
         control.0.request.borrow_mut().take();
+        report_confirmed();
         let reply = match sent {
             Ok(reply) => reply,
             Err(error) => return End::Failed(error),
@@ -228,29 +238,33 @@ pub async fn run(
             // Aborted by the pause: the same chunk goes again on resume, no attempt spent.
             continue;
         }
+        let switch_to_relay = !job.relay
+            && direct.note(&DirectPut {
+                status: reply.status,
+                body_sent: reply.body_sent,
+                body_len: chunk.len(),
+                abandoned: reply.timed_out,
+                online: online(),
+            });
         let error = match judge(&reply, &chunk, &job.plan) {
             Ok(()) => {
                 job.confirmed = chunk.end;
-                direct_worked |= !job.relay;
                 attempt = 0;
-                on_event(Event::Confirmed(chunk.end));
+                if job.relay && relay_unproven {
+                    // The relay carried a chunk the direct path could not: remember it for
+                    // this browser's next uploads.
+                    relay_unproven = false;
+                    storage::remember_relay();
+                }
+                unreported.set(Some(chunk.end));
                 continue;
             }
             Err(error) => error,
         };
         attempt += 1;
-        // A CORS refusal looks like a network error. After a second such failure with nothing
-        // accepted directly, check whether the host answers at all: if it does, the browser is
-        // being refused, and the relay is the way through.
-        if !job.relay
-            && !direct_worked
-            && reply.status == 0
-            && !reply.timed_out
-            && attempt >= 2
-            && host_answers(&job.upload_url).await
-        {
+        if switch_to_relay {
             job.relay = true;
-            storage::remember_relay();
+            relay_unproven = true;
             attempt = 0;
             on_event(Event::Relayed);
             continue;
@@ -311,19 +325,4 @@ async fn wait_while(condition: impl Fn() -> bool) {
     while condition() {
         gloo_timers::future::TimeoutFuture::new(WAIT_STEP_MS).await;
     }
-}
-
-/// Whether `url`'s host answers at all, CORS aside: a `no-cors` HEAD resolves (with an opaque
-/// response) whenever the server answered, and fails only when nothing did.
-async fn host_answers(url: &str) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let init = RequestInit::new();
-    init.set_method("HEAD");
-    init.set_mode(RequestMode::NoCors);
-    let probe = window.fetch_with_str_and_init(url, &init);
-    JsFuture::from(probe)
-        .await
-        .is_ok_and(|response| response.is_instance_of::<web_sys::Response>())
 }

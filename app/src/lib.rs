@@ -9,6 +9,7 @@
 //! - [`json`]: JSON through the browser's own parser.
 //! - [`storage`]: the upload in progress, kept so a reload can continue it.
 //! - [`video`]: what the browser can tell about a chosen file before anything is sent.
+//! - [`wake_lock`]: the screen kept on while an upload runs, where the browser allows it.
 //! - [`post`]: one post from init to TikTok's final status ([`post::Phase`] is what the page shows).
 //! - [`page`]: the Leptos components; [`Uploader`] is the one a host site mounts.
 //! - [`embed`]: the same uploader as the `<tiktok-uploader>` custom element, for any site.
@@ -22,6 +23,7 @@ pub mod post;
 pub mod storage;
 pub mod upload;
 pub mod video;
+pub mod wake_lock;
 
 pub use page::{App, Uploader};
 

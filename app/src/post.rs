@@ -6,6 +6,7 @@ use crate::api::Api;
 use crate::engine::{self, Control, End, Event, Job};
 use crate::storage::{self, FileIdentity, SavedUpload};
 use crate::upload::UploadError;
+use crate::wake_lock::ScreenLock;
 use leptos::prelude::*;
 use protocol::progress::Progress;
 use protocol::retry::misses_deadline;
@@ -177,6 +178,10 @@ async fn upload_and_follow(
         options,
     } = context;
     let mut reinits = 0;
+    // The screen stays on while bytes are going (not while paused): a phone that sleeps freezes
+    // the tab. Let go when this function returns, however the upload ends.
+    let screen = ScreenLock::default();
+    screen.hold(true);
     loop {
         let saved = |job: &Job| {
             storage::save(&SavedUpload {
@@ -195,6 +200,7 @@ async fn upload_and_follow(
                 started_at_ms,
                 file.clone(),
                 mode,
+                screen.clone(),
             );
             engine::run(&mut job, &file, &api, &control, &options, on_event).await
         };
@@ -247,6 +253,7 @@ async fn upload_and_follow(
         }
     }
     storage::clear();
+    drop(screen);
     follow_status(&api, &job.publish_id, phase).await;
 }
 
@@ -281,7 +288,8 @@ fn fail(api: &Api, job: &Job, phase: RwSignal<Phase>, error: UploadError) {
     });
 }
 
-/// Turns the engine's events into what the page shows, what storage keeps, and log lines.
+/// Turns the engine's events into what the page shows, what storage keeps, log lines, and
+/// whether the screen is kept on.
 fn events(
     api: Api,
     job: Job,
@@ -289,6 +297,7 @@ fn events(
     started_at_ms: f64,
     file: File,
     mode: PostMode,
+    screen: ScreenLock,
 ) -> Rc<dyn Fn(Event)> {
     let session_start = now_ms();
     let resumed_from = job.confirmed;
@@ -388,10 +397,12 @@ fn events(
             }
             Event::Paused => {
                 upload.paused = true;
+                screen.hold(false);
                 report(&api, &id, UploadEventKind::Paused, None, None, None);
             }
             Event::Resumed => {
                 upload.paused = false;
+                screen.hold(true);
                 report(&api, &id, UploadEventKind::Resumed, None, None, None);
             }
         }

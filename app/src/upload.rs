@@ -7,11 +7,15 @@
 //!
 //! Only a `Blob` handle crosses into wasm: the browser streams each slice from disk, so memory
 //! stays flat whatever the file size. `XMLHttpRequest` is used rather than `fetch` because it
-//! reports upload progress within a chunk (a 64 MB chunk would otherwise sit at 0 % for a while).
+//! reports upload progress within a chunk (a 64 MB chunk would otherwise sit at 0 % for a while),
+//! and that progress is also what tells a slow link from a dead one: a PUT is abandoned only
+//! when it shows no progress for the stall timeout ([`protocol::stall`]), never for taking long.
 
+use futures::future::{Either, select};
 use js_sys::Promise;
 use protocol::chunk::{ChunkPlan, ChunkRange, ContentRange};
 use protocol::media::ContentType;
+use protocol::stall::stall_remaining_ms;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -45,8 +49,12 @@ pub struct ChunkReply {
     pub status: u16,
     /// The `Content-Range` TikTok reports (`bytes 0-LAST/TOTAL`), if the browser may read it.
     pub content_range: Option<ContentRange>,
-    /// Whether the request ran past its time limit (then `status` is 0).
+    /// Whether the page gave up on the request because it stalled (then `status` is 0).
     pub timed_out: bool,
+    /// Bytes of the body the browser reported sent; the whole chunk once it was all sent. With
+    /// `status` 0 it tells a CORS refusal's shape from a connection cut mid-body
+    /// ([`protocol::relay`]).
+    pub body_sent: u64,
 }
 
 /// Why an upload stopped. The text is what the creator reads.
@@ -128,15 +136,17 @@ pub struct ChunkRequest<'a> {
     pub target: &'a Target,
     pub chunk: &'a ChunkRange,
     pub content_type: ContentType,
-    /// Give up on the request after this many milliseconds (0: never).
-    pub timeout_ms: u32,
+    /// Give up on the request once it has shown no progress for this many milliseconds: no
+    /// byte of the body sent, or no answer since the last byte went (0: never).
+    pub stall_timeout_ms: u32,
     /// The proxy credential header, sent only when `target` is the relay.
     pub credential: Option<(&'a str, &'a str)>,
 }
 
 /// One `PUT` of one chunk: `Blob.slice(start, end)` as the body, streamed by the browser.
 /// `on_start` gets the request once it is sent, so that it can be aborted (pause, cancel);
-/// `on_progress` gets the bytes of this chunk sent so far.
+/// `on_progress` gets the bytes of this chunk sent so far. A request that shows no progress for
+/// `stall_timeout_ms` is aborted and answers `timed_out` with status 0.
 pub async fn put_chunk(
     request: ChunkRequest<'_>,
     on_start: impl FnOnce(&XmlHttpRequest),
@@ -147,7 +157,6 @@ pub async fn put_chunk(
     let xhr = XmlHttpRequest::new().map_err(browser)?;
     xhr.open_with_async("PUT", request.target.url(), true)
         .map_err(browser)?;
-    xhr.set_timeout(request.timeout_ms);
     // Content-Length is set by the browser from the slice's size, which is exactly the chunk.
     xhr.set_request_header("Content-Type", request.content_type.mime())
         .map_err(browser)?;
@@ -157,32 +166,94 @@ pub async fn put_chunk(
         // Our proxy's credential goes to our proxy's relay only, never to TikTok.
         xhr.set_request_header(name, value).map_err(browser)?;
     }
-    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
-        on_progress(event.loaded() as u64);
+    // The last sign of life (a body byte leaving, or the body done) and how much went.
+    let watch = Rc::new(Watch {
+        last_progress_ms: Cell::new(now_ms()),
+        body_sent: Cell::new(0),
     });
-    xhr.upload()
-        .map_err(browser)?
-        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
-    let timed_out = Rc::new(Cell::new(false));
-    let flag = timed_out.clone();
-    let on_timeout = Closure::<dyn FnMut()>::new(move || flag.set(true));
-    xhr.set_ontimeout(Some(on_timeout.as_ref().unchecked_ref()));
-    // `loadend` fires exactly once, after success, error, abort or timeout alike.
+    let seen = watch.clone();
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+        let loaded = event.loaded() as u64;
+        seen.moved(loaded);
+        on_progress(loaded);
+    });
+    // Upload `load`: the whole body is out, and TikTok's answer is awaited from now on.
+    let (seen, len) = (watch.clone(), request.chunk.len());
+    let body_done = Closure::<dyn FnMut()>::new(move || seen.moved(len));
+    let upload = xhr.upload().map_err(browser)?;
+    upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    upload.set_onload(Some(body_done.as_ref().unchecked_ref()));
+    // `loadend` fires exactly once, after success, error or abort alike.
     let finished = Promise::new(&mut |resolve, _reject| xhr.set_onloadend(Some(&resolve)));
     xhr.send_with_opt_blob(Some(&body)).map_err(browser)?;
+    watch.last_progress_ms.set(now_ms());
     on_start(&xhr);
-    JsFuture::from(finished).await.map_err(browser)?;
-    drop((progress, on_timeout));
+    let finished = JsFuture::from(finished);
+    let stalled = std::pin::pin!(stall(&watch, request.stall_timeout_ms));
+    let timed_out = match select(finished, stalled).await {
+        Either::Left((ended, _)) => {
+            ended.map_err(browser)?;
+            false
+        }
+        Either::Right(((), finished)) => {
+            // `abort()` fires `loadend` at once; the answer is status 0.
+            xhr.abort().map_err(browser)?;
+            finished.await.map_err(browser)?;
+            true
+        }
+    };
+    drop((progress, body_done));
     let content_range = xhr
         .get_response_header("Content-Range")
         .ok()
         .flatten()
         .and_then(|value| ContentRange::parse(&value));
     Ok(ChunkReply {
-        status: xhr.status().unwrap_or(0),
+        status: if timed_out {
+            0
+        } else {
+            xhr.status().unwrap_or(0)
+        },
         content_range,
-        timed_out: timed_out.get(),
+        timed_out,
+        body_sent: watch.body_sent.get(),
     })
+}
+
+/// What one request has shown of life, for its stall timer.
+struct Watch {
+    last_progress_ms: Cell<f64>,
+    body_sent: Cell<u64>,
+}
+
+impl Watch {
+    fn moved(&self, body_sent: u64) {
+        self.last_progress_ms.set(now_ms());
+        self.body_sent.set(self.body_sent.get().max(body_sent));
+    }
+}
+
+/// Resolves once `watch` has shown no progress for `timeout_ms` (never, for 0). One timer at a
+/// time: when it fires early because progress came meanwhile, it waits out only the rest.
+async fn stall(watch: &Watch, timeout_ms: u32) {
+    if timeout_ms == 0 {
+        return std::future::pending().await;
+    }
+    let mut wait_ms = timeout_ms;
+    loop {
+        gloo_timers::future::TimeoutFuture::new(wait_ms).await;
+        match stall_remaining_ms(watch.last_progress_ms.get(), now_ms(), timeout_ms) {
+            Some(left_ms) => wait_ms = left_ms,
+            None => return,
+        }
+    }
+}
+
+/// A monotonic clock in milliseconds (`performance.now()`), so a wall-clock change is no stall.
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or_else(js_sys::Date::now, |performance| performance.now())
 }
 
 #[cfg(test)]
@@ -190,11 +261,38 @@ mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    #[test]
+    async fn progress_puts_off_the_stall_and_silence_brings_it() {
+        let watch = Watch {
+            last_progress_ms: Cell::new(now_ms()),
+            body_sent: Cell::new(0),
+        };
+        let started = now_ms();
+        // Progress every 50 ms for 600 ms (three stall timeouts), then silence.
+        let progress = std::pin::pin!(async {
+            for step in 1..=12 {
+                gloo_timers::future::TimeoutFuture::new(50).await;
+                watch.moved(step * 100);
+            }
+            std::future::pending::<()>().await
+        });
+        let stalled = std::pin::pin!(stall(&watch, 200));
+        let ended = select(progress, stalled).await;
+        assert!(matches!(ended, Either::Right(_)), "the stall ends it");
+        let took_ms = now_ms() - started;
+        assert!(
+            (780.0..2_000.0).contains(&took_ms),
+            "stalled after {took_ms} ms: 200 ms after the last progress at 600 ms"
+        );
+        assert_eq!(watch.body_sent.get(), 1_200);
+    }
+
     fn reply(status: u16) -> ChunkReply {
         ChunkReply {
             status,
             content_range: None,
             timed_out: false,
+            body_sent: 0,
         }
     }
 

@@ -70,7 +70,7 @@ fn request<'a>(
         target,
         chunk,
         content_type: ContentType::Mp4,
-        timeout_ms: 60_000,
+        stall_timeout_ms: 60_000,
         credential: None,
     }
 }
@@ -115,6 +115,32 @@ async fn sends_every_chunk_to_the_simulator_in_order() {
         .await
         .unwrap();
     assert_ne!(again.status, 206);
+}
+
+#[wasm_bindgen_test]
+async fn a_put_that_shows_no_progress_is_abandoned_at_the_stall_timeout() {
+    // xtask's fixture runs a server that takes connections and never answers.
+    let Some(url) = option_env!("SILENT_URL") else {
+        panic!("run this through `cargo xtask test`, which starts the silent server");
+    };
+    let bytes: Vec<u8> = (0..1000).map(pattern_byte).collect();
+    let file = blob_of(&bytes);
+    let plan = ChunkPlan::new(1000).unwrap();
+    let chunk = plan.chunk(0).unwrap();
+    let target = upload::Target::Direct(url.to_owned());
+    let request = upload::ChunkRequest {
+        stall_timeout_ms: 400,
+        ..request(&file, &target, &chunk)
+    };
+    let started = js_sys::Date::now();
+    let reply = upload::put_chunk(request, |_| {}, |_| {}).await.unwrap();
+    let took_ms = js_sys::Date::now() - started;
+    assert!(reply.timed_out, "{reply:?}");
+    assert_eq!((reply.status, reply.body_sent), (0, 0), "{reply:?}");
+    assert!(
+        (390.0..3_000.0).contains(&took_ms),
+        "gave up after {took_ms} ms"
+    );
 }
 
 #[wasm_bindgen_test]

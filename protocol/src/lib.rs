@@ -12,6 +12,8 @@
 //! - [`embed`]: embedding the uploader in another site: allowed origins, embed keys, tickets.
 //! - [`host`]: which `Host` names the proxy answers to (the DNS-rebinding defence).
 //! - [`cookie`]: one cookie from a request's `Cookie` headers.
+//! - [`retry`], [`stall`], [`relay`]: what the page does when a chunk is not accepted, when a
+//!   chunk's PUT is stalled rather than slow, and when to send through the proxy's relay.
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
@@ -25,8 +27,10 @@ pub mod media;
 pub mod oauth;
 pub mod post_id;
 pub mod progress;
+pub mod relay;
 pub mod retry;
 pub mod screen;
+pub mod stall;
 pub mod status;
 pub mod tiktok;
 pub mod wire;

@@ -108,11 +108,50 @@ impl Browser {
         self.driver.0.id()
     }
 
+    /// Runs a Chrome DevTools Protocol command in the page (chromedriver's
+    /// `POST /session/{id}/goog/cdp/execute`), for what WebDriver itself cannot do, such as
+    /// freezing the page the way Chrome freezes a background tab.
+    pub async fn cdp(&self, method: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        let command = Cdp {
+            cmd: method.to_owned(),
+            params,
+        };
+        self.client
+            .issue_cmd(command)
+            .await
+            .with_context(|| format!("CDP {method}"))
+    }
+
     /// Ends the session; the driver's process group is killed on drop.
     pub async fn close(self) -> Result<()> {
         let result = self.client.close().await;
         drop(self.driver);
         result.map_err(Into::into)
+    }
+}
+
+/// One CDP command, as chromedriver's vendor endpoint takes it.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (hyper::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (hyper::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -262,14 +262,15 @@ enum Connect {
 #[derive(Debug, Clone)]
 pub struct PageOptions {
     pub retry_delays_ms: Vec<u32>,
-    pub chunk_timeout_ms: u32,
+    /// A chunk's PUT that shows no progress for this long is abandoned and retried.
+    pub stall_timeout_ms: u32,
 }
 
 impl Default for PageOptions {
     fn default() -> Self {
         Self {
             retry_delays_ms: vec![100, 200, 400, 800, 1600],
-            chunk_timeout_ms: 20_000,
+            stall_timeout_ms: 20_000,
         }
     }
 }
@@ -296,10 +297,10 @@ fn instrumented_dist(into: &Path, page: &PageOptions) -> Result<PathBuf> {
     }
     let delays: Vec<String> = page.retry_delays_ms.iter().map(u32::to_string).collect();
     let head = format!(
-        "<head><script>{}</script>\n<meta name=\"autoposter:retry-delays-ms\" content=\"{}\">\n<meta name=\"autoposter:chunk-timeout-ms\" content=\"{}\">",
+        "<head><script>{}</script>\n<meta name=\"autoposter:retry-delays-ms\" content=\"{}\">\n<meta name=\"autoposter:stall-timeout-ms\" content=\"{}\">",
         include_str!("record_responses.js"),
         delays.join(","),
-        page.chunk_timeout_ms
+        page.stall_timeout_ms
     );
     std::fs::write(
         target.join("index.html"),

@@ -303,6 +303,54 @@ impl UploaderPage {
         Ok(())
     }
 
+    /// Freezes the page as Chrome freezes a background tab on a phone or a busy laptop (no
+    /// scripts, timers or event callbacks run; the network process carries on), or lets it run
+    /// again. The page hears `freeze` and `resume` on `document`, as it would.
+    pub async fn set_frozen(&self, frozen: bool) -> Result<()> {
+        let state = if frozen { "frozen" } else { "active" };
+        self.browser
+            .cdp(
+                "Page.setWebLifecycleState",
+                serde_json::json!({ "state": state }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Starts noting the page's lifecycle events (`freeze`, `resume`), for [`Self::lifecycle`].
+    pub async fn record_lifecycle(&self) -> Result<()> {
+        let script = "window.__lifecycle = [];
+            for (const name of ['freeze', 'resume']) {
+                document.addEventListener(name, () => window.__lifecycle.push(name));
+            }";
+        self.browser.client.execute(script, vec![]).await?;
+        Ok(())
+    }
+
+    /// The lifecycle events the page heard since [`Self::record_lifecycle`], in order.
+    pub async fn lifecycle(&self) -> Result<Vec<String>> {
+        let seen = self
+            .browser
+            .client
+            .execute("return window.__lifecycle || [];", vec![])
+            .await?;
+        Ok(serde_json::from_value(seen)?)
+    }
+
+    /// `(startTime, responseEnd)` in milliseconds of each request the page made whose URL
+    /// contains `part` (e.g. `/upload/` for the chunk PUTs), from Resource Timing, in order.
+    pub async fn request_times(&self, part: &str) -> Result<Vec<(f64, f64)>> {
+        let script = "return performance.getEntriesByType('resource')
+            .filter(e => e.name.includes(arguments[0]))
+            .map(e => [e.startTime, e.responseEnd]);";
+        let times = self
+            .browser
+            .client
+            .execute(script, vec![part.into()])
+            .await?;
+        Ok(serde_json::from_value(times)?)
+    }
+
     /// A value from the page's `localStorage`.
     pub async fn local_storage(&self, key: &str) -> Result<Option<String>> {
         let value = self

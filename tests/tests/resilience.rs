@@ -192,8 +192,9 @@ async fn an_expired_upload_link_starts_a_fresh_upload_and_says_so() -> Result<()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_answer_past_the_timeout_is_abandoned_and_retried() -> Result<()> {
+    // No answer for longer than the stall timeout after the last byte went: a stall.
     let page = PageOptions {
-        chunk_timeout_ms: 1_500,
+        stall_timeout_ms: 1_500,
         ..PageOptions::default()
     };
     let harness = Harness::start_with(Harness::quick_sim(), page).await?;
@@ -335,6 +336,11 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
     let video = post_with_first_chunk_hanging(&harness, dir.path(), 3).await?;
     let page = &harness.page;
     page.wait_for_status("UPLOADING").await?;
+    // Issue 13: a phone that sleeps freezes the tab; the page says so while uploading.
+    assert_eq!(
+        page.text_of("keep-open").await?,
+        "Keep this tab open, and the screen on, until the upload finishes."
+    );
     page.wait_for_testid("pause-button").await?;
     page.click("pause-button").await?;
     page.wait_for_status("PAUSED").await?;
@@ -471,5 +477,78 @@ async fn offline_waits_for_the_network_and_continues() -> Result<()> {
     page.set_online(true).await?;
     finishes_posted(&harness).await?;
     assert_byte_exact(&harness, &video)?;
+    harness.stop().await
+}
+
+/// Issue 13: a phone or a busy laptop freezes a background tab mid-upload (no script, timer or
+/// callback runs) for longer than the stall timeout, while a chunk is in flight; once the tab
+/// runs again the upload finishes, TikTok holding every byte once.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_a_tab_frozen_mid_upload_finishes_when_it_runs_again() -> Result<()> {
+    let page_options = PageOptions {
+        // The first retry waits long enough to script the hang below before it starts.
+        retry_delays_ms: vec![2_000, 200, 400, 800, 1_600],
+        stall_timeout_ms: 1_500,
+    };
+    let harness = Harness::start_with(Harness::quick_sim(), page_options).await?;
+    harness.sim.script(sim::Fault::ChunkStatus {
+        chunk: 2,
+        status: 503,
+        times: 1,
+    });
+    let dir = tempfile::tempdir()?;
+    let video = large_video(dir.path())?;
+    let page = &harness.page;
+    page.open().await?;
+    page.record_lifecycle().await?;
+    page.choose_file(&video).await?;
+    page.choose_privacy("Only me").await?;
+    page.post().await?;
+    page.wait_for_testid("upload-note").await?;
+    // Chunks 0 and 1 are in; chunk 2's retry will hang at TikTok for 3 s.
+    harness.sim.script(sim::Fault::Hang {
+        endpoint: sim::Endpoint::Upload,
+        duration: Duration::from_secs(3),
+        times: 1,
+    });
+    let chunk2 = format!("bytes {}-", 2 * 10 * 1024 * 1024);
+    let puts_of_chunk2 = || {
+        harness
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "PUT"
+                    && r.header("content-range")
+                        .is_some_and(|v| v.starts_with(&chunk2))
+            })
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while puts_of_chunk2() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chunk 2 was never sent again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    page.set_frozen(true).await?;
+    // Frozen past the stall timeout and past TikTok's late answer.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    page.set_frozen(false).await?;
+
+    finishes_posted(&harness).await?;
+    assert_byte_exact(&harness, &video)?;
+    assert_eq!(
+        page.lifecycle().await?,
+        ["freeze", "resume"],
+        "the page was frozen, as a background tab is"
+    );
+    assert_eq!(
+        harness.sim.uploads().len(),
+        1,
+        "the same upload, no new init"
+    );
     harness.stop().await
 }

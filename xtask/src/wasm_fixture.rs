@@ -29,6 +29,17 @@ pub struct Fixture {
     pub env: Vec<(&'static str, String)>,
 }
 
+/// Accepts connections and reads them to the end, never writing a byte back.
+async fn swallow_forever(listener: tokio::net::TcpListener) {
+    use tokio::io::AsyncReadExt;
+    while let Ok((mut stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let mut buffer = vec![0; 64 * 1024];
+            while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
+        });
+    }
+}
+
 /// Byte `i` of the test video; the wasm test has the same function.
 fn pattern_byte(i: u64) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
@@ -83,6 +94,14 @@ impl Fixture {
             tokio::spawn(proxy::run(listener, config, std::future::pending()));
             anyhow::Ok(url)
         })?;
+        // A server that takes every connection and every byte and never answers: a dead link,
+        // for the stall timeout's test.
+        let silent_url = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let url = format!("http://{}/upload/", listener.local_addr()?);
+            tokio::spawn(swallow_forever(listener));
+            anyhow::Ok(url)
+        })?;
         let env = vec![
             ("WASM_BINDGEN_TEST_ADDRESS", page_address.to_string()),
             ("PROXY_URL", proxy_url),
@@ -91,6 +110,7 @@ impl Fixture {
             ("SIM_VIDEO_SIZE", VIDEO_SIZE.to_string()),
             ("SIM_CHUNK_SIZE", CHUNK_SIZE.to_string()),
             ("SIM_CHUNK_COUNT", "3".to_owned()),
+            ("SILENT_URL", silent_url),
         ];
         Ok(Self {
             runtime,

@@ -179,8 +179,8 @@ pub fn App() -> impl IntoView {
 }
 
 /// Engine options a host page may set: `<meta name="autoposter:retry-delays-ms" content="500,1000">`
-/// and `<meta name="autoposter:chunk-timeout-ms" content="60000">`. Anything unreadable keeps
-/// the default.
+/// and `<meta name="autoposter:stall-timeout-ms" content="30000">` (a chunk's PUT that shows no
+/// progress for that long is abandoned and retried). Anything unreadable keeps the default.
 pub fn options_from_page() -> engine::Options {
     let meta = |name: &str| {
         document()
@@ -197,8 +197,8 @@ pub fn options_from_page() -> engine::Options {
     }) {
         options.retry_delays_ms = delays;
     }
-    if let Some(timeout) = meta("chunk-timeout-ms").and_then(|text| text.trim().parse().ok()) {
-        options.chunk_timeout_ms = timeout;
+    if let Some(timeout) = meta("stall-timeout-ms").and_then(|text| text.trim().parse().ok()) {
+        options.stall_timeout_ms = timeout;
     }
     options
 }

@@ -54,6 +54,7 @@ pub(super) fn Outcome(
             <div class="progress">
                 <progress data-testid="progress" max="100" value=progress.whole_percent() aria-label="Upload progress"></progress>
                 <p class="muted" data-testid="progress-text">{progress.summary()}</p>
+                <p class="muted" data-testid="keep-open">"Keep this tab open, and the screen on, until the upload finishes."</p>
                 <p class="muted" data-testid="transport">
                     {if relay {
                         "Sending through your server (this browser may not send to TikTok directly)."
