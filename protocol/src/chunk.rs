@@ -102,6 +102,14 @@ impl PlanReading {
         }
     }
 
+    /// What the reading means, for people: how the last chunk compares with the others.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Documented => "the last chunk larger, as TikTok documents",
+            Self::SmallerLastChunk => "a smaller last chunk",
+        }
+    }
+
     /// The count this reading expects for a multi-chunk plan.
     fn chunk_count(self, video_size: u64, chunk_size: u64) -> u64 {
         match self {
