@@ -36,7 +36,7 @@ pub mod tiktok;
 pub mod wire;
 
 pub use caption::{CaptionError, MAX_CAPTION_UTF16, utf16_len};
-pub use chunk::{ChunkPlan, ChunkRange, PlanError};
+pub use chunk::{ChunkPlan, ChunkRange, PlanError, PlanReading};
 pub use codes::ErrorCode;
 pub use media::{ContentType, VideoCheck, VideoError};
 pub use status::{FailReason, PublishStatus};

@@ -164,7 +164,9 @@ pub struct CreatedPost {
 }
 
 impl CreatedPost {
-    /// The plan the proxy announced to TikTok, rebuilt for slicing.
+    /// The plan the proxy announced to TikTok, rebuilt for slicing. The three numbers say how
+    /// to cut under either `PlanReading`: chunk `i` starts at `i * chunk_size`, the last ends at
+    /// `video_size`.
     pub fn plan(&self, video_size: u64) -> ChunkPlan {
         ChunkPlan {
             video_size,

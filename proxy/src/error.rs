@@ -11,6 +11,7 @@ use crate::oauth_client::TokenError;
 use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use protocol::ErrorCode;
+use protocol::chunk::ChunkPlan;
 use protocol::embed::Refusal;
 use protocol::host::HostRefusal;
 use protocol::tiktok::{ApiError, OAuthError};
@@ -124,6 +125,9 @@ pub enum Error {
     /// TikTok answered with an error code other than `ok`.
     #[error("TikTok answered {}", .0.api.code)]
     TikTok(TikTokError),
+    /// TikTok refused the chunk plan under both readings of its rule (`init.rs`).
+    #[error("{0}")]
+    PlanRefused(Box<PlanRefusal>),
     /// TikTok did not answer within the configured upstream timeout.
     #[error("TikTok did not answer within {} s. Try again in a moment.", .0.as_secs_f32())]
     Timeout(Duration),
@@ -149,6 +153,62 @@ pub enum Error {
     /// for the tracing log.
     #[error("The proxy had a problem on its side; see its log.")]
     Internal(String),
+}
+
+/// Both plans `init.rs` tried for one video, each refused by TikTok for its chunk size.
+#[derive(Debug)]
+pub struct PlanRefusal {
+    /// In the order tried.
+    pub tried: [PlanAttempt; 2],
+}
+
+/// One plan TikTok refused, with TikTok's word on it.
+#[derive(Debug)]
+pub struct PlanAttempt {
+    pub plan: ChunkPlan,
+    /// TikTok's request id for this init, for support.
+    pub log_id: Option<String>,
+    /// TikTok's message (already scrubbed of the token).
+    pub message: String,
+}
+
+impl PlanAttempt {
+    /// `plan`, as TikTok's `refused` answer left it.
+    pub fn new(plan: ChunkPlan, refused: TikTokError) -> Self {
+        Self {
+            plan,
+            log_id: refused.api.log_id,
+            message: refused.api.message,
+        }
+    }
+}
+
+impl std::fmt::Display for PlanRefusal {
+    /// What the creator reads: what was tried, what TikTok said, what still works.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [first, second] = &self.tried;
+        write!(
+            f,
+            "TikTok refused both ways this app knows of cutting this video into chunks: {}, then {}. TikTok said: {} Videos of up to {} bytes go up whole and are not affected; for larger ones, give TikTok's developer support these log_ids.",
+            first,
+            second,
+            second.message.trim(),
+            protocol::chunk::MAX_CHUNK_SIZE
+        )
+    }
+}
+
+impl std::fmt::Display for PlanAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} chunks of {} bytes ({}; log_id {})",
+            self.plan.total_chunk_count,
+            self.plan.chunk_size,
+            self.plan.reading().describe(),
+            self.log_id.as_deref().unwrap_or("none")
+        )
+    }
 }
 
 /// A TikTok refusal, with what the proxy needs to pass it on.
@@ -193,6 +253,7 @@ impl Error {
             Self::NotFound => "not_found".into(),
             Self::MethodNotAllowed(_) => "method_not_allowed".into(),
             Self::TikTok(tiktok) => tiktok.api.code.as_str().into(),
+            Self::PlanRefused(_) => "chunk_plan_refused".into(),
             Self::Timeout(_) => "tiktok_timeout".into(),
             Self::Unreachable(_) => "tiktok_unreachable".into(),
             Self::BadResponse(_) => "tiktok_bad_response".into(),
@@ -235,6 +296,8 @@ impl Error {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TikTok(tiktok) => tiktok_status(&tiktok.api.code, tiktok.http_status),
+            // TikTok's own status for the refusal: nothing to retry as it is.
+            Self::PlanRefused(_) => StatusCode::BAD_REQUEST,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Unreachable(_) | Self::BadResponse(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -274,6 +337,9 @@ impl Error {
                 http_status = tiktok.http_status,
                 "TikTok refused"
             ),
+            Self::PlanRefused(refusal) => {
+                tracing::warn!(%refusal, "TikTok refused both chunk plans")
+            }
             _ => {}
         }
         let retry_after_secs = match &self {
@@ -294,6 +360,11 @@ impl Error {
             log_id: match self {
                 Self::TikTok(tiktok) => tiktok.api.log_id,
                 Self::SignInRefused(refused) => refused.log_id,
+                // The last refusal's; the message names both.
+                Self::PlanRefused(refusal) => {
+                    let [_, second] = refusal.tried;
+                    second.log_id
+                }
                 _ => None,
             },
             retry_after_secs,

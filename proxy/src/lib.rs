@@ -26,6 +26,7 @@ mod connections;
 mod csp;
 mod error;
 mod idle_body;
+mod init;
 mod log;
 mod login;
 mod oauth_client;

@@ -6,6 +6,7 @@
 //! costs about what lies between the end of the log and that page, never the whole log, and
 //! appends never wait for a reader.
 
+use protocol::chunk::PlanReading;
 use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT, PostMode};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -83,9 +84,20 @@ pub struct LogEvent {
     /// The HTTP status the upload host answered, for upload events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
-    /// What the creator was told, for upload events.
+    /// What the creator was told, for upload events and a refused chunk plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The accepted plan's chunk size (`post_created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<u64>,
+    /// The accepted plan's chunk count (`post_created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_chunk_count: Option<u64>,
+    /// Which reading of TikTok's chunk rule the accepted plan follows (`post_created` of a
+    /// multi-chunk post only); the newest one is where the next upload starts, also after a
+    /// restart ([`Log::last_chunk_reading`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_reading: Option<PlanReading>,
 }
 
 impl LogEvent {
@@ -110,6 +122,9 @@ impl LogEvent {
             chunk: None,
             http_status: None,
             message: None,
+            chunk_size: None,
+            total_chunk_count: None,
+            chunk_reading: None,
         }
     }
 }
@@ -174,6 +189,20 @@ impl Log {
         // After a failed write the file may end mid-line; after a good one it ends with '\n'.
         writer.needs_newline = written.is_err();
         written
+    }
+
+    /// The chunk-rule reading of the newest `post_created` line that records one, read backwards
+    /// from the log's end (so it costs what lies after that line). `None` if no multi-chunk
+    /// post was ever created. Called once, at start-up.
+    pub async fn last_chunk_reading(&self) -> io::Result<Option<PlanReading>> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&path)?;
+            let end = file.metadata()?.len();
+            last_chunk_reading(&mut file, end)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 
     /// One page of the history: up to `page.limit` posts, newest first, that started before
@@ -289,6 +318,24 @@ pub fn read_page(
         oldest = Some(offset);
     }
     Ok((History { posts, next_before }, skipped))
+}
+
+/// The newest `chunk_reading` among the `post_created` lines of a log's first `end` bytes;
+/// unreadable lines are skipped, as everywhere.
+fn last_chunk_reading(
+    reader: &mut (impl Read + Seek),
+    end: u64,
+) -> io::Result<Option<PlanReading>> {
+    let mut lines = Backwards::new(reader, end);
+    while let Some((_, line)) = lines.next_line()? {
+        let Ok(event) = serde_json::from_slice::<LogEvent>(&line) else {
+            continue;
+        };
+        if let (EventKind::PostCreated, Some(reading)) = (event.event, event.chunk_reading) {
+            return Ok(Some(reading));
+        }
+    }
+    Ok(None)
 }
 
 /// The whole log folded at once: one entry per post that has a `post_created` line, newest
@@ -605,5 +652,37 @@ mod tests {
         let keys: Vec<_> = line.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["code", "event", "ts"]);
         assert!(humantime::parse_rfc3339(line["ts"].as_str().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn the_newest_recorded_chunk_reading_wins() {
+        let created = |id: &str, reading: &str| {
+            format!(
+                r#"{{"ts":"2025-01-01T00:00:00.000Z","event":"post_created","publish_id":"{id}"{reading}}}"#
+            ) + "\n"
+        };
+        let check = |log: &str, expected: Option<PlanReading>| {
+            let mut reader = io::Cursor::new(log.as_bytes());
+            let got = last_chunk_reading(&mut reader, log.len() as u64).unwrap();
+            assert_eq!(got, expected, "{log}");
+        };
+        check("", None);
+        check(&created("a", ""), None);
+        let smaller = created("a", r#","chunk_reading":"smaller_last_chunk""#);
+        let documented = created("b", r#","chunk_reading":"documented""#);
+        check(&smaller, Some(PlanReading::SmallerLastChunk));
+        check(
+            &(smaller.clone() + &documented),
+            Some(PlanReading::Documented),
+        );
+        // Whole uploads, failures, torn lines and later events do not change it.
+        let after = [
+            created("c", ""),
+            r#"{"ts":"2025-01-01T00:00:00.000Z","event":"post_failed","code":"chunk_plan_refused","chunk_reading":"documented"}"#.to_owned() + "\n",
+            r#"{"ts":"2025-01-01T00:00:00.000Z","event":"post_crea"#.to_owned() + "\n",
+            r#"{"ts":"2025-01-01T00:00:00.000Z","event":"post_created","chunk_reading":"documented""#.to_owned(),
+        ]
+        .concat();
+        check(&(smaller + &after), Some(PlanReading::SmallerLastChunk));
     }
 }

@@ -3,6 +3,7 @@
 use crate::access::{self, Access};
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
+use crate::init;
 use crate::log::{EventKind, LogEvent, Page};
 use crate::login;
 use crate::operator::{Caller, Client};
@@ -14,7 +15,7 @@ use crate::statics;
 use hyper::body::Incoming;
 use hyper::header::ACCEPT_ENCODING;
 use hyper::{Method, Request, Response, StatusCode};
-use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
+use protocol::tiktok::is_publish_id;
 use protocol::wire::{
     ACCESS_PATH, Access as AccessState, CreatePost, CreatedPost, Creator, Health, LOGIN_PATH,
     MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState, SESSION_PATH, UploadEvent,
@@ -180,14 +181,15 @@ async fn history(app: &App, query: Option<&str>) -> Result<Response<Body>, Error
     Ok(json_response(StatusCode::OK, &history))
 }
 
-/// `POST /api/posts`: validate, init at TikTok, remember and log the post.
+/// `POST /api/posts`: validate, init at TikTok (`init.rs`: the chunk plan TikTok accepts),
+/// remember and log the post.
 async fn create_post(
     app: &App,
     caller: &Caller,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Error> {
     let post: CreatePost = read_json(request).await?;
-    let (plan, content_type) = post.validate()?;
+    let (_, content_type) = post.validate()?;
     // A mode the granted scopes do not allow is refused here, before TikTok is asked.
     app.account.check_mode(post.mode).await?;
     let mut event = LogEvent::now(EventKind::PostCreated);
@@ -200,8 +202,8 @@ async fn create_post(
         event.caption = Some(post.post_info.title.clone()).filter(|title| !title.is_empty());
     }
 
-    let (publish_id, upload_url) = match init(app, &post, &plan).await {
-        Ok(created) => created,
+    let started = match init::start(app, &post).await {
+        Ok(started) => started,
         Err(Error::NotConnected) => return Err(Error::NotConnected),
         Err(error) => {
             event.event = EventKind::PostFailed;
@@ -210,12 +212,23 @@ async fn create_post(
                     event.tiktok_code = Some(tiktok.api.code.to_string());
                     event.log_id = tiktok.api.log_id.clone();
                 }
+                Error::PlanRefused(refusal) => {
+                    // Both plans and both log_ids are in the message.
+                    event.code = Some(error.code());
+                    event.log_id = refusal.tried[1].log_id.clone();
+                    event.message = Some(refusal.to_string());
+                }
                 other => event.code = Some(other.code()),
             }
             append(app, &event).await;
             return Err(error);
         }
     };
+    let init::Started {
+        plan,
+        publish_id,
+        upload_url,
+    } = started;
 
     app.posts.insert(
         publish_id.clone(),
@@ -229,6 +242,9 @@ async fn create_post(
         },
     );
     event.publish_id = Some(publish_id.clone());
+    event.chunk_size = Some(plan.chunk_size);
+    event.total_chunk_count = Some(plan.total_chunk_count);
+    event.chunk_reading = init::logged_reading(&plan);
     append(app, &event).await;
     let created = CreatedPost {
         publish_id,
@@ -237,38 +253,6 @@ async fn create_post(
         total_chunk_count: plan.total_chunk_count,
     };
     Ok(json_response(StatusCode::CREATED, &created))
-}
-
-/// The init call for the post's mode; a `publish_id` we could not poll later, or a missing
-/// `upload_url`, is TikTok's answer not making sense.
-async fn init(
-    app: &App,
-    post: &CreatePost,
-    plan: &protocol::ChunkPlan,
-) -> Result<(String, String), Error> {
-    let source_info = SourceInfo::file_upload(plan);
-    let data: InitData = match post.mode {
-        PostMode::Direct => {
-            let body = DirectPostInit {
-                post_info: post
-                    .post_info()
-                    .expect("validate() refuses a direct post without a privacy level"),
-                source_info,
-            };
-            app.tiktok.init_direct(&body).await?
-        }
-        PostMode::Inbox => app.tiktok.init_inbox(&InboxInit { source_info }).await?,
-    };
-    if !is_publish_id(&data.publish_id) {
-        return Err(Error::BadResponse(format!(
-            "init answered a publish_id of unexpected shape ({} characters)",
-            data.publish_id.len()
-        )));
-    }
-    let upload_url = data
-        .upload_url
-        .ok_or_else(|| Error::BadResponse("init answered without an upload_url".into()))?;
-    Ok((data.publish_id, upload_url))
 }
 
 /// A path's `publish_id`, if it can be one.

@@ -11,6 +11,7 @@ use crate::account::Account;
 use crate::body::BodyIdleTimeout;
 use crate::config::{Config, EmbedConfig};
 use crate::connections::Connections;
+use crate::init::Readings;
 use crate::log::Log;
 use crate::login::Logins;
 use crate::operator::Operator;
@@ -24,6 +25,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use protocol::chunk::PlanReading;
 use protocol::host::HostName;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +47,8 @@ pub struct App {
     pub logins: Option<Logins>,
     /// The JSONL history.
     pub log: Log,
+    /// The reading of TikTok's chunk rule the next upload starts with (`init.rs`).
+    pub readings: Readings,
     /// The client the chunk relay PUTs to TikTok's upload host with: no token, no redirects,
     /// and no overall deadline (a 64 MB chunk may take minutes): a connect limit here, and the
     /// relay's stall watchdog (`upstream_stall.rs`).
@@ -78,6 +82,16 @@ pub async fn run(
     let log = Log::open(&config.log_path)
         .await
         .with_context(|| format!("opening the log {}", config.log_path.display()))?;
+    let last_reading = log
+        .last_chunk_reading()
+        .await
+        .with_context(|| format!("reading the log {}", config.log_path.display()))?;
+    if let Some(reading) = last_reading.filter(|reading| *reading != PlanReading::Documented) {
+        tracing::info!(
+            reading = reading.as_str(),
+            "TikTok last accepted an undocumented reading of its chunk rule: starting with it"
+        );
+    }
     if let Some(oauth) = &config.oauth {
         oauth.check().context("AUTOPOSTER_REDIRECT_URI")?;
         if config.access_token.is_some() {
@@ -106,6 +120,7 @@ pub async fn run(
         account,
         logins: config.oauth.as_ref().map(Logins::new),
         log,
+        readings: Readings::new(last_reading),
         // No read timeout: reqwest counts it from the request's start, so it would cut off a
         // chunk that takes longer to send; the relay watches for stalls instead.
         uploads: reqwest::Client::builder()

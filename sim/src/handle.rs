@@ -2,7 +2,7 @@
 
 use crate::fault::Fault;
 use crate::grants::Lifetimes;
-use crate::options::{Persona, RateLimits, SimOptions};
+use crate::options::{ChunkRule, Persona, RateLimits, SimOptions};
 use crate::record::{RecordedRequest, UploadRecord};
 use crate::state::State;
 use protocol::tiktok::{TokenResponse, paths};
@@ -92,7 +92,11 @@ impl Sim {
                 cors: options.cors,
                 processing_delay: options.processing_delay,
                 upload_url_ttl: options.upload_url_ttl,
-                state: Mutex::new(State::new(options.persona, options.rate_limits)),
+                state: Mutex::new(State::new(
+                    options.persona,
+                    options.rate_limits,
+                    options.chunk_rule,
+                )),
                 stop,
             }),
         }
@@ -203,6 +207,11 @@ impl Sim {
     /// Replaces the creator; the next call sees the new one.
     pub fn set_persona(&self, persona: Persona) {
         self.state().persona = persona;
+    }
+
+    /// Replaces the rule for multi-chunk plans; the next init sees it.
+    pub fn set_chunk_rule(&self, rule: ChunkRule) {
+        self.state().chunk_rule = rule;
     }
 
     /// The creator currently played.

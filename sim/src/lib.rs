@@ -26,11 +26,14 @@
 //!     pub fn pending_faults(&self) -> Vec<Fault>
 //!     pub fn set_rate_limits(&self, limits: RateLimits)
 //!     pub fn set_persona(&self, persona: Persona)
+//!     pub fn set_chunk_rule(&self, rule: ChunkRule)
 //!     pub fn persona(&self) -> Persona
 //!     pub fn shutdown(&self)
 //! }
 //! SimOptions { access_token, client_key, client_secret, access_token_ttl, refresh_token_ttl,
-//!              grant_scopes, persona, rate_limits, cors, processing_delay, upload_url_ttl }
+//!              grant_scopes, persona, rate_limits, cors, processing_delay, upload_url_ttl,
+//!              chunk_rule }
+//! ChunkRule::{Documented, SmallerLastChunk, WholeOnly}  // multi-chunk plans init accepts
 //! Persona { nickname, username, avatar_url, privacy_level_options, comment_disabled,
 //!           duet_disabled, stitch_disabled, max_video_post_duration_sec, audited,
 //!           private_account }                       // Persona::default(), Persona::private()
@@ -93,10 +96,10 @@ pub use endpoint::{Endpoint, UPLOAD_PATH};
 pub use fault::Fault;
 pub use handle::Sim;
 pub use options::{
-    CREATOR_INFO_PER_MINUTE, DEFAULT_ACCESS_TOKEN, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CLIENT_KEY,
-    DEFAULT_CLIENT_SECRET, DEFAULT_MAX_DURATION_SEC, DEFAULT_PROCESSING_DELAY,
-    DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_UPLOAD_URL_TTL, INIT_PER_MINUTE, Persona, RateLimits,
-    STATUS_PER_MINUTE, SimOptions,
+    CHUNK_SIZE_INVALID, CREATOR_INFO_PER_MINUTE, ChunkRule, DEFAULT_ACCESS_TOKEN,
+    DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CLIENT_KEY, DEFAULT_CLIENT_SECRET, DEFAULT_MAX_DURATION_SEC,
+    DEFAULT_PROCESSING_DELAY, DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_UPLOAD_URL_TTL, INIT_PER_MINUTE,
+    Persona, RateLimits, STATUS_PER_MINUTE, SimOptions,
 };
 pub use protocol::wire::PostMode as Mode;
 pub use record::{RecordedRequest, UploadRecord};

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use protocol::PrivacyLevel;
-use sim::{Persona, RateLimits, Sim, SimOptions};
+use sim::{ChunkRule, Persona, RateLimits, Sim, SimOptions};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -83,6 +83,12 @@ struct Args {
     /// Turn off TikTok's rate limits (20/min creator_info, 6/min per init, 30/min status).
     #[arg(long, env = "SIM_NO_RATE_LIMITS")]
     no_rate_limits: bool,
+    /// Which multi-chunk plans init accepts: "documented"; "smaller-last" (a documented plan
+    /// whose last chunk is larger than the others gets 400 invalid_params "The chunk size is
+    /// invalid"; ceil-counted plans with a smaller last chunk pass); "whole-only" (every
+    /// multi-chunk plan gets that refusal).
+    #[arg(long, env = "SIM_CHUNK_RULE", default_value = "documented", value_parser = parse_chunk_rule)]
+    chunk_rule: ChunkRule,
 }
 
 impl Args {
@@ -119,9 +125,18 @@ impl Args {
             },
             cors: !self.no_cors,
             processing_delay: self.processing_delay,
+            chunk_rule: self.chunk_rule,
             ..SimOptions::default()
         }
     }
+}
+
+/// One of [`ChunkRule::NAMES`].
+fn parse_chunk_rule(text: &str) -> Result<ChunkRule, String> {
+    ChunkRule::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = ChunkRule::NAMES.iter().map(|(name, _)| *name).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 /// "2s", "1500ms", "1m" (humantime), or a plain number of seconds such as "2" or "0.5".

@@ -60,6 +60,8 @@ pub struct SimOptions {
     pub processing_delay: Duration,
     /// How long an `upload_url` works after init; later PUTs answer 403.
     pub upload_url_ttl: Duration,
+    /// Which multi-chunk plans init accepts: as documented, or as TikTok was seen to behave.
+    pub chunk_rule: ChunkRule,
 }
 
 impl Default for SimOptions {
@@ -76,7 +78,46 @@ impl Default for SimOptions {
             cors: true,
             processing_delay: DEFAULT_PROCESSING_DELAY,
             upload_url_ttl: DEFAULT_UPLOAD_URL_TTL,
+            chunk_rule: ChunkRule::Documented,
         }
+    }
+}
+
+/// The message TikTok was seen to refuse multi-chunk plans with (DayMoonDevelopment/
+/// post-for-me#327), under HTTP 400 and the code `invalid_params`.
+pub const CHUNK_SIZE_INVALID: &str = "The chunk size is invalid";
+
+/// Which multi-chunk plans `video/init` and `inbox/video/init` accept. Whole uploads (one chunk
+/// of at most 64,000,000 bytes) are checked as documented under every rule: the field report
+/// says they kept working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChunkRule {
+    /// TikTok's documented rule: `ChunkPlan::validate`.
+    #[default]
+    Documented,
+    /// Stricter than documented, as one guess at the rule behind the field report: a
+    /// multi-chunk plan must follow `PlanReading::SmallerLastChunk`, and a documented plan whose
+    /// last chunk is larger than the others gets 400 `invalid_params` [`CHUNK_SIZE_INVALID`].
+    SmallerLastChunk,
+    /// The field report as seen from outside: every multi-chunk plan gets 400 `invalid_params`
+    /// [`CHUNK_SIZE_INVALID`], whichever reading it follows.
+    WholeOnly,
+}
+
+impl ChunkRule {
+    /// Every rule, with the name [`ChunkRule::parse`] reads.
+    pub const NAMES: [(&str, Self); 3] = [
+        ("documented", Self::Documented),
+        ("smaller-last", Self::SmallerLastChunk),
+        ("whole-only", Self::WholeOnly),
+    ];
+
+    /// `documented`, `smaller-last` or `whole-only`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, rule)| *rule)
     }
 }
 

@@ -2,12 +2,13 @@
 //! takes the parsed body and returns `data` or the refusal TikTok documents.
 
 use crate::handle::Sim;
+use crate::options::{CHUNK_SIZE_INVALID, ChunkRule};
 use crate::reply::ApiFailure;
 use crate::session::Session;
 use crate::state::{MAX_PENDING_INBOX_SHARES, State};
 use protocol::ErrorCode;
 use protocol::caption::check_caption;
-use protocol::chunk::ChunkPlan;
+use protocol::chunk::{ChunkPlan, PlanReading};
 use protocol::tiktok::{
     CreatorInfo, DirectPostInit, InboxInit, InitData, PostInfo, SourceInfo, StatusRequest,
 };
@@ -74,7 +75,7 @@ pub(crate) fn video_init(sim: &Sim, body: Option<Value>) -> Result<Value, ApiFai
             "Unaudited clients can only post to private accounts.",
         ));
     }
-    let plan = file_plan(&init.source_info)?;
+    let plan = file_plan(sim, &init.source_info)?;
     open(
         sim,
         PostMode::Direct,
@@ -88,7 +89,7 @@ pub(crate) fn video_init(sim: &Sim, body: Option<Value>) -> Result<Value, ApiFai
 /// at most 5 shares may be pending (see [`crate::state::State::pending_inbox_shares`]).
 pub(crate) fn inbox_init(sim: &Sim, body: Option<Value>) -> Result<Value, ApiFailure> {
     let init: InboxInit = parse(body)?;
-    let plan = file_plan(&init.source_info)?;
+    let plan = file_plan(sim, &init.source_info)?;
     open(sim, PostMode::Inbox, plan, None, |state| {
         let pending = state.pending_inbox_shares(Instant::now());
         if pending >= MAX_PENDING_INBOX_SHARES {
@@ -117,21 +118,51 @@ pub(crate) fn status_fetch(sim: &Sim, body: Option<Value>) -> Result<Value, ApiF
     Ok(session.status(Instant::now(), delay))
 }
 
-/// The plan of a `FILE_UPLOAD`, checked exactly as TikTok checks it.
-fn file_plan(source: &SourceInfo) -> Result<ChunkPlan, ApiFailure> {
+/// The plan of a `FILE_UPLOAD`, checked exactly as TikTok checks it, under the simulator's
+/// [`ChunkRule`].
+fn file_plan(sim: &Sim, source: &SourceInfo) -> Result<ChunkPlan, ApiFailure> {
     match source {
         SourceInfo::FileUpload {
             video_size,
             chunk_size,
             total_chunk_count,
-        } => ChunkPlan::validate(*video_size, *chunk_size, *total_chunk_count)
-            .map_err(|e| ApiFailure::invalid_param(e.to_string())),
+        } => {
+            let (size, chunk, count) = (*video_size, *chunk_size, *total_chunk_count);
+            let documented = ChunkPlan::validate(size, chunk, count);
+            let smaller_last =
+                ChunkPlan::validate_as(PlanReading::SmallerLastChunk, size, chunk, count);
+            let plan = match sim.state().chunk_rule {
+                ChunkRule::Documented => documented,
+                // A documented plan whose last chunk absorbed a remainder is what was refused.
+                ChunkRule::SmallerLastChunk if smaller_last.is_err() && documented.is_ok() => {
+                    return Err(chunk_size_invalid());
+                }
+                ChunkRule::SmallerLastChunk => smaller_last,
+                // Any plan that would pass under either reading, unless it is a whole upload.
+                ChunkRule::WholeOnly => match (documented, smaller_last) {
+                    (Ok(plan), _) | (_, Ok(plan)) if plan.total_chunk_count == 1 => Ok(plan),
+                    (Ok(_), _) | (_, Ok(_)) => return Err(chunk_size_invalid()),
+                    (Err(error), Err(_)) => Err(error),
+                },
+            };
+            plan.map_err(|error| ApiFailure::invalid_param(error.to_string()))
+        }
         SourceInfo::PullFromUrl { video_url } => Err(ApiFailure::new(
             ErrorCode::UrlOwnershipUnverified,
             format!(
                 "The domain or URL prefix of {video_url:?} is not verified for this app (the simulator verifies none)."
             ),
         )),
+    }
+}
+
+/// The refusal of the field report: HTTP 400, `invalid_params` spelled as reported (TikTok's
+/// generic spelling; the posting pages say `invalid_param`), [`CHUNK_SIZE_INVALID`].
+fn chunk_size_invalid() -> ApiFailure {
+    ApiFailure {
+        status: 400,
+        code: ErrorCode::Other("invalid_params".to_owned()),
+        message: CHUNK_SIZE_INVALID.to_owned(),
     }
 }
 

@@ -11,7 +11,8 @@ pub struct UploadRecord {
     pub publish_id: String,
     /// Direct Post (`video/init`) or upload to inbox (`inbox/video/init`).
     pub mode: PostMode,
-    /// The plan init declared (already checked with [`ChunkPlan::validate`]).
+    /// The plan init declared (already checked with [`ChunkPlan::validate_as`] under the
+    /// simulator's `ChunkRule`).
     pub plan: ChunkPlan,
     /// The `Content-Type` of the first accepted chunk.
     pub content_type: Option<String>,

@@ -3,7 +3,7 @@
 use crate::endpoint::Endpoint;
 use crate::fault::FaultQueue;
 use crate::grants::Grants;
-use crate::options::{Persona, RateLimits};
+use crate::options::{ChunkRule, Persona, RateLimits};
 use crate::rate::Window;
 use crate::record::RecordedRequest;
 use crate::session::Session;
@@ -24,6 +24,8 @@ pub(crate) struct State {
     pub(crate) persona: Persona,
     /// The limits in force; tests may change them mid-run.
     pub(crate) rate_limits: RateLimits,
+    /// Which multi-chunk plans init accepts; tests may change it mid-run.
+    pub(crate) chunk_rule: ChunkRule,
     /// Admitted requests per endpoint. There is one token, so per endpoint is per token.
     pub(crate) windows: HashMap<Endpoint, Window>,
     /// Every upload, in creation order.
@@ -37,11 +39,12 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// A fresh state for a simulator playing `persona` under `rate_limits`.
-    pub(crate) fn new(persona: Persona, rate_limits: RateLimits) -> Self {
+    /// A fresh state for a simulator playing `persona` under `rate_limits` and `chunk_rule`.
+    pub(crate) fn new(persona: Persona, rate_limits: RateLimits, chunk_rule: ChunkRule) -> Self {
         Self {
             persona,
             rate_limits,
+            chunk_rule,
             windows: HashMap::new(),
             sessions: Vec::new(),
             requests: Vec::new(),

@@ -103,6 +103,48 @@ async fn posts_a_video_over_64_mb_in_planned_chunks() -> Result<()> {
     harness.stop().await
 }
 
+/// Issue 13: TikTok refusing documented multi-chunk plans with "The chunk size is invalid"
+/// (post-for-me#327). The proxy's second reading (a smaller last chunk) is accepted, and the page
+/// cuts the file exactly so. The smallest video that must be chunked: 64,000,001 bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_13_posts_in_chunks_when_tiktok_refuses_the_documented_plan() -> Result<()> {
+    let size = protocol::chunk::MAX_CHUNK_SIZE + 1;
+    let harness = Harness::start(sim::SimOptions {
+        chunk_rule: sim::ChunkRule::SmallerLastChunk,
+        ..Harness::quick_sim()
+    })
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let video = files::large_mp4(dir.path(), "strict-tiktok.mp4", size)?;
+    let page = &harness.page;
+    page.open().await?;
+    page.choose_file(&video).await?;
+    page.choose_privacy("Only me").await?;
+    page.post().await?;
+
+    let (status, text) = page.final_status().await?;
+    assert_eq!(status, "PUBLISH_COMPLETE", "{text}");
+    let uploads = harness.sim.uploads();
+    assert_eq!(uploads.len(), 1, "the refused init opened no upload");
+    let upload = &uploads[0];
+    let plan = protocol::ChunkPlan::for_reading(size, protocol::PlanReading::SmallerLastChunk)?;
+    assert_eq!(upload.plan, plan);
+    assert!(plan.final_chunk_size() < plan.chunk_size);
+    assert_eq!(upload.chunks_accepted, plan.chunks().collect::<Vec<_>>());
+    assert_eq!(
+        upload.sha256.as_deref(),
+        Some(files::sha256(&video)?.as_str())
+    );
+    let created: Vec<_> = harness
+        .log()?
+        .into_iter()
+        .filter(|line| line["event"] == "post_created")
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["chunk_reading"], "smaller_last_chunk");
+    harness.stop().await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sends_a_webm_to_the_tiktok_inbox() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;

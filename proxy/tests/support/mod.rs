@@ -87,6 +87,15 @@ pub async fn spawn_proxy_in(
     tweak: impl FnOnce(&mut Config),
 ) -> Proxy {
     let sim = sim::spawn(options).await.expect("the simulator starts");
+    spawn_proxy_on(sim, dir, tweak).await
+}
+
+/// A proxy on a running simulator, with its files in `dir` (a log already there is kept).
+pub async fn spawn_proxy_on(
+    sim: Sim,
+    dir: tempfile::TempDir,
+    tweak: impl FnOnce(&mut Config),
+) -> Proxy {
     let log_path = dir.path().join("posts.jsonl");
     let mut config = Config {
         api_base: sim.base_url(),
@@ -223,6 +232,25 @@ impl Proxy {
         text.lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
             .collect()
+    }
+
+    /// Stops the proxy and starts a new one on the same simulator, log and directory,
+    /// configured by `tweak` as a fresh start would be.
+    pub async fn restart(self, tweak: impl FnOnce(&mut Config)) -> Proxy {
+        let Proxy {
+            sim,
+            shutdown,
+            task,
+            _dir: dir,
+            ..
+        } = self;
+        if let Some(shutdown) = shutdown {
+            let _ = shutdown.send(());
+        }
+        task.await
+            .expect("run does not panic")
+            .expect("a clean shutdown");
+        spawn_proxy_on(sim, dir, tweak).await
     }
 
     /// Stops the proxy and waits for `run` to return.
