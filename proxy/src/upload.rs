@@ -25,7 +25,7 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use protocol::chunk::MAX_VIDEO_SIZE;
-use protocol::wire::{CreatePost, JobList, PostFields, PostMode};
+use protocol::wire::{CreatePost, InvalidPost, JobList, PostFields, PostMode};
 use protocol::{ContentType, PrivacyLevel};
 use std::sync::Arc;
 
@@ -83,7 +83,9 @@ pub async fn upload(
                         if form.file_name.is_empty() {
                             form.file_name = field.file_name().unwrap_or_default().to_owned();
                         }
-                        form.precheck(app).await?;
+                        // Fields may still follow the file (curl -F sends them in the order
+                        // given): refuse only what is already wrong.
+                        form.precheck_partial()?;
                         let pieces = field.map(|piece| piece.map_err(multipart_error));
                         spooled = Some(spool(pieces, &dir, &id, None).await?);
                     }
@@ -120,9 +122,13 @@ pub async fn upload(
     };
 
     let post = form.post(spooled.size, spooled.content_type);
-    if let Err(invalid) = post.validate() {
+    let checked = match post.validate() {
+        Ok(_) => app.account.check_mode(post.mode).await,
+        Err(invalid) => Err(invalid.into()),
+    };
+    if let Err(error) = checked {
         discard(Some(&spooled)).await;
-        return Err(invalid.into());
+        return Err(error);
     }
     let now = jobs::now_rfc3339();
     let job = Job {
@@ -242,11 +248,20 @@ impl Form {
         }
     }
 
-    /// What can be refused before the video arrives: the post's own rules (with a stand-in
-    /// size and type) and a mode the granted scopes do not allow.
+    /// What can be refused before the video arrives, all fields known: the post's own rules
+    /// (with a stand-in size and type) and a mode the granted scopes do not allow.
     async fn precheck(&self, app: &App) -> Result<(), Error> {
         self.post(1, ContentType::Mp4).validate()?;
         app.account.check_mode(self.mode).await
+    }
+
+    /// The same with more fields perhaps to come: a missing choice may still arrive, a wrong
+    /// one (a caption too long, branded content kept private) is already wrong.
+    fn precheck_partial(&self) -> Result<(), Error> {
+        match self.post(1, ContentType::Mp4).validate() {
+            Ok(_) | Err(InvalidPost::PrivacyMissing) => Ok(()),
+            Err(invalid) => Err(invalid.into()),
+        }
     }
 }
 

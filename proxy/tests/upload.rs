@@ -29,20 +29,33 @@ const BOUNDARY: &str = "autoposter-test-boundary";
 
 /// A `multipart/form-data` body: the text fields, then the file part.
 fn multipart(fields: &[(&str, &str)], file: &[u8]) -> Vec<u8> {
+    multipart_around(fields, file, &[])
+}
+
+/// A `multipart/form-data` body: `before`, the file part, then `after` (as `curl -F` sends
+/// fields named after the file).
+fn multipart_around(before: &[(&str, &str)], file: &[u8], after: &[(&str, &str)]) -> Vec<u8> {
     let mut body = Vec::with_capacity(file.len() + 4096);
-    for (name, value) in fields {
+    let field = |body: &mut Vec<u8>, name: &str, value: &str| {
         body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
             )
             .as_bytes(),
         );
+    };
+    for (name, value) in before {
+        field(&mut body, name, value);
     }
     body.extend_from_slice(
         format!("--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"clip.mp4\"\r\ncontent-type: video/mp4\r\n\r\n").as_bytes(),
     );
     body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body.extend_from_slice(b"\r\n");
+    for (name, value) in after {
+        field(&mut body, name, value);
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     body
 }
 
@@ -383,4 +396,48 @@ async fn a_job_stopped_mid_upload_is_finished_by_the_next_proxy_exactly_once() {
     assert_eq!(starts, unique, "no chunk accepted twice");
     let _ = stop.send(());
     task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn fields_after_the_file_part_count_as_curl_sends_them() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let video = mp4(100_000);
+    let body = multipart_around(
+        &[],
+        &video,
+        &[("mode", "direct"), ("privacy_level", "SELF_ONLY")],
+    );
+    let reply = proxy
+        .send(
+            proxy
+                .client
+                .post(proxy.url("/api/upload?wait=true"))
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                )
+                .body(body),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["status"], "PUBLISH_COMPLETE");
+    // Still missing once the whole form is in: refused, and nothing kept.
+    let body = multipart_around(&[], &mp4(100_001), &[("caption", "no audience chosen")]);
+    let reply = proxy
+        .send(
+            proxy
+                .client
+                .post(proxy.url("/api/upload"))
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                )
+                .body(body),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.error().error.code.as_str()),
+        (400, "privacy_level_missing")
+    );
+    assert_eq!(proxy.sim.uploads().len(), 1);
 }
