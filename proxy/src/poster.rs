@@ -73,10 +73,15 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
             JobState::Done { .. } | JobState::Failed { .. } => break,
         };
         recovering = false;
-        if let JobState::Failed {
-            publish_id: Some(publish_id),
-            message,
-        } = &next
+        // An upload that stopped is told to the log as the page tells it; a post TikTok
+        // itself failed is already there as its status.
+        if let (
+            JobState::Uploading { .. },
+            JobState::Failed {
+                publish_id: Some(publish_id),
+                message,
+            },
+        ) = (&job.state, &next)
         {
             log_upload(
                 app,

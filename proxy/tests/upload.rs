@@ -441,3 +441,29 @@ async fn fields_after_the_file_part_count_as_curl_sends_them() {
     );
     assert_eq!(proxy.sim.uploads().len(), 1);
 }
+
+#[tokio::test]
+async fn a_post_tiktok_fails_is_a_failed_job_and_its_video_is_kept() {
+    let proxy = spawn_proxy(|_| {}).await;
+    proxy.sim.script(sim::Fault::FailPublish {
+        reason: "frame_rate_check_failed".into(),
+    });
+    let reply = post_raw(&proxy, "?mode=inbox&wait=true", "video/mp4", mp4(50_000)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let job = reply.json();
+    assert_eq!(job["stage"], "failed", "{job}");
+    assert!(
+        job["message"].as_str().unwrap().contains("frame rate"),
+        "{job}"
+    );
+    let history = proxy.get("/api/posts").await.json();
+    assert_eq!(
+        history["posts"][0]["status"], "FAILED",
+        "TikTok's word, not an upload failure"
+    );
+    let kept = spooled(&proxy._dir.path().join("uploads"));
+    assert_eq!(kept, [format!("{}.mp4", job["job_id"].as_str().unwrap())]);
+    // A failed post does not block the same video.
+    let again = post_raw(&proxy, "?mode=inbox", "video/mp4", mp4(50_000)).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+}
