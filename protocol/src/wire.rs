@@ -306,6 +306,68 @@ pub const LOGOUT_PATH: &str = "/auth/logout";
 /// The query parameter of `/` that carries why a connect attempt failed, for people.
 pub const CONNECT_ERROR_PARAM: &str = "connect_error";
 
+/// `POST /api/upload`: the proxy receives the video and posts it itself, as a job.
+pub const UPLOAD_PATH: &str = "/api/upload";
+/// `GET /api/jobs` lists the jobs; `GET /api/jobs/{job_id}` is one of them.
+pub const JOBS_PATH: &str = "/api/jobs";
+
+/// Where a server-side job is. Only the last two are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStage {
+    /// Received and waiting for its init.
+    Queued,
+    /// TikTok handed out a `publish_id`; no chunk confirmed yet.
+    Initialized,
+    /// Chunks are going up; `uploaded_bytes` says how far TikTok has confirmed.
+    Uploading,
+    /// TikTok holds every byte; its status is being polled.
+    Uploaded,
+    /// TikTok's final word is in (`status` says which).
+    Done,
+    /// The job stopped for good; `message` says why. The video is kept on the server.
+    Failed,
+}
+
+/// A job as `POST /api/upload` and `GET /api/jobs/{job_id}` show it. The upload URL is not in
+/// it: it carries TikTok's upload token, and only the proxy sends bytes to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub job_id: String,
+    /// Where to follow the job: `/api/jobs/{job_id}`.
+    pub status_url: String,
+    pub stage: JobStage,
+    /// Once TikTok's init has answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_id: Option<String>,
+    pub mode: PostMode,
+    pub file_name: String,
+    pub video_size: u64,
+    /// Hex SHA-256 of the whole file, as received.
+    pub sha256: String,
+    /// Bytes TikTok has confirmed.
+    pub uploaded_bytes: u64,
+    /// TikTok's final status (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`, `FAILED`), once in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Exact decimal strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_ids: Vec<String>,
+    /// Why the job failed, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// RFC 3339, when the video was received.
+    pub created_at: String,
+    /// RFC 3339, when the job last changed.
+    pub updated_at: String,
+}
+
+/// `GET /api/jobs`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobList {
+    pub jobs: Vec<JobInfo>,
+}
+
 /// `GET /api/connection`: whether a TikTok account is connected and what it allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {

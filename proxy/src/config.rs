@@ -48,6 +48,15 @@ pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// creator's browser tabs open (six per host each).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
+/// Where `POST /api/upload` spools videos and keeps its jobs (`jobs/`), relative to the working
+/// directory.
+pub const DEFAULT_UPLOADS_DIR: &str = "uploads";
+
+/// How often a server-side job asks `status/fetch` while TikTok processes its video. TikTok
+/// allows 30 status calls a minute per token and its own guide suggests every 5 to 10 s; 5 s
+/// leaves room for the page's polls beside a job's.
+pub const DEFAULT_JOB_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The redirect URI of the desktop flow when none is configured: the proxy's default address.
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8787/auth/callback";
 
@@ -77,6 +86,11 @@ pub struct Config {
     pub oauth: Option<OAuthConfig>,
     /// The JSONL file every result is appended to.
     pub log_path: PathBuf,
+    /// Where `POST /api/upload` spools videos (created at start-up); its `jobs/` keeps the
+    /// job records that survive restarts.
+    pub uploads_dir: PathBuf,
+    /// How often a server-side job polls `status/fetch` until TikTok's final word.
+    pub job_poll_interval: Duration,
     /// The built app (Trunk's `dist/`), served at `/`.
     pub static_dir: Option<PathBuf>,
     /// The longest TikTok may stay silent (no byte of an answer; no byte of a relayed chunk
@@ -111,6 +125,8 @@ impl Default for Config {
             access_token: None,
             oauth: None,
             log_path: PathBuf::from(DEFAULT_LOG_PATH),
+            uploads_dir: PathBuf::from(DEFAULT_UPLOADS_DIR),
+            job_poll_interval: DEFAULT_JOB_POLL_INTERVAL,
             static_dir: None,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,

@@ -149,6 +149,44 @@ pub enum Error {
     /// TikTok's upload host could not be reached; holds the transport's complaint.
     #[error("TikTok's upload server could not be reached. The chunk will be sent again.")]
     UploadHostUnreachable(String),
+    /// `POST /api/upload`: the video is over TikTok's 4 GB (said by `Content-Length`, or counted
+    /// as it arrived).
+    #[error(
+        "The video is larger than the {} TikTok accepts.",
+        protocol::media::human_bytes(protocol::chunk::MAX_VIDEO_SIZE)
+    )]
+    VideoTooLarge,
+    /// `POST /api/upload`: the file's first bytes are not an MP4, QuickTime or WebM video.
+    #[error("{}", protocol::VideoError::NotAVideo)]
+    NotAVideo,
+    /// `POST /api/upload`: the file is empty.
+    #[error("{}", protocol::VideoError::Empty)]
+    EmptyVideo,
+    /// `POST /api/upload`: the uploads directory's disk cannot hold the video; holds the bytes
+    /// needed and free.
+    #[error(
+        "The server's disk has no room for this video ({} needed, {} free). Free some space and send it again.",
+        protocol::media::human_bytes(*.0), protocol::media::human_bytes(*.1)
+    )]
+    DiskFull(u64, u64),
+    /// `POST /api/upload`: the form or query is not what the call takes; holds what is wrong.
+    #[error("{0}")]
+    BadUpload(String),
+    /// `POST /api/upload` with a body that is neither `multipart/form-data` nor a video type.
+    #[error(
+        "Send the video as multipart/form-data (a \"file\" part) or as the raw body with Content-Type video/mp4, video/quicktime or video/webm, not {0:?}."
+    )]
+    UnsupportedUpload(String),
+    /// `POST /api/upload`: this exact video already went (or is going) to this account; holds
+    /// the earlier job's id and `publish_id`.
+    #[error(
+        "This video was already sent to this account (job {0}{publish}). Send force=true to post it again.",
+        publish = .1.as_deref().map(|id| format!(", publish_id {id}")).unwrap_or_default()
+    )]
+    Duplicate(String, Option<String>),
+    /// No job by that id.
+    #[error("There is no job by that id.")]
+    UnknownJob,
     /// Something failed inside the proxy (the log file could not be written); holds the detail,
     /// for the tracing log.
     #[error("The proxy had a problem on its side; see its log.")]
@@ -262,6 +300,14 @@ impl Error {
             Self::BadChunk(_) => "bad_chunk".into(),
             Self::UploadHostTimeout => "upload_host_timeout".into(),
             Self::UploadHostUnreachable(_) => "upload_host_unreachable".into(),
+            Self::VideoTooLarge => "video_too_large".into(),
+            Self::NotAVideo => "not_a_video".into(),
+            Self::EmptyVideo => "empty_video".into(),
+            Self::DiskFull(..) => "disk_full".into(),
+            Self::BadUpload(_) => "invalid_upload".into(),
+            Self::UnsupportedUpload(_) => "unsupported_media_type".into(),
+            Self::Duplicate(..) => "duplicate_video".into(),
+            Self::UnknownJob => "unknown_job".into(),
         }
     }
 
@@ -305,6 +351,12 @@ impl Error {
             Self::BadChunk(_) => StatusCode::BAD_REQUEST,
             Self::UploadHostTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::UploadHostUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::VideoTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotAVideo | Self::UnsupportedUpload(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::EmptyVideo | Self::BadUpload(_) => StatusCode::BAD_REQUEST,
+            Self::DiskFull(..) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Duplicate(..) => StatusCode::CONFLICT,
+            Self::UnknownJob => StatusCode::NOT_FOUND,
         }
     }
 
@@ -389,7 +441,7 @@ impl Error {
 
     /// What a person reads. TikTok's own text is added only where it says something our
     /// message cannot (an `invalid_param` detail, or a code we do not know).
-    fn message(&self) -> String {
+    pub fn message(&self) -> String {
         match self {
             Self::TikTok(tiktok) => {
                 let api = &tiktok.api;

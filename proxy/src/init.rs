@@ -13,6 +13,7 @@
 //! Every route that starts an upload calls [`start`]; only it asks TikTok for an `upload_url`.
 
 use crate::error::{Error, PlanAttempt, PlanRefusal};
+use crate::log::{EventKind, LogEvent};
 use crate::server::App;
 use protocol::chunk::{ChunkPlan, PlanReading, refuses_plan};
 use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
@@ -56,6 +57,33 @@ impl Readings {
                 .lock()
                 .expect("nothing panics while holding the reading") = plan.reading();
         }
+    }
+}
+
+/// Fills a `post_created` line for an init TikTok accepted: the post and the plan it took.
+pub fn note_started(event: &mut LogEvent, started: &Started) {
+    event.publish_id = Some(started.publish_id.clone());
+    event.chunk_size = Some(started.plan.chunk_size);
+    event.total_chunk_count = Some(started.plan.total_chunk_count);
+    event.chunk_reading = logged_reading(&started.plan);
+}
+
+/// Turns a `post_created` line into the `post_failed` one for an init that failed with `error`:
+/// TikTok's code and `log_id` when TikTok refused, ours otherwise.
+pub fn note_failure(event: &mut LogEvent, error: &Error) {
+    event.event = EventKind::PostFailed;
+    match error {
+        Error::TikTok(tiktok) => {
+            event.tiktok_code = Some(tiktok.api.code.to_string());
+            event.log_id = tiktok.api.log_id.clone();
+        }
+        Error::PlanRefused(refusal) => {
+            // Both plans and both log_ids are in the message.
+            event.code = Some(error.code());
+            event.log_id = refusal.tried[1].log_id.clone();
+            event.message = Some(refusal.to_string());
+        }
+        other => event.code = Some(other.code()),
     }
 }
 

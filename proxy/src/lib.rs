@@ -13,6 +13,10 @@
 //! API with an embed key or a signed ticket, answers their CORS preflights, and refuses every
 //! other cross-origin call before routing (docs/EMBED.md).
 //!
+//! `POST /api/upload` takes the video itself and posts it server-side as a job that survives
+//! restarts: `spool.rs` receives it to disk, `upload.rs` reads the request, `jobs.rs` keeps the
+//! records and `poster.rs` runs each one (init, chunks from the file, status).
+//!
 //! [`run`] serves on a bound listener until a shutdown future completes; `main.rs` only reads
 //! flags into a [`Config`], binds and calls it. Every rule about TikTok comes from `protocol`.
 
@@ -27,11 +31,13 @@ mod csp;
 mod error;
 mod idle_body;
 mod init;
+mod jobs;
 mod log;
 mod login;
 mod oauth_client;
 mod operator;
 mod password;
+mod poster;
 mod posts;
 mod relay;
 mod routes;
@@ -39,19 +45,22 @@ mod server;
 mod session;
 mod sessions;
 mod sign_in_limit;
+mod spool;
 mod startup;
 mod statics;
 mod status_cache;
 mod tiktok;
 mod token_file;
+mod upload;
 mod upstream_stall;
 
 pub use body::MAX_JSON_BODY;
 pub use config::{
     Config, ConfigError, DEFAULT_API_BASE, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS, DEFAULT_REDIRECT_URI,
-    DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig,
-    EmbedConfigError, OAuthConfig, Secret, default_token_file,
+    DEFAULT_JOB_POLL_INTERVAL, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_REDIRECT_URI, DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPLOADS_DIR,
+    DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, EmbedConfigError, OAuthConfig, Secret,
+    default_token_file,
 };
 pub use error::DEFAULT_RETRY_AFTER_SECS;
 pub use login::{OTHER_ACCOUNT_MESSAGE, STATE_COOKIE, STATE_TTL};

@@ -7,8 +7,9 @@ use protocol::oauth::{DEFAULT_AUTH_BASE, OAuthMode};
 use proxy::{
     Config, DEFAULT_API_BASE, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_TTL,
-    DEFAULT_STATUS_CACHE_TTL, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, OAuthConfig, OperatorConfig,
-    PasswordHashConfig, Secret, default_api_tokens_file, default_token_file,
+    DEFAULT_STATUS_CACHE_TTL, DEFAULT_UPLOADS_DIR, DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig,
+    OAuthConfig, OperatorConfig, PasswordHashConfig, Secret, default_api_tokens_file,
+    default_token_file,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -101,6 +102,10 @@ struct Args {
     /// The JSONL file every post result is appended to.
     #[arg(long = "log", env = "AUTOPOSTER_LOG", default_value = DEFAULT_LOG_PATH, global = true)]
     log_path: PathBuf,
+
+    /// Where POST /api/upload spools videos and keeps its jobs (created at start-up).
+    #[arg(long, env = "AUTOPOSTER_UPLOADS_DIR", default_value = DEFAULT_UPLOADS_DIR, global = true)]
+    uploads_dir: PathBuf,
 
     /// The built app (Trunk's dist/) to serve at /. Without it / shows how to build it.
     #[arg(long, env = "AUTOPOSTER_STATIC_DIR")]
@@ -246,6 +251,8 @@ impl TryFrom<Args> for Config {
             api_base: args.api_base,
             access_token: args.access_token.filter(|token| !token.expose().is_empty()),
             log_path: args.log_path,
+            uploads_dir: args.uploads_dir,
+            job_poll_interval: proxy::DEFAULT_JOB_POLL_INTERVAL,
             static_dir: args.static_dir,
             upstream_timeout: args.upstream_timeout.into(),
             status_cache_ttl: args.status_cache_ttl.into(),

@@ -12,13 +12,15 @@ use crate::relay;
 use crate::server::App;
 use crate::session;
 use crate::statics;
+use crate::upload;
 use hyper::body::Incoming;
 use hyper::header::ACCEPT_ENCODING;
 use hyper::{Method, Request, Response, StatusCode};
 use protocol::tiktok::is_publish_id;
 use protocol::wire::{
-    ACCESS_PATH, Access as AccessState, CreatePost, CreatedPost, Creator, Health, LOGIN_PATH,
-    MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState, SESSION_PATH, UploadEvent,
+    ACCESS_PATH, Access as AccessState, CreatePost, CreatedPost, Creator, Health, JOBS_PATH,
+    LOGIN_PATH, MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState, SESSION_PATH, UPLOAD_PATH,
+    UploadEvent,
 };
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -27,6 +29,9 @@ use tokio::time::Instant;
 
 /// The prefix of `GET /api/posts/{publish_id}`.
 const POST_PREFIX: &str = "/api/posts/";
+
+/// The prefix of `GET /api/jobs/{job_id}`.
+const JOBS_PREFIX: &str = "/api/jobs/";
 
 /// The service behind every connection: checks who is calling (`access.rs`), routes, turns
 /// errors into responses, and logs one tracing line per request (method, path without query,
@@ -77,7 +82,7 @@ pub async fn handle(
 }
 
 async fn route(
-    app: &App,
+    app: &Arc<App>,
     caller: &Caller,
     client: Client,
     request: Request<Incoming>,
@@ -104,6 +109,15 @@ async fn route(
         (&Method::GET, "/api/posts") => history(app, request.uri().query()).await,
         (&Method::POST, "/api/posts") => create_post(app, caller, request).await,
         (_, "/api/posts") => Err(Error::MethodNotAllowed("GET, POST")),
+        (&Method::POST, UPLOAD_PATH) => upload::upload(app, caller, request).await,
+        (_, UPLOAD_PATH) => Err(Error::MethodNotAllowed("POST")),
+        (&Method::GET, JOBS_PATH) => Ok(upload::jobs(app)),
+        (&Method::GET, path) if path.starts_with(JOBS_PREFIX) => {
+            upload::job(app, &path[JOBS_PREFIX.len()..])
+        }
+        (_, path) if path == JOBS_PATH || path.starts_with(JOBS_PREFIX) => {
+            Err(Error::MethodNotAllowed("GET"))
+        }
         (method, path) if path.starts_with(POST_PREFIX) => {
             let rest = &path[POST_PREFIX.len()..];
             match (method, rest.split_once('/')) {
@@ -206,24 +220,12 @@ async fn create_post(
         Ok(started) => started,
         Err(Error::NotConnected) => return Err(Error::NotConnected),
         Err(error) => {
-            event.event = EventKind::PostFailed;
-            match &error {
-                Error::TikTok(tiktok) => {
-                    event.tiktok_code = Some(tiktok.api.code.to_string());
-                    event.log_id = tiktok.api.log_id.clone();
-                }
-                Error::PlanRefused(refusal) => {
-                    // Both plans and both log_ids are in the message.
-                    event.code = Some(error.code());
-                    event.log_id = refusal.tried[1].log_id.clone();
-                    event.message = Some(refusal.to_string());
-                }
-                other => event.code = Some(other.code()),
-            }
+            init::note_failure(&mut event, &error);
             append(app, &event).await;
             return Err(error);
         }
     };
+    init::note_started(&mut event, &started);
     let init::Started {
         plan,
         publish_id,
@@ -241,10 +243,6 @@ async fn create_post(
             owner: caller.owner(),
         },
     );
-    event.publish_id = Some(publish_id.clone());
-    event.chunk_size = Some(plan.chunk_size);
-    event.total_chunk_count = Some(plan.total_chunk_count);
-    event.chunk_reading = init::logged_reading(&plan);
     append(app, &event).await;
     let created = CreatedPost {
         publish_id,
@@ -312,6 +310,13 @@ async fn post_status(
     publish_id: &str,
 ) -> Result<Response<Body>, Error> {
     let publish_id = owned_publish_id(app, caller, publish_id)?;
+    let state = poll(app, publish_id).await?;
+    Ok(json_response(StatusCode::OK, &state))
+}
+
+/// `status/fetch` through the status cache, logging a change; the page's polls and the
+/// server-side jobs' go through here alike.
+pub(crate) async fn poll(app: &App, publish_id: &str) -> Result<PostState, Error> {
     let fetch = async {
         let data = app.tiktok.fetch_status(publish_id).await?;
         Ok(PostState {
@@ -336,12 +341,12 @@ async fn post_status(
         event.post_ids = state.post_ids.clone();
         append(app, &event).await;
     }
-    Ok(json_response(StatusCode::OK, &polled.state))
+    Ok(polled.state)
 }
 
 /// Appends to the log. A failed append is reported but does not fail the request: the post
 /// exists at TikTok either way, and the creator needs its `publish_id`.
-async fn append(app: &App, event: &LogEvent) {
+pub(crate) async fn append(app: &App, event: &LogEvent) {
     if let Err(error) = app.log.append(event).await {
         tracing::error!(%error, event = ?event.event, "could not append to the log");
     }

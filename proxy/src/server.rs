@@ -12,6 +12,7 @@ use crate::body::BodyIdleTimeout;
 use crate::config::{Config, EmbedConfig};
 use crate::connections::Connections;
 use crate::init::Readings;
+use crate::jobs::Jobs;
 use crate::log::Log;
 use crate::login::Logins;
 use crate::operator::Operator;
@@ -27,9 +28,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use protocol::chunk::PlanReading;
 use protocol::host::HostName;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 /// How long to pause after `accept` fails (out of file descriptors, say) before trying again,
 /// so the loop does not spin.
@@ -67,6 +70,15 @@ pub struct App {
     pub hosts: Vec<HostName>,
     /// Who may do everything, and their sessions and API tokens.
     pub operator: Operator,
+    /// Where `POST /api/upload` spools videos.
+    pub uploads_dir: PathBuf,
+    /// Server-side jobs, saved under `uploads_dir/jobs/`.
+    pub jobs: Jobs,
+    /// How often a job polls `status/fetch`.
+    pub job_poll_interval: Duration,
+    /// Cancelled when the proxy stops: job tasks end at their next await, and the next start
+    /// continues them from their records.
+    pub stopping: CancellationToken,
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes; then stops accepting and waits
@@ -111,6 +123,15 @@ pub async fn run(
             tracing::info!("loopback only: no sign-in needed (set a password to require one)")
         }
     }
+    std::fs::create_dir_all(&config.uploads_dir).with_context(|| {
+        format!(
+            "creating the uploads directory {}",
+            config.uploads_dir.display()
+        )
+    })?;
+    crate::spool::remove_partials(&config.uploads_dir);
+    let jobs = Jobs::open(&config.uploads_dir.join("jobs"))
+        .with_context(|| format!("reading the jobs in {}", config.uploads_dir.display()))?;
     let account = Arc::new(Account::new(&config)?);
     let hosts = config.answered_hosts();
     let upstream_timeout = config.upstream_timeout;
@@ -138,7 +159,15 @@ pub async fn run(
         embed: config.embed,
         hosts,
         operator,
+        uploads_dir: config.uploads_dir,
+        jobs,
+        job_poll_interval: config.job_poll_interval,
+        stopping: CancellationToken::new(),
     });
+    for job in app.jobs.unfinished() {
+        tracing::info!(job = %job.id, "continuing a job from before the restart");
+        crate::poster::start(app.clone(), job, true);
+    }
     if !app.tiktok.is_connected() {
         match &app.logins {
             Some(_) => tracing::warn!(
@@ -198,6 +227,7 @@ pub async fn run(
         });
     }
     drop(listener);
+    app.stopping.cancel();
     let grace = upstream_timeout.max(config.header_read_timeout);
     tracing::info!(?grace, "shutting down: waiting for in-flight requests");
     if tokio::time::timeout(grace, graceful.shutdown())

@@ -49,6 +49,7 @@ pub fn check(config: &Config) -> Result<(), StartupError> {
 fn private_files(config: &Config) -> Vec<(&'static str, &Path)> {
     let mut files = vec![
         ("AUTOPOSTER_LOG", config.log_path.as_path()),
+        ("AUTOPOSTER_UPLOADS_DIR", config.uploads_dir.as_path()),
         (
             "AUTOPOSTER_API_TOKENS",
             config.operator.api_tokens_file.as_path(),

@@ -281,6 +281,29 @@ async fn an_allowed_origin_with_a_key_posts_relays_and_polls() {
     let history = get_from(&proxy, "/api/posts", CMS, key).await;
     check_refused("history from an embed", &history, 403, "not_for_embeds");
     allowed(&history);
+    // Nor server-side posting: the proxy's disk and its jobs are the operator's.
+    for (what, reply) in [
+        (
+            "an upload from an embed",
+            proxy
+                .send(from_site(
+                    proxy
+                        .client
+                        .post(proxy.url("/api/upload?mode=inbox"))
+                        .header("content-type", "video/mp4")
+                        .body(vec![0u8; 1000]),
+                    CMS,
+                    key,
+                ))
+                .await,
+        ),
+        (
+            "the jobs from an embed",
+            get_from(&proxy, "/api/jobs", CMS, key).await,
+        ),
+    ] {
+        check_refused(what, &reply, 403, "not_for_embeds");
+    }
     let not_found = get_from(&proxy, "/api/nope", CMS, key).await;
     check_refused(
         "an unknown route from an embed",

@@ -101,6 +101,8 @@ pub async fn spawn_proxy_on(
         api_base: sim.base_url(),
         access_token: Some(Secret::new(sim.access_token())),
         log_path: log_path.clone(),
+        uploads_dir: dir.path().join("uploads"),
+        job_poll_interval: Duration::from_millis(20),
         upstream_timeout: Duration::from_secs(5),
         status_cache_ttl: Duration::from_millis(10),
         operator: proxy::OperatorConfig {

@@ -1,0 +1,359 @@
+//! Server-side jobs: one record per video `POST /api/upload` received, saved atomically after
+//! every change (`{uploads}/jobs/{job_id}.json`), so a restart picks each unfinished one up where
+//! TikTok's record says it is (`poster.rs`). The records also answer the duplicate guard: a
+//! video whose SHA-256 already went to this account is refused unless forced.
+//!
+//! A record holds the upload URL (it carries TikTok's upload token), so it is written readable
+//! by its owner only and never shown as is: the API sees [`JobInfo`].
+
+use crate::atomic_file::write_atomic;
+use protocol::wire::{JOBS_PATH, JobInfo, JobStage, PostFields, PostMode};
+use protocol::{ChunkPlan, ContentType};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+use tokio::sync::watch;
+
+/// One video to post, and how far it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    /// The spooled video; removed once TikTok's final word is in, kept on failure.
+    pub file: PathBuf,
+    /// The caller's name for it, for the log.
+    pub file_name: String,
+    pub video_size: u64,
+    pub content_type: ContentType,
+    /// Hex SHA-256 of the file, for the duplicate guard.
+    pub sha256: String,
+    pub mode: PostMode,
+    pub post_info: PostFields,
+    /// Who sent it (`operator::Caller::owner`), for the log's `by`.
+    pub owner: String,
+    /// How many times the upload URL died and a fresh init replaced it.
+    #[serde(default)]
+    pub reinits: u32,
+    pub state: JobState,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// Where a job is. Each state holds what a restart needs to continue without asking twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum JobState {
+    /// No init yet: a restart inits.
+    Queued,
+    /// TikTok's init answered. `at` (Unix seconds) dates the upload URL's hour; within it a
+    /// restart resyncs from TikTok's record and never inits again. `confirmed` is what TikTok
+    /// had confirmed when last saved (a restart asks TikTok rather than trust it).
+    Uploading {
+        publish_id: String,
+        upload_url: String,
+        plan: ChunkPlan,
+        at: u64,
+        confirmed: u64,
+    },
+    /// Every byte is at TikTok; its status is polled.
+    Uploaded { publish_id: String },
+    /// TikTok's final status.
+    Done {
+        publish_id: String,
+        status: String,
+        post_ids: Vec<String>,
+    },
+    /// Stopped for good; the file stays on disk.
+    Failed {
+        publish_id: Option<String>,
+        message: String,
+    },
+}
+
+impl Job {
+    pub fn publish_id(&self) -> Option<&str> {
+        match &self.state {
+            JobState::Queued => None,
+            JobState::Uploading { publish_id, .. }
+            | JobState::Uploaded { publish_id }
+            | JobState::Done { publish_id, .. } => Some(publish_id),
+            JobState::Failed { publish_id, .. } => publish_id.as_deref(),
+        }
+    }
+
+    pub fn is_final(&self) -> bool {
+        matches!(self.state, JobState::Done { .. } | JobState::Failed { .. })
+    }
+
+    /// What the API shows: everything but the upload URL.
+    pub fn info(&self) -> JobInfo {
+        let (stage, uploaded_bytes, status, post_ids, message) = match &self.state {
+            JobState::Queued => (JobStage::Queued, 0, None, Vec::new(), None),
+            JobState::Uploading { confirmed: 0, .. } => {
+                (JobStage::Initialized, 0, None, Vec::new(), None)
+            }
+            JobState::Uploading { confirmed, .. } => {
+                (JobStage::Uploading, *confirmed, None, Vec::new(), None)
+            }
+            JobState::Uploaded { .. } => (JobStage::Uploaded, self.video_size, None, vec![], None),
+            JobState::Done {
+                status, post_ids, ..
+            } => (
+                JobStage::Done,
+                self.video_size,
+                Some(status.clone()),
+                post_ids.clone(),
+                None,
+            ),
+            JobState::Failed { message, .. } => {
+                (JobStage::Failed, 0, None, Vec::new(), Some(message.clone()))
+            }
+        };
+        JobInfo {
+            job_id: self.id.clone(),
+            status_url: format!("{JOBS_PATH}/{}", self.id),
+            stage,
+            publish_id: self.publish_id().map(str::to_owned),
+            mode: self.mode,
+            file_name: self.file_name.clone(),
+            video_size: self.video_size,
+            sha256: self.sha256.clone(),
+            uploaded_bytes,
+            status,
+            post_ids,
+            message,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+/// A fresh job id: `job_` and 16 random hex digits (also the spooled file's name).
+pub fn new_id() -> String {
+    format!("job_{:016x}", rand::random::<u64>())
+}
+
+/// Whether `id` can be a job id, before it names a file.
+pub fn is_job_id(id: &str) -> bool {
+    id.strip_prefix("job_")
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Now, as the records and the log write it.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Now, in Unix seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// Every job record, on disk and in memory; changes are announced to waiters.
+#[derive(Debug)]
+pub struct Jobs {
+    dir: PathBuf,
+    records: Mutex<HashMap<String, Job>>,
+    /// Bumped after every saved change; `?wait=true` and the 202's publish_id wait on it.
+    changed: watch::Sender<u64>,
+}
+
+impl Jobs {
+    /// Opens `dir` (creating it) and reads every record in it. A record that cannot be read is
+    /// reported and left alone.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut records = HashMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            let Some(id) = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .filter(|stem| is_job_id(stem))
+            else {
+                continue;
+            };
+            if path.extension().is_none_or(|ext| ext != "json") {
+                continue;
+            }
+            match std::fs::read(&path)
+                .map_err(|error| error.to_string())
+                .and_then(|bytes| serde_json::from_slice::<Job>(&bytes).map_err(|e| e.to_string()))
+            {
+                Ok(job) if job.id == id => {
+                    records.insert(job.id.clone(), job);
+                }
+                Ok(_) => tracing::warn!(path = %path.display(), "a job record under another id"),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "a job record could not be read")
+                }
+            }
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            records: Mutex::new(records),
+            changed: watch::channel(0).0,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<Job> {
+        self.lock().get(id).cloned()
+    }
+
+    /// Every job, newest first.
+    pub fn list(&self) -> Vec<Job> {
+        let mut jobs: Vec<Job> = self.lock().values().cloned().collect();
+        jobs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        jobs
+    }
+
+    /// The jobs a restart must pick up again.
+    pub fn unfinished(&self) -> Vec<Job> {
+        self.list()
+            .into_iter()
+            .filter(|job| !job.is_final())
+            .collect()
+    }
+
+    /// Adds a new job unless the same video (by SHA-256) already went, or is going, to this
+    /// account and `force` is off; then the earlier job is returned instead. Checked and added
+    /// under one lock, so two copies sent at once cannot both pass.
+    pub async fn add(&self, job: Job, force: bool) -> Result<(), Box<Job>> {
+        {
+            let mut records = self.lock();
+            if !force
+                && let Some(earlier) = records.values().find(|earlier| {
+                    earlier.sha256 == job.sha256
+                        && !matches!(earlier.state, JobState::Failed { .. })
+                })
+            {
+                return Err(Box::new(earlier.clone()));
+            }
+            records.insert(job.id.clone(), job.clone());
+        }
+        if let Err(error) = self.write(&job).await {
+            tracing::error!(job = %job.id, %error, "could not save a new job record");
+        }
+        Ok(())
+    }
+
+    /// Saves `job`'s new state: on disk first (atomically), then in memory, then tells waiters.
+    /// A record that cannot be written is reported; the job goes on (TikTok's record is the
+    /// truth a restart resyncs from).
+    pub async fn save(&self, job: &mut Job) {
+        job.updated_at = now_rfc3339();
+        if let Err(error) = self.write(job).await {
+            tracing::error!(job = %job.id, %error, "could not save a job record");
+        }
+        self.lock().insert(job.id.clone(), job.clone());
+        self.changed.send_modify(|count| *count += 1);
+    }
+
+    /// Waits until job `id` satisfies `done` (or is gone); returns it then.
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&Job) -> bool) -> Option<Job> {
+        let mut changed = self.changed.subscribe();
+        loop {
+            let job = self.get(id)?;
+            if done(&job) {
+                return Some(job);
+            }
+            // The sender lives as long as `self`.
+            changed.changed().await.ok()?;
+        }
+    }
+
+    async fn write(&self, job: &Job) -> io::Result<()> {
+        let path = self.dir.join(format!("{}.json", job.id));
+        // Job records are plain structs of strings and numbers.
+        let bytes = serde_json::to_vec_pretty(job).expect("a job record always serializes");
+        tokio::task::spawn_blocking(move || write_atomic(&path, &bytes))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Job>> {
+        // Inserts and clones only: a poisoned map is still whole.
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(sha256: &str) -> Job {
+        Job {
+            id: new_id(),
+            file: PathBuf::from("uploads/x.mp4"),
+            file_name: "x.mp4".into(),
+            video_size: 10,
+            content_type: ContentType::Mp4,
+            sha256: sha256.into(),
+            mode: PostMode::Inbox,
+            post_info: PostFields::default(),
+            owner: "local".into(),
+            reinits: 0,
+            state: JobState::Queued,
+            created_at: now_rfc3339(),
+            updated_at: now_rfc3339(),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_survive_a_reopen_and_guard_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path()).unwrap();
+        let mut first = job("aa");
+        jobs.add(first.clone(), false).await.unwrap();
+        let refused = jobs.add(job("aa"), false).await.unwrap_err();
+        assert_eq!(refused.id, first.id);
+        jobs.add(job("aa"), true).await.unwrap();
+        first.state = JobState::Uploading {
+            publish_id: "p1".into(),
+            upload_url: "http://127.0.0.1:1/u".into(),
+            plan: ChunkPlan::new(10).unwrap(),
+            at: unix_now(),
+            confirmed: 0,
+        };
+        jobs.save(&mut first).await;
+
+        let reopened = Jobs::open(dir.path()).unwrap();
+        assert_eq!(reopened.list().len(), 2);
+        assert_eq!(reopened.get(&first.id).unwrap(), first);
+        assert_eq!(
+            reopened
+                .get(&first.id)
+                .unwrap()
+                .info()
+                .publish_id
+                .as_deref(),
+            Some("p1")
+        );
+        assert!(!format!("{:?}", first.info()).contains("127.0.0.1:1"));
+
+        // A failed job does not block the same video.
+        first.state = JobState::Failed {
+            publish_id: None,
+            message: "no".into(),
+        };
+        let mut other = reopened.get(&first.id).unwrap();
+        other.state = first.state.clone();
+        reopened.save(&mut other).await;
+        assert_eq!(reopened.unfinished().len(), 1);
+    }
+
+    #[test]
+    fn job_ids() {
+        assert!(is_job_id(&new_id()));
+        assert!(!is_job_id("job_../../etc/pas"));
+        assert!(!is_job_id("job_1234"));
+    }
+}

@@ -1,0 +1,469 @@
+//! The server-side poster: runs one job from its record to TikTok's final word with the same
+//! rules the page follows — the init path of `POST /api/posts` (`routes::init`), the chunks of
+//! `protocol::chunk` PUT in order from the spooled file, each failure decided by
+//! `protocol::retry::should_retry` (retry, resync from TikTok's record, one fresh init when the
+//! upload URL died), then `status/fetch` through the same cache and log as the page's polls.
+//!
+//! Every state change is saved (`jobs.rs`) before the next step, so a restart continues from
+//! the record: within the upload URL's hour it asks TikTok how much it holds and never inits
+//! again; after it, a fresh init replaces the dead URL. Bytes stream from disk: one chunk is
+//! never read into memory whole.
+
+use crate::init;
+use crate::jobs::{Job, JobState, unix_now};
+use crate::log::{EventKind, LogEvent};
+use crate::posts::PostRecord;
+use crate::routes;
+use crate::server::App;
+use crate::upstream_stall::Progress;
+use futures_util::StreamExt;
+use http_body_util::StreamBody;
+use hyper::body::Frame;
+use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
+use protocol::chunk::{ChunkRange, ContentRange};
+use protocol::retry::{
+    ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
+    with_jitter,
+};
+use protocol::wire::{CreatePost, PostMode, UploadEventKind};
+use protocol::{ChunkPlan, PublishStatus};
+use std::io::SeekFrom;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+/// TikTok's upload URL works for an hour from init.
+const UPLOAD_URL_LIFETIME_SECS: u64 = 3600;
+
+/// An upload URL this close to its hour's end is treated as dead: a chunk started now might
+/// not finish in time, and a fresh init is cheaper than a failure at the last chunk.
+const UPLOAD_URL_MARGIN_SECS: u64 = 120;
+
+/// How many fresh inits one job may make after its upload URL died, as the page allows.
+const MAX_REINITS: u32 = 1;
+
+/// How many status polls in a row may fail before the job gives up on TikTok's answer.
+const MAX_POLL_ERRORS: u32 = 10;
+
+/// How much of the file is read per piece sent: big enough for few system calls, small enough
+/// that memory does not notice.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Runs `job` in a task of its own (work that outlives the request that brought it), until
+/// it is final or the proxy stops. `recovering`: the record was read at start-up, so TikTok's
+/// own record decides where the upload continues.
+pub fn start(app: Arc<App>, job: Job, recovering: bool) {
+    tokio::spawn(async move {
+        let stopping = app.stopping.clone();
+        tokio::select! {
+            () = run(&app, job, recovering) => {}
+            // The record on disk says where it was; the next start continues from there.
+            () = stopping.cancelled() => {}
+        }
+    });
+}
+
+async fn run(app: &App, mut job: Job, mut recovering: bool) {
+    loop {
+        let next = match job.state.clone() {
+            JobState::Queued => initialize(app, &job).await,
+            JobState::Uploading { .. } => upload(app, &mut job, recovering).await,
+            JobState::Uploaded { publish_id } => settle(app, &publish_id).await,
+            JobState::Done { .. } | JobState::Failed { .. } => break,
+        };
+        recovering = false;
+        // An upload that stopped is told to the log as the page tells it; a post TikTok
+        // itself failed is already there as its status.
+        if let (
+            JobState::Uploading { .. },
+            JobState::Failed {
+                publish_id: Some(publish_id),
+                message,
+            },
+        ) = (&job.state, &next)
+        {
+            log_upload(
+                app,
+                &job,
+                publish_id,
+                UploadEventKind::Failed,
+                None,
+                None,
+                Some(message),
+            )
+            .await;
+            tracing::warn!(job = %job.id, %publish_id, %message, "job failed");
+        }
+        job.state = next;
+        app.jobs.save(&mut job).await;
+    }
+    if matches!(job.state, JobState::Done { .. })
+        && let Err(error) = tokio::fs::remove_file(&job.file).await
+    {
+        tracing::warn!(job = %job.id, %error, "could not remove a posted video's file");
+    }
+}
+
+/// The post as `POST /api/posts` would have described it, so the same validation and init
+/// apply.
+fn create_post(job: &Job) -> CreatePost {
+    CreatePost {
+        mode: job.mode,
+        video_size: job.video_size,
+        content_type: job.content_type.mime().to_owned(),
+        file_name: job.file_name.clone(),
+        post_info: job.post_info.clone(),
+    }
+}
+
+/// Init at TikTok (direct or inbox), logged as the page's posts are.
+async fn initialize(app: &App, job: &Job) -> JobState {
+    let post = create_post(job);
+    if let Err(invalid) = post.validate() {
+        return failed(None, invalid.to_string());
+    }
+    if let Err(error) = app.account.check_mode(job.mode).await {
+        return failed(None, error.message());
+    }
+    let mut event = LogEvent::now(EventKind::PostCreated);
+    event.mode = Some(job.mode);
+    event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
+    event.video_size = Some(job.video_size);
+    event.by = Some(job.owner.clone());
+    if job.mode == PostMode::Direct {
+        event.caption = Some(job.post_info.title.clone()).filter(|title| !title.is_empty());
+    }
+    // The same init as the page's posts, with its fallback to the other chunk-rule reading.
+    match init::start(app, &post).await {
+        Ok(started) => {
+            init::note_started(&mut event, &started);
+            routes::append(app, &event).await;
+            let init::Started {
+                plan,
+                publish_id,
+                upload_url,
+            } = started;
+            remember(app, job, &publish_id, &upload_url, plan);
+            JobState::Uploading {
+                publish_id,
+                upload_url,
+                plan,
+                at: unix_now(),
+                confirmed: 0,
+            }
+        }
+        Err(error) => {
+            init::note_failure(&mut event, &error);
+            routes::append(app, &event).await;
+            failed(None, error.message())
+        }
+    }
+}
+
+/// Makes the post known to `GET /api/posts/{publish_id}` (and the log's mode and file name).
+fn remember(app: &App, job: &Job, publish_id: &str, upload_url: &str, plan: ChunkPlan) {
+    app.posts.insert(
+        publish_id.to_owned(),
+        PostRecord {
+            upload_url: upload_url.to_owned(),
+            plan,
+            mode: job.mode,
+            content_type: job.content_type,
+            file_name: job.file_name.clone(),
+            owner: job.owner.clone(),
+        },
+    );
+}
+
+/// PUTs the chunks TikTok does not hold yet, saving each confirmation.
+async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
+    let JobState::Uploading {
+        publish_id,
+        upload_url,
+        plan,
+        at,
+        confirmed,
+    } = job.state.clone()
+    else {
+        unreachable!("upload runs only for an uploading job");
+    };
+    if unix_now().saturating_sub(at) >= UPLOAD_URL_LIFETIME_SECS - UPLOAD_URL_MARGIN_SECS {
+        return reinit(app, job, &publish_id, None).await;
+    }
+    let mut offset = confirmed;
+    if recovering {
+        remember(app, job, &publish_id, &upload_url, plan);
+        // Chunks may have gone up after the record was saved: TikTok's record decides.
+        match routes::poll(app, &publish_id).await {
+            Ok(state) if state.status != PublishStatus::ProcessingUpload => {
+                return JobState::Uploaded { publish_id };
+            }
+            Ok(state) => match state
+                .uploaded_bytes
+                .map(|held| resume_offset_from_uploaded(&plan, held))
+            {
+                Some(Some(held)) => offset = held,
+                Some(None) => return reinit(app, job, &publish_id, None).await,
+                // No figure: our record stands, and a 416 would correct it.
+                None => {}
+            },
+            Err(error) => {
+                tracing::warn!(job = %job.id, code = %error.code(), "no status to resync from; continuing from the record");
+            }
+        }
+    }
+    let mut attempt = 0;
+    while offset < plan.video_size {
+        let chunk = plan
+            .chunk_starting_at(offset)
+            .expect("the offset is always a chunk start: ours, or checked by protocol::retry");
+        let failure = match put_chunk(app, job, &upload_url, chunk).await {
+            Ok(()) => {
+                offset = chunk.end;
+                attempt = 0;
+                job.state = JobState::Uploading {
+                    publish_id: publish_id.clone(),
+                    upload_url: upload_url.clone(),
+                    plan,
+                    at,
+                    confirmed: offset,
+                };
+                app.jobs.save(job).await;
+                continue;
+            }
+            Err(PutError::File(detail)) => {
+                return failed(
+                    Some(publish_id),
+                    format!("The video's file on the server could not be read: {detail}"),
+                );
+            }
+            Err(PutError::Failed(failure)) => failure,
+        };
+        attempt += 1;
+        let http_status = match failure {
+            ChunkFailure::Status { status, .. } => Some(status),
+            ChunkFailure::Network => None,
+        };
+        match should_retry(&failure, attempt, &DEFAULT_RETRY_DELAYS_MS, &plan) {
+            Decision::RetryAfter { delay_ms } => {
+                log_upload(
+                    app,
+                    job,
+                    &publish_id,
+                    UploadEventKind::Retried,
+                    Some(chunk.index),
+                    http_status,
+                    None,
+                )
+                .await;
+                let delay = with_jitter(delay_ms, rand::random());
+                tokio::time::sleep(Duration::from_millis(delay.into())).await;
+            }
+            Decision::ResumeFrom { offset: held } => {
+                log_upload(
+                    app,
+                    job,
+                    &publish_id,
+                    UploadEventKind::Resynced,
+                    Some(chunk.index),
+                    http_status,
+                    None,
+                )
+                .await;
+                offset = held;
+            }
+            Decision::AskStatus => {
+                let held = routes::poll(app, &publish_id)
+                    .await
+                    .ok()
+                    .and_then(|state| state.uploaded_bytes)
+                    .and_then(|held| resume_offset_from_uploaded(&plan, held));
+                match held {
+                    Some(held) => {
+                        log_upload(
+                            app,
+                            job,
+                            &publish_id,
+                            UploadEventKind::Resynced,
+                            Some(chunk.index),
+                            http_status,
+                            None,
+                        )
+                        .await;
+                        offset = held;
+                    }
+                    None => return reinit(app, job, &publish_id, http_status).await,
+                }
+            }
+            Decision::Reinit => return reinit(app, job, &publish_id, http_status).await,
+            Decision::Stop => {
+                let message = match http_status {
+                    Some(status) => format!(
+                        "TikTok's upload server refused chunk {} of {} (HTTP {status}).",
+                        chunk.index + 1,
+                        plan.total_chunk_count
+                    ),
+                    None => format!(
+                        "TikTok's upload server could not be reached for chunk {} of {} after {} tries.",
+                        chunk.index + 1,
+                        plan.total_chunk_count,
+                        attempt
+                    ),
+                };
+                return failed(Some(publish_id), message);
+            }
+        }
+    }
+    JobState::Uploaded { publish_id }
+}
+
+/// The upload URL died (or its hour is nearly over): a fresh init, once per job.
+async fn reinit(app: &App, job: &mut Job, publish_id: &str, http_status: Option<u16>) -> JobState {
+    if job.reinits >= MAX_REINITS {
+        return failed(
+            Some(publish_id.to_owned()),
+            "TikTok's upload address expired again after a fresh start. Post the video again."
+                .to_owned(),
+        );
+    }
+    job.reinits += 1;
+    log_upload(
+        app,
+        job,
+        publish_id,
+        UploadEventKind::Reinitialized,
+        None,
+        http_status,
+        None,
+    )
+    .await;
+    JobState::Queued
+}
+
+/// Polls `status/fetch` until TikTok's final word.
+async fn settle(app: &App, publish_id: &str) -> JobState {
+    let mut errors = 0;
+    loop {
+        match routes::poll(app, publish_id).await {
+            Ok(state) if state.status == PublishStatus::Failed => {
+                let message = state.fail_reason.as_ref().map_or_else(
+                    || PublishStatus::Failed.user_message().to_owned(),
+                    |reason| reason.user_message().to_owned(),
+                );
+                return JobState::Failed {
+                    publish_id: Some(publish_id.to_owned()),
+                    message,
+                };
+            }
+            Ok(state) if state.status.is_final() => {
+                return JobState::Done {
+                    publish_id: publish_id.to_owned(),
+                    status: state.status.to_string(),
+                    post_ids: state.post_ids,
+                };
+            }
+            Ok(_) => errors = 0,
+            Err(error) => {
+                errors += 1;
+                tracing::warn!(%publish_id, code = %error.code(), errors, "status poll failed");
+                if errors >= MAX_POLL_ERRORS {
+                    return JobState::Failed {
+                        publish_id: Some(publish_id.to_owned()),
+                        message: format!(
+                            "TikTok has the video, but its status could not be read: {}",
+                            error.message()
+                        ),
+                    };
+                }
+            }
+        }
+        tokio::time::sleep(app.job_poll_interval).await;
+    }
+}
+
+fn failed(publish_id: Option<String>, message: String) -> JobState {
+    JobState::Failed {
+        publish_id,
+        message,
+    }
+}
+
+/// An upload event in the log, as the page reports its own.
+async fn log_upload(
+    app: &App,
+    job: &Job,
+    publish_id: &str,
+    kind: UploadEventKind,
+    chunk: Option<u64>,
+    http_status: Option<u16>,
+    message: Option<&str>,
+) {
+    let mut event = LogEvent::now(EventKind::Upload);
+    event.publish_id = Some(publish_id.to_owned());
+    event.mode = Some(job.mode);
+    event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
+    event.upload_event = Some(kind);
+    event.chunk = chunk;
+    event.http_status = http_status;
+    event.message = message.map(str::to_owned);
+    routes::append(app, &event).await;
+}
+
+/// Why one chunk's PUT did not go through.
+enum PutError {
+    /// The spooled file could not be read: no retry helps.
+    File(String),
+    /// TikTok's answer, or none: `should_retry` decides.
+    Failed(ChunkFailure),
+}
+
+/// PUTs one chunk from the file: `Content-Type`, `Content-Range`, `Content-Length`, the bytes
+/// read from disk as they are sent, and a stall timeout (not a total) on the upload host.
+async fn put_chunk(
+    app: &App,
+    job: &Job,
+    upload_url: &str,
+    chunk: ChunkRange,
+) -> Result<(), PutError> {
+    let file_error = |error: std::io::Error| PutError::File(error.to_string());
+    let mut file = tokio::fs::File::open(&job.file).await.map_err(file_error)?;
+    file.seek(SeekFrom::Start(chunk.start))
+        .await
+        .map_err(file_error)?;
+    let pieces = ReaderStream::with_capacity(file.take(chunk.len()), READ_BUFFER)
+        .map(|piece| piece.map(Frame::data));
+    // The clock runs only while the upload host has the turn (`upstream_stall.rs`).
+    let progress = Progress::new();
+    let send = app
+        .uploads
+        .put(upload_url)
+        .header(CONTENT_TYPE.as_str(), job.content_type.mime())
+        .header(CONTENT_RANGE.as_str(), chunk.content_range())
+        .header(CONTENT_LENGTH.as_str(), chunk.len())
+        .body(reqwest::Body::wrap(progress.track(StreamBody::new(pieces))))
+        .send();
+    let answer = tokio::select! {
+        answer = send => answer,
+        () = progress.stalled(app.upstream_timeout) => {
+            return Err(PutError::Failed(ChunkFailure::Network));
+        }
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::info!(error = %error.without_url(), chunk = chunk.index, "chunk PUT failed");
+            return Err(PutError::Failed(ChunkFailure::Network));
+        }
+    };
+    let status = answer.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let reported = answer
+        .headers()
+        .get(CONTENT_RANGE.as_str())
+        .and_then(|value| value.to_str().ok())
+        .and_then(ContentRange::parse);
+    Err(PutError::Failed(ChunkFailure::Status { status, reported }))
+}
