@@ -6,7 +6,11 @@
 //!   pair with a `tbf` queueing discipline on each end. The kernel paces every byte, so TCP
 //!   sees a real bottleneck (queueing, window growth) rather than a sleep.
 //! - **Round trip**: this kernel has no `netem`, so a [`DelayRelay`] on 127.0.0.1 holds every
-//!   byte for half the round trip in each direction before passing it on to the far side.
+//!   byte for half the round trip in each direction before passing it on to the far side. Its
+//!   socket buffers and what it holds are sized in time at the line rate (100 ms, and half the
+//!   round trip), so a sender sees its bytes taken at about the pace the link carries them, as
+//!   on a real uplink — not megabytes ahead at loopback speed. The relay sits on 127.0.0.1, so
+//!   the proxy may call it over plain http (it refuses cleartext beyond loopback).
 //!
 //! ```text
 //!  browser / proxy / curl ──► DelayRelay (127.0.0.1, +rtt/2 each way) ──► veth + tbf ──► sim
@@ -23,7 +27,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
@@ -62,11 +66,24 @@ impl LinkSpec {
         self.rate_bits_per_sec / 8
     }
 
-    /// What the relay may hold per direction: the bytes in flight over half the round trip,
-    /// twice over, and never less than 1 MiB, so the relay itself is never the bottleneck.
+    /// `time` of traffic at the line rate, in bytes, and never less than 64 KiB.
+    fn bytes_in(&self, time: Duration) -> usize {
+        ((self.bytes_per_sec() as f64 * time.as_secs_f64()) as usize).max(64 * 1024)
+    }
+
+    /// What the relay may hold per direction: the bytes in flight over half the round trip and
+    /// a quarter more, so the relay keeps the link busy but is never a reservoir.
     fn relay_budget(&self) -> usize {
-        let in_flight = self.bytes_per_sec() as f64 * self.round_trip.as_secs_f64();
-        (in_flight as usize).max(1 << 20)
+        self.bytes_in(self.round_trip.mul_f64(0.5 * 1.25))
+    }
+
+    /// The relay's socket buffers: 100 ms at the line rate each (the `tbf` queue's length).
+    /// Fixed sizes turn off the kernel's autotuning, which on loopback would grow them to
+    /// megabytes: a sender would then see its bytes taken long before the link carried them —
+    /// a browser's upload progress would run seconds ahead of the wire and its stall timeout
+    /// fire while the link is still busy with the chunk.
+    fn socket_buffer(&self) -> usize {
+        self.bytes_in(Duration::from_millis(100))
     }
 }
 
@@ -146,12 +163,20 @@ impl ShapedLink {
     /// A relay on 127.0.0.1 that adds this link's round trip on the way to `far` (an address
     /// on the far side) and back. Connect to its `addr` to cross the whole link.
     pub async fn front(&self, far: SocketAddr) -> Result<DelayRelay> {
-        DelayRelay::start(far, self.spec.round_trip / 2, self.spec.relay_budget()).await
+        DelayRelay::start(
+            far,
+            self.spec.round_trip / 2,
+            self.spec.relay_budget(),
+            self.spec.socket_buffer(),
+        )
+        .await
     }
 
     fn configure(&self) -> Result<()> {
         let ns = self.namespace.as_str();
         let (near, far) = (self.near_dev(), self.far_dev());
+        // A pair left by a run killed before its drop: removing it frees the name.
+        let _ = ip(&["link", "del", &near]);
         ip(&[
             "link", "add", &near, "type", "veth", "peer", "name", &far, "netns", ns,
         ])?;
@@ -189,7 +214,9 @@ impl ShapedLink {
 
 impl Drop for ShapedLink {
     fn drop(&mut self) {
-        // Deleting the namespace deletes both veth ends and their qdiscs.
+        // Deleting one veth end deletes both, with their qdiscs, at once; the namespace's own
+        // teardown happens later in the kernel, and would leave the name taken meanwhile.
+        let _ = ip(&["link", "del", &self.near_dev()]);
         let _ = ip(&["netns", "del", &self.namespace]);
         let _ = std::fs::remove_file(owner_file(self.index));
     }
@@ -336,14 +363,31 @@ pub struct DelayRelay {
 const PIECE: usize = 64 * 1024;
 
 impl DelayRelay {
-    pub async fn start(far: SocketAddr, delay: Duration, budget: usize) -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    /// Listens on 127.0.0.1; `buffer` is the socket buffer size on both of its sides.
+    pub async fn start(
+        far: SocketAddr,
+        delay: Duration,
+        budget: usize,
+        buffer: usize,
+    ) -> Result<Self> {
+        let socket = TcpSocket::new_v4()?;
+        // Set before listening, so every accepted connection has it from its first byte.
+        socket.set_recv_buffer_size(buffer as u32)?;
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let listener = socket.listen(64)?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((near, _)) = listener.accept().await {
                 connections.spawn(async move {
-                    let Ok(far) = TcpStream::connect(far).await else {
+                    let onward = TcpSocket::new_v4().and_then(|socket| {
+                        socket.set_send_buffer_size(buffer as u32)?;
+                        Ok(socket)
+                    });
+                    let Ok(far) = (match onward {
+                        Ok(socket) => socket.connect(far).await,
+                        Err(error) => Err(error),
+                    }) else {
                         return;
                     };
                     let _ = near.set_nodelay(true);
@@ -379,16 +423,17 @@ async fn pump(
     budget: usize,
 ) {
     let held = Arc::new(Semaphore::new(budget));
+    let piece_len = PIECE.min(budget);
     // Pieces are bounded by the byte budget; the count only needs to be larger than it allows.
     let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Option<Vec<u8>>)>();
     let reader = {
         let held = held.clone();
         async move {
             loop {
-                let Ok(mut permit) = held.clone().acquire_many_owned(PIECE as u32).await else {
+                let Ok(mut permit) = held.clone().acquire_many_owned(piece_len as u32).await else {
                     return;
                 };
-                let mut piece = vec![0; PIECE];
+                let mut piece = vec![0; piece_len];
                 let read = from.read(&mut piece).await.unwrap_or(0);
                 let due = Instant::now() + delay;
                 if read == 0 {
@@ -397,7 +442,7 @@ async fn pump(
                 }
                 piece.truncate(read);
                 // Give back what the piece does not use; the rest returns once it is written.
-                drop(permit.split(PIECE - read));
+                drop(permit.split(piece_len - read));
                 permit.forget();
                 if tx.send((due, Some(piece))).is_err() {
                     return;
