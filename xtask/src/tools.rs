@@ -1,8 +1,9 @@
 //! Installs what the build and the tests need, and skips what is already there: the wasm32
 //! target, `wasm-bindgen-cli` at the exact version in Cargo.lock, Trunk, npm's binaryen (for
 //! wasm-opt, linked into `~/.cargo/bin` so plain `trunk` finds it too), Chromium and its
-//! driver, nginx (the TLS reverse proxy of the deploy test), and the coverage tools. Versions
-//! and traps are from `shared/toolchain.md`. The bench adds `curl` and `twiggy`.
+//! driver, nginx (the TLS reverse proxy of the deploy test), iproute2 (the link shaper of the
+//! slow-link tests), and the coverage tools. Versions and traps are from
+//! `shared/toolchain.md`. The bench adds `curl` and `twiggy`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ pub fn ensure_all() -> Result<Tools> {
     let mut tools = ensure_build()?;
     ensure_browser()?;
     tools.nginx = Some(ensure_nginx()?);
+    ensure_link_shaper()?;
     ensure_coverage()?;
     tools.chromedriver = which("chromedriver");
     Ok(tools)
@@ -46,6 +48,7 @@ pub fn ensure_bench() -> Result<Tools> {
     if which("curl").is_none() {
         apt_install(&["curl"])?;
     }
+    ensure_link_shaper()?;
     ensure_twiggy()?;
     tools.chromedriver = which("chromedriver");
     Ok(tools)
@@ -231,6 +234,16 @@ fn ensure_browser() -> Result<()> {
         return Ok(());
     }
     apt_install(&["chromium", "chromium-driver"])
+}
+
+/// `ip` and `tc` (Debian's iproute2), with which the link shaper (`tests/src/link.rs`) makes its
+/// namespace, veth pair and `tbf` queues for the slow-link tests and figure 7 of the bench.
+/// Whether the kernel has `tbf`, and whether we are root, the shaper itself checks and says.
+fn ensure_link_shaper() -> Result<()> {
+    if which("ip").is_none() || which("tc").is_none() {
+        apt_install(&["iproute2"])?;
+    }
+    Ok(())
 }
 
 /// Debian's nginx (1.22), for the e2e test that runs the proxy behind TLS exactly as
