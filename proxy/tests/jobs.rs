@@ -10,7 +10,7 @@ mod support;
 
 use protocol::ErrorCode;
 use serde_json::{Value, json};
-use sim::{Endpoint, Fault};
+use sim::{Endpoint, Fault, Persona, SimOptions};
 use std::time::Duration;
 use support::{Proxy, mp4_video, sha256_hex, spawn_proxy, stage_in};
 
@@ -398,4 +398,56 @@ async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
         3,
         "no init was refused by TikTok"
     );
+}
+
+#[tokio::test]
+async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
+    let options = SimOptions {
+        persona: Persona {
+            daily_post_cap: Some(1),
+            ..Persona::default()
+        },
+        ..support::sim_options()
+    };
+    let proxy = support::spawn_proxy_with(options, |config| {
+        config.cap_wait = Duration::from_millis(500);
+    })
+    .await;
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY&wait=true", mp4_video(30_000))
+        .await;
+    assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(40_000))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    assert!(
+        waiting["message"].as_str().unwrap().contains("daily limit"),
+        "{waiting}"
+    );
+    let job_id = waiting["job_id"].as_str().unwrap();
+    // It tries again after each wait, and keeps waiting while the cap holds.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let inits = || {
+        proxy
+            .sim
+            .requests()
+            .iter()
+            .filter(|request| request.path == Endpoint::VideoInit.path())
+            .count()
+    };
+    assert!(inits() >= 3, "{} inits", inits());
+    assert_eq!(
+        proxy.get(&format!("/api/jobs/{job_id}")).await.json()["stage"],
+        "waiting"
+    );
+    proxy.sim.set_persona(Persona {
+        daily_post_cap: Some(2),
+        ..Persona::default()
+    });
+    let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!(proxy.sim.uploads().iter().filter(|u| u.complete).count(), 2);
 }

@@ -22,6 +22,13 @@ pub enum Fault {
     /// before the answer is sent: TikTok holds the chunk, the client does not know it. A client
     /// that sends the chunk again gets 416 with TikTok's `Content-Range`, and must resync.
     LoseAnswer { chunk: u64 },
+    /// The next PUT of chunk `chunk` waits `duration` before its body is read, then is handled
+    /// as usual (a client gone meanwhile left an incomplete body: nothing is accepted). Holds a
+    /// client at a known point mid-upload.
+    HangChunk { chunk: u64, duration: Duration },
+    /// The next PUT of chunk `chunk` is received and accepted, and its answer then waits
+    /// `duration`: TikTok holds the chunk, and a client that stops meanwhile does not know it.
+    LateAnswer { chunk: u64, duration: Duration },
     /// The next `times` calls to `endpoint` answer `code` with `http_status` (for example 429
     /// `rate_limit_exceeded` on init, or creator_info's `spam_risk_too_many_posts` with 200, as
     /// TikTok does). API endpoints wrap it in the envelope; the OAuth token and revoke endpoints
@@ -145,6 +152,23 @@ impl FaultQueue {
             _ => None,
         })
         .is_some()
+    }
+
+    /// How long a PUT of chunk `index` waits before its body is read, if a `HangChunk` applies.
+    pub(crate) fn hang_chunk(&mut self, index: u64) -> Option<Duration> {
+        self.take(|fault| match fault {
+            Fault::HangChunk { chunk, duration } if *chunk == index => Some(*duration),
+            _ => None,
+        })
+    }
+
+    /// How long to hold back the answer to an accepted PUT of chunk `index`, if a `LateAnswer`
+    /// applies.
+    pub(crate) fn late_answer(&mut self, index: u64) -> Option<Duration> {
+        self.take(|fault| match fault {
+            Fault::LateAnswer { chunk, duration } if *chunk == index => Some(*duration),
+            _ => None,
+        })
     }
 
     /// Whether to accept a PUT of chunk `index` and then drop its answer.
