@@ -59,7 +59,7 @@ pub(crate) async fn put(
             if let Some(duration) = pending.hang {
                 tokio::time::sleep(duration).await;
             }
-            let answer = receive(sim, pending, &mut body).await;
+            let answer = receive(sim, *pending, &mut body).await;
             let accepted = matches!(answer, Answer::Accepted { .. });
             if lose_answer && accepted {
                 return Err(ConnectionDropped);
@@ -101,7 +101,7 @@ pub(crate) fn preflight(sim: &Sim, request: &Request<Incoming>) -> Response<Body
 /// What a PUT's headers allow.
 enum Admitted {
     /// Read the body as the upload's next chunk.
-    Receive(Pending),
+    Receive(Box<Pending>),
     /// Cut the connection partway through a body of `length` bytes.
     Drop { length: u64 },
 }
@@ -257,7 +257,7 @@ fn admit(sim: &Sim, parts: &Parts) -> Result<Admitted, Answer> {
             progress,
         });
     }
-    Ok(Admitted::Receive(Pending {
+    Ok(Admitted::Receive(Box::new(Pending {
         session: index,
         chunk: next,
         hasher: session.hasher.clone(),
@@ -265,7 +265,7 @@ fn admit(sim: &Sim, parts: &Parts) -> Result<Admitted, Answer> {
         lose_answer: faults.lose_answer(next.index),
         hang: faults.hang_chunk(next.index),
         late_answer: faults.late_answer(next.index),
-    }))
+    })))
 }
 
 /// Reads the chunk's body into the hash, then commits it if every byte arrived and no other PUT
