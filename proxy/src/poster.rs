@@ -457,6 +457,17 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
                 };
             }
             Ok(_) => errors = 0,
+            // TikTok's 30 status calls a minute: a pause, not a failure.
+            Err(crate::error::Error::TikTok(refused))
+                if Limit::of(&refused.api.code) == Some(Limit::RateLimited) =>
+            {
+                let wait = refused
+                    .retry_after_secs
+                    .map_or(app.rate_limit_wait, Duration::from_secs);
+                tracing::info!(%publish_id, ?wait, "status polls rate-limited: waiting");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
             Err(error) => {
                 errors += 1;
                 tracing::warn!(%publish_id, code = %error.code(), errors, "status poll failed");

@@ -451,3 +451,24 @@ async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
     assert_eq!(done["stage"], "done", "{done}");
     assert_eq!(proxy.sim.uploads().iter().filter(|u| u.complete).count(), 2);
 }
+
+#[tokio::test]
+async fn rate_limited_status_polls_make_a_job_pause_not_fail() {
+    let proxy = spawn_proxy(|config| {
+        config.rate_limit_wait = Duration::from_millis(50);
+    })
+    .await;
+    // More refusals in a row than the polls a job may lose to errors.
+    proxy.sim.script(Fault::ApiError {
+        endpoint: Endpoint::StatusFetch,
+        code: ErrorCode::RateLimitExceeded,
+        http_status: 429,
+        times: 15,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY&wait=true", mp4_video(30_000))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
+    assert!(proxy.sim.pending_faults().is_empty());
+}
