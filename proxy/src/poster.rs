@@ -47,6 +47,9 @@ const MAX_REINITS: u32 = 1;
 /// How many status polls in a row may fail before the job gives up on TikTok's answer.
 const MAX_POLL_ERRORS: u32 = 10;
 
+/// The longest a scheduled job sleeps before it reads the wall clock again.
+const WALL_CLOCK_RECHECK: Duration = Duration::from_secs(60);
+
 /// How much of the file is read per piece sent: big enough for few system calls, small enough
 /// that memory does not notice.
 const READ_BUFFER: usize = 256 * 1024;
@@ -171,7 +174,9 @@ async fn begin(app: &App, id: &str) -> Option<Job> {
                 }
             }
         }
-        let wait = Duration::from_secs(starts_at - now);
+        // The wall clock decides, and it can jump (a suspended laptop, NTP) while a monotonic
+        // timer sleeps: look again at least every minute.
+        let wait = Duration::from_secs(starts_at - now).min(WALL_CLOCK_RECHECK);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             changed = changed.changed() => changed.ok()?,
