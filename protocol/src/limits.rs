@@ -6,6 +6,11 @@ use crate::ErrorCode;
 /// TikTok's limit on each init endpoint, per access token, per sliding minute.
 pub const INIT_PER_MINUTE: u32 = 6;
 
+/// How long a job waits before trying its init again after a failure on the way (TikTok
+/// unreachable or silent, or its own 5xx), one entry per attempt, in seconds: a scheduled post
+/// should not be lost to a minute's outage, nor retried forever. Past the last, the job fails.
+pub const INIT_RETRY_DELAYS_SECS: [u64; 5] = [10, 30, 60, 300, 900];
+
 /// A limit that passes with time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {

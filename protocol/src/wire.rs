@@ -321,7 +321,8 @@ pub enum JobStage {
     /// TikTok said "not now" (a rate limit, 5 pending drafts, the daily cap): the job tries its
     /// init again at `until`; `message` says why. It may still be edited or cancelled.
     Waiting,
-    /// TikTok handed out a `publish_id`; no chunk confirmed yet.
+    /// The job started: its init is on its way, or TikTok handed out a `publish_id` (then in
+    /// `publish_id`); no chunk confirmed yet. It can no longer be edited.
     Initialized,
     /// Chunks are going up; `uploaded_bytes` says how far TikTok has confirmed.
     Uploading,

@@ -112,6 +112,9 @@ pub struct Config {
     pub rate_limit_wait: Duration,
     /// How long a job waits after a cap (pending drafts, daily posts) before trying again.
     pub cap_wait: Duration,
+    /// How long a job waits before each new try of an init that failed on the way (TikTok
+    /// unreachable, silent, 5xx); past the last, the job fails.
+    pub init_retry_delays: Vec<Duration>,
     /// The built app (Trunk's `dist/`), served at `/`.
     pub static_dir: Option<PathBuf>,
     /// The longest TikTok may stay silent (no byte of an answer; no byte of a relayed chunk
@@ -152,6 +155,10 @@ impl Default for Config {
             init_window: DEFAULT_INIT_WINDOW,
             rate_limit_wait: DEFAULT_RATE_LIMIT_WAIT,
             cap_wait: DEFAULT_CAP_WAIT,
+            init_retry_delays: protocol::limits::INIT_RETRY_DELAYS_SECS
+                .iter()
+                .map(|secs| Duration::from_secs(*secs))
+                .collect(),
             static_dir: None,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,

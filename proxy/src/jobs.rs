@@ -38,6 +38,9 @@ pub struct Job {
     /// How many times the upload URL died and a fresh init replaced it.
     #[serde(default)]
     pub reinits: u32,
+    /// Inits that failed on the way (TikTok unreachable, silent, 5xx) and were retried.
+    #[serde(default)]
+    pub init_failures: u32,
     /// When the job may start (Unix seconds); `None` for at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_at: Option<u64>,
@@ -433,6 +436,7 @@ mod tests {
             post_info: PostFields::default(),
             owner: "local".into(),
             reinits: 0,
+            init_failures: 0,
             publish_at: None,
             state: JobState::Queued,
             created_at: now_rfc3339(),

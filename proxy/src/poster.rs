@@ -86,7 +86,7 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
                 if recovering {
                     tracing::warn!(job = %job.id, "the proxy stopped while this job's init was on its way: TikTok cannot be asked whether it arrived, so it inits again (an init that did arrive holds no bytes and expires within the hour)");
                 }
-                initialize(app, &job).await
+                initialize(app, &mut job).await
             }
             JobState::Uploading { .. } => upload(app, &mut job, recovering).await,
             JobState::Uploaded { publish_id } => settle(app, &publish_id).await,
@@ -198,7 +198,7 @@ fn create_post(job: &Job) -> CreatePost {
 
 /// Init at TikTok (direct or inbox), logged as the page's posts are. A refusal that passes
 /// with time (`protocol::limits`) makes the job wait, unlogged: it is not a failure.
-async fn initialize(app: &App, job: &Job) -> JobState {
+async fn initialize(app: &App, job: &mut Job) -> JobState {
     let post = create_post(job);
     if let Err(invalid) = post.validate() {
         return failed(None, invalid.to_string());
@@ -248,11 +248,35 @@ async fn initialize(app: &App, job: &Job) -> JobState {
                 message: limit.reason().to_owned(),
             }
         }
+        Err(error)
+            if on_the_way(&error) && (job.init_failures as usize) < app.init_retry_delays.len() =>
+        {
+            let wait = app.init_retry_delays[job.init_failures as usize];
+            job.init_failures += 1;
+            let until = unix_now() + wait.as_secs_f64().ceil().max(1.0) as u64;
+            tracing::warn!(job = %job.id, code = %error.code(), attempt = job.init_failures, until, "init failed on the way: the job tries again");
+            JobState::Waiting {
+                until,
+                message: format!("{} The job tries again.", error.message()),
+            }
+        }
         Err(error) => {
             init::note_failure(&mut event, &error);
             routes::append(app, &event).await;
             failed(None, error.message())
         }
+    }
+}
+
+/// Whether an init failed on the way rather than being refused: TikTok unreachable, silent,
+/// unreadable, or failing itself (5xx). The same call may work a little later. (A silent
+/// TikTok may have made the init: trying again then costs one unused init, as a crash does.)
+fn on_the_way(error: &crate::error::Error) -> bool {
+    use crate::error::Error;
+    match error {
+        Error::Timeout(_) | Error::Unreachable(_) | Error::BadResponse(_) => true,
+        Error::TikTok(refused) => refused.http_status >= 500 || refused.api.code.is_retryable(),
+        _ => false,
     }
 }
 

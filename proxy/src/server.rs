@@ -83,6 +83,8 @@ pub struct App {
     pub rate_limit_wait: Duration,
     /// How long a job waits after a cap before trying again.
     pub cap_wait: Duration,
+    /// How long a job waits before each new try of an init that failed on the way.
+    pub init_retry_delays: Vec<Duration>,
     /// Cancelled when the proxy stops: job tasks end at their next await, and the next start
     /// continues them from their records.
     pub stopping: CancellationToken,
@@ -172,6 +174,7 @@ pub async fn run(
         init_limit: InitLimit::new(config.init_limit, config.init_window),
         rate_limit_wait: config.rate_limit_wait,
         cap_wait: config.cap_wait,
+        init_retry_delays: config.init_retry_delays,
         stopping: CancellationToken::new(),
     });
     for job in app.jobs.unfinished() {

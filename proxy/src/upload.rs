@@ -157,6 +157,7 @@ pub async fn upload(
         post_info: post.post_info,
         owner: caller.owner(),
         reinits: 0,
+        init_failures: 0,
         publish_at: form.publish_at,
         state: JobState::Queued,
         created_at: now.clone(),

@@ -472,3 +472,52 @@ async fn rate_limited_status_polls_make_a_job_pause_not_fail() {
     assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
     assert!(proxy.sim.pending_faults().is_empty());
 }
+
+#[tokio::test]
+async fn an_init_that_fails_on_the_way_is_tried_again_a_few_times_then_fails() {
+    let proxy = spawn_proxy(|config| {
+        config.init_retry_delays = vec![Duration::from_millis(10); 2];
+    })
+    .await;
+    proxy.sim.script(Fault::ApiError {
+        endpoint: Endpoint::VideoInit,
+        code: ErrorCode::InternalError,
+        http_status: 500,
+        times: 2,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(30_000))
+        .await;
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    assert!(
+        waiting["message"].as_str().unwrap().contains("tries again"),
+        "{waiting}"
+    );
+    let job_id = waiting["job_id"].as_str().unwrap();
+    let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
+    assert_eq!(done["stage"], "done", "{done}");
+
+    // Once more than the delays allow: the job fails, with TikTok's failure in the history.
+    proxy.sim.script(Fault::ApiError {
+        endpoint: Endpoint::VideoInit,
+        code: ErrorCode::InternalError,
+        http_status: 500,
+        times: 3,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(31_000))
+        .await;
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+    let failed = proxy
+        .job_until(&job_id, stage_in(&["done", "failed"]))
+        .await;
+    assert_eq!(failed["stage"], "failed", "{failed}");
+    assert!(proxy.sim.pending_faults().is_empty());
+    assert!(
+        proxy
+            .log_lines()
+            .iter()
+            .any(|line| line["event"] == "post_failed"),
+    );
+}
