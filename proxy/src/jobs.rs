@@ -92,7 +92,13 @@ pub enum JobState {
     /// Cancelled by `DELETE /api/jobs/{id}`; the file is removed. An upload that had begun is
     /// abandoned: TikTok has no cancel for a file upload, and one that never gets its last
     /// chunk is never posted (its URL expires within the hour).
-    Cancelled { publish_id: Option<String> },
+    Cancelled {
+        publish_id: Option<String>,
+        /// Set when TikTok turned out to hold the whole video already (its last chunk went
+        /// through just before the cancel): it will publish it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
 }
 
 impl Job {
@@ -102,7 +108,7 @@ impl Job {
             JobState::Uploading { publish_id, .. }
             | JobState::Uploaded { publish_id }
             | JobState::Done { publish_id, .. } => Some(publish_id),
-            JobState::Failed { publish_id, .. } | JobState::Cancelled { publish_id } => {
+            JobState::Failed { publish_id, .. } | JobState::Cancelled { publish_id, .. } => {
                 publish_id.as_deref()
             }
         }
@@ -143,7 +149,9 @@ impl Job {
                 Some(message.clone()),
             ),
             JobState::Initializing => (JobStage::Initialized, 0, None, Vec::new(), None),
-            JobState::Cancelled { .. } => (JobStage::Cancelled, 0, None, Vec::new(), None),
+            JobState::Cancelled { message, .. } => {
+                (JobStage::Cancelled, 0, None, Vec::new(), message.clone())
+            }
             JobState::Uploading { confirmed: 0, .. } => {
                 (JobStage::Initialized, 0, None, Vec::new(), None)
             }

@@ -257,25 +257,52 @@ pub async fn edit(
 /// A job that has not started is simply dropped. One that has started is stopped where it is:
 /// an init on its way is abandoned, and so is an upload — TikTok has no cancel for a file
 /// upload, but it posts nothing until the last chunk is in, and the upload URL expires within
-/// the hour. Once TikTok holds every byte (stage `uploaded`) the post is TikTok's to publish
+/// the hour. If the last chunk got through just before the stop, TikTok's status says so and
+/// the answer's `message` tells it. Once TikTok holds every byte (stage `uploaded`) the post is
+/// TikTok's to publish
 /// and the cancel is refused (409 `job_uploaded`: delete it in the TikTok app); a final job
 /// answers 409 `job_finished`.
 pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
     let id = known_id(app, id)?;
-    let job = app
+    let mut was_uploading = false;
+    let mut job = app
         .jobs
         .update(id, |job| match &job.state {
             JobState::Uploaded { .. } => Err(Error::JobUploaded),
             _ if job.is_final() => Err(Error::JobFinished(job.info().stage)),
-            _ => {
+            state => {
+                was_uploading = matches!(state, JobState::Uploading { .. });
                 job.state = JobState::Cancelled {
                     publish_id: job.publish_id().map(str::to_owned),
+                    message: None,
                 };
                 Ok(())
             }
         })
         .await?;
     app.jobs.stop(id);
+    // The last chunk may have reached TikTok just before the stop: then it will publish, and
+    // the caller must hear it rather than believe nothing was posted.
+    if was_uploading
+        && let Some(publish_id) = job.publish_id().map(str::to_owned)
+        && let Ok(state) = routes::poll(app, &publish_id).await
+        && (state.status != protocol::PublishStatus::ProcessingUpload
+            || state.uploaded_bytes == Some(job.video_size))
+    {
+        tracing::warn!(job = %job.id, %publish_id, "cancelled, but TikTok already held the whole video");
+        job = app
+            .jobs
+            .update(id, |job| {
+                job.state = JobState::Cancelled {
+                    publish_id: Some(publish_id.clone()),
+                    message: Some(
+                        "TikTok had received the whole video just before the cancel, and will publish it. Delete the post in the TikTok app if it should not stay.".to_owned(),
+                    ),
+                };
+                Ok(())
+            })
+            .await?;
+    }
     if let Some(publish_id) = job.publish_id() {
         let mut event = LogEvent::now(EventKind::Upload);
         event.publish_id = Some(publish_id.to_owned());

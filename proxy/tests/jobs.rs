@@ -258,6 +258,7 @@ async fn cancelling_a_running_upload_stops_it_before_tiktok_holds_the_video() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let cancelled = reply.json();
     assert_eq!(cancelled["stage"], "cancelled");
+    assert!(cancelled["message"].is_null(), "{cancelled}");
     let publish_id = cancelled["publish_id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let upload = proxy.sim.upload(&publish_id).unwrap();
@@ -519,5 +520,37 @@ async fn an_init_that_fails_on_the_way_is_tried_again_a_few_times_then_fails() {
             .log_lines()
             .iter()
             .any(|line| line["event"] == "post_failed"),
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_says_it_will_be_posted() {
+    let proxy = spawn_proxy(|_| {}).await;
+    // TikTok takes the (only) chunk but its answer is late, so the job still says uploading.
+    proxy.sim.script(Fault::LateAnswer {
+        chunk: 0,
+        duration: Duration::from_secs(3),
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(200_000))
+        .await;
+    let job = reply.json();
+    let job_id = job["job_id"].as_str().unwrap();
+    let publish_id = job["publish_id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        if proxy.sim.upload(&publish_id).is_some_and(|u| u.complete) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reply = delete(&proxy, job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cancelled = reply.json();
+    assert_eq!(cancelled["stage"], "cancelled");
+    assert!(
+        cancelled["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("will publish it")),
+        "{cancelled}"
     );
 }
