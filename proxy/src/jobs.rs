@@ -495,6 +495,30 @@ mod tests {
         assert_eq!(reopened.unfinished().len(), 1);
     }
 
+    #[tokio::test]
+    async fn a_cancel_is_never_overwritten_by_the_posters_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path()).unwrap();
+        let mut running = job("bb");
+        jobs.add(running.clone(), false).await.unwrap();
+        let cancelled = jobs
+            .update(&running.id, |job| {
+                job.state = JobState::Cancelled {
+                    publish_id: None,
+                    message: None,
+                };
+                Ok(())
+            })
+            .await
+            .unwrap();
+        running.state = JobState::Initializing;
+        assert!(!jobs.save(&mut running).await, "the poster is told to stop");
+        assert_eq!(jobs.get(&running.id).unwrap().state, cancelled.state);
+        let reopened = Jobs::open(dir.path()).unwrap();
+        assert_eq!(reopened.get(&running.id).unwrap().state, cancelled.state);
+        assert!(reopened.unfinished().is_empty());
+    }
+
     #[test]
     fn job_ids() {
         assert!(is_job_id(&new_id()));

@@ -236,5 +236,20 @@ mod tests {
         assert!(!queue.drop_connection(0));
         assert_eq!(queue.hang(Endpoint::VideoInit), None);
         assert!(queue.pending().is_empty());
+
+        queue.push(Fault::HangChunk {
+            chunk: 1,
+            duration: Duration::from_secs(2),
+        });
+        queue.push(Fault::LateAnswer {
+            chunk: 5,
+            duration: Duration::from_secs(3),
+        });
+        assert_eq!(queue.hang_chunk(0), None);
+        assert_eq!(queue.late_answer(1), None);
+        assert_eq!(queue.hang_chunk(1), Some(Duration::from_secs(2)));
+        assert_eq!(queue.hang_chunk(1), None, "once");
+        assert_eq!(queue.late_answer(5), Some(Duration::from_secs(3)));
+        assert!(queue.pending().is_empty());
     }
 }
