@@ -5,7 +5,8 @@
 //! twice, and no second init while the upload URL lived.
 //!
 //! Each kill point is reached deterministically: a scripted fault holds the proxy at that point
-//! (a hung PUT or status call), and the test waits until the simulator sees it there.
+//! (a hung PUT or status call), and the test waits until the simulator sees it there. One more
+//! test restarts the proxy after the upload URL died: one fresh init, still one post.
 
 #[allow(
     dead_code,
@@ -438,4 +439,38 @@ async fn killed_while_init_is_on_its_way_a_fresh_init_still_makes_exactly_one_po
             .all(|u| u.complete || u.received_bytes == 0)
     );
     assert_eq!(inits(&sim), 2, "the one documented second init");
+}
+
+/// Killed after init and started again once the upload URL has died: the one fresh init the
+/// job may make, and still exactly one post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_after_the_upload_url_died_the_job_makes_one_fresh_init() {
+    let sim = sim::spawn(SimOptions {
+        processing_delay: Duration::from_millis(300),
+        upload_url_ttl: Duration::from_secs(2),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let video = mp4_video(3_000_000);
+    sim.script(Fault::HangChunk {
+        chunk: 0,
+        duration: HOLD,
+    });
+    let proxy = Running::start(&sim, dir.path()).await;
+    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
+    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    until("the first PUT is at TikTok", || put_seen(&sim, 0)).await;
+    proxy.kill();
+    // Down until the upload URL is dead.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let proxy = Running::start(&sim, dir.path()).await;
+    let done = proxy.job_until_final(&job_id).await;
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_ne!(done["publish_id"], job["publish_id"], "a new upload");
+    assert_posted_once(&sim, &video, 2);
+    let first = sim.upload(job["publish_id"].as_str().unwrap()).unwrap();
+    assert_eq!(first.received_bytes, 0, "the dead upload got nothing");
 }
