@@ -15,7 +15,9 @@
 //!
 //! `POST /api/upload` takes the video itself and posts it server-side as a job that survives
 //! restarts: `spool.rs` receives it to disk, `upload.rs` reads the request, `jobs.rs` keeps the
-//! records and `poster.rs` runs each one (init, chunks from the file, status).
+//! records and `poster.rs` runs each one (at its `publish_at`; init, chunks from the file,
+//! status), waiting out TikTok's limits (`init_limit.rs` counts inits). `PATCH` and `DELETE
+//! /api/jobs/{job_id}` change or cancel a job before it starts.
 //!
 //! [`run`] serves on a bound listener until a shutdown future completes; `main.rs` only reads
 //! flags into a [`Config`], binds and calls it. Every rule about TikTok comes from `protocol`.
