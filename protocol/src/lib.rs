@@ -15,6 +15,8 @@
 //! - [`retry`], [`stall`], [`relay`]: what the page does when a chunk is not accepted, when a
 //!   chunk's PUT is stalled rather than slow, and when to send through the proxy's relay.
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
+//! - [`schedule`], [`limits`]: when a server-side job may start, and which TikTok refusals it
+//!   waits out instead of failing.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
 pub mod caption;
@@ -23,12 +25,14 @@ pub mod codes;
 pub mod cookie;
 pub mod embed;
 pub mod host;
+pub mod limits;
 pub mod media;
 pub mod oauth;
 pub mod post_id;
 pub mod progress;
 pub mod relay;
 pub mod retry;
+pub mod schedule;
 pub mod screen;
 pub mod stall;
 pub mod status;

@@ -311,13 +311,18 @@ pub const UPLOAD_PATH: &str = "/api/upload";
 /// `GET /api/jobs` lists the jobs; `GET /api/jobs/{job_id}` is one of them.
 pub const JOBS_PATH: &str = "/api/jobs";
 
-/// Where a server-side job is. Only the last two are final.
+/// Where a server-side job is. Only the last three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStage {
-    /// Received and waiting for its init.
+    /// Received and waiting for its init: at once, or at `publish_at`. Until it starts it may be
+    /// edited (`PATCH`) or cancelled (`DELETE`).
     Queued,
-    /// TikTok handed out a `publish_id`; no chunk confirmed yet.
+    /// TikTok said "not now" (a rate limit, 5 pending drafts, the daily cap): the job tries its
+    /// init again at `until`; `message` says why. It may still be edited or cancelled.
+    Waiting,
+    /// The job started: its init is on its way, or TikTok handed out a `publish_id` (then in
+    /// `publish_id`); no chunk confirmed yet. It can no longer be edited.
     Initialized,
     /// Chunks are going up; `uploaded_bytes` says how far TikTok has confirmed.
     Uploading,
@@ -327,6 +332,8 @@ pub enum JobStage {
     Done,
     /// The job stopped for good; `message` says why. The video is kept on the server.
     Failed,
+    /// Cancelled by `DELETE /api/jobs/{job_id}`; the video was removed from the server.
+    Cancelled,
 }
 
 /// A job as `POST /api/upload` and `GET /api/jobs/{job_id}` show it. The upload URL is not in
@@ -353,13 +360,79 @@ pub struct JobInfo {
     /// Exact decimal strings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_ids: Vec<String>,
-    /// Why the job failed, for people.
+    /// Why the job failed or waits, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// RFC 3339 (UTC), when the job was asked to start; absent for "at once".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<String>,
+    /// RFC 3339 (UTC), when a `waiting` job tries again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// The caption (a direct post's title; inbox drafts take none at TikTok).
+    #[serde(default)]
+    pub caption: String,
+    /// The audience of a direct post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_level: Option<PrivacyLevel>,
     /// RFC 3339, when the video was received.
     pub created_at: String,
     /// RFC 3339, when the job last changed.
     pub updated_at: String,
+}
+
+/// `PATCH /api/jobs/{job_id}` (JSON): what to change in a job that has not started (stage
+/// `queued` or `waiting`); a started one answers 409 `job_started`. Every field is optional;
+/// the answer is the job's [`JobInfo`] after the change. The post is checked again as a whole
+/// (`CreatePost::validate`), so an edit cannot make it one TikTok would refuse.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobPatch {
+    /// A new start: RFC 3339, a delay from now (`30m`, `2h`), or `now`
+    /// (`protocol::schedule::resolve_publish_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_level: Option<PrivacyLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_comment: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_duet: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_stitch: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_content_toggle: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_organic_toggle: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_aigc: Option<bool>,
+}
+
+impl JobPatch {
+    /// Applies the post's fields (everything but `publish_at`) to `fields`.
+    pub fn apply(&self, fields: &mut PostFields) {
+        if let Some(caption) = &self.caption {
+            fields.title = caption.clone();
+        }
+        if let Some(privacy_level) = &self.privacy_level {
+            fields.privacy_level = Some(privacy_level.clone());
+        }
+        let toggles = [
+            (self.disable_comment, &mut fields.disable_comment),
+            (self.disable_duet, &mut fields.disable_duet),
+            (self.disable_stitch, &mut fields.disable_stitch),
+            (self.brand_content_toggle, &mut fields.brand_content_toggle),
+            (self.brand_organic_toggle, &mut fields.brand_organic_toggle),
+            (self.is_aigc, &mut fields.is_aigc),
+        ];
+        for (new, field) in toggles {
+            if let Some(new) = new {
+                *field = new;
+            }
+        }
+    }
 }
 
 /// `GET /api/jobs`: newest first.

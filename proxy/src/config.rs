@@ -57,6 +57,18 @@ pub const DEFAULT_UPLOADS_DIR: &str = "uploads";
 /// leaves room for the page's polls beside a job's.
 pub const DEFAULT_JOB_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How long a job waits after TikTok's 429 `rate_limit_exceeded` when TikTok names no
+/// `Retry-After`: its limits count per minute.
+pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a job waits before trying again after TikTok's caps (5 pending drafts, the daily
+/// post cap): they pass in hours, as drafts are posted and the day's posts age out, and a try
+/// costs one init of the six a minute.
+pub const DEFAULT_CAP_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// The span of TikTok's per-minute init limit.
+pub const DEFAULT_INIT_WINDOW: Duration = Duration::from_secs(60);
+
 /// The redirect URI of the desktop flow when none is configured: the proxy's default address.
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8787/auth/callback";
 
@@ -91,6 +103,18 @@ pub struct Config {
     pub uploads_dir: PathBuf,
     /// How often a server-side job polls `status/fetch` until TikTok's final word.
     pub job_poll_interval: Duration,
+    /// At most this many inits in `init_window` are started by jobs (TikTok allows 6 a minute;
+    /// the page's inits count too, `init_limit.rs`).
+    pub init_limit: u32,
+    /// The window `init_limit` counts over.
+    pub init_window: Duration,
+    /// How long a job waits after a 429 without `Retry-After`.
+    pub rate_limit_wait: Duration,
+    /// How long a job waits after a cap (pending drafts, daily posts) before trying again.
+    pub cap_wait: Duration,
+    /// How long a job waits before each new try of an init that failed on the way (TikTok
+    /// unreachable, silent, 5xx); past the last, the job fails.
+    pub init_retry_delays: Vec<Duration>,
     /// The built app (Trunk's `dist/`), served at `/`.
     pub static_dir: Option<PathBuf>,
     /// The longest TikTok may stay silent (no byte of an answer; no byte of a relayed chunk
@@ -127,6 +151,14 @@ impl Default for Config {
             log_path: PathBuf::from(DEFAULT_LOG_PATH),
             uploads_dir: PathBuf::from(DEFAULT_UPLOADS_DIR),
             job_poll_interval: DEFAULT_JOB_POLL_INTERVAL,
+            init_limit: protocol::limits::INIT_PER_MINUTE,
+            init_window: DEFAULT_INIT_WINDOW,
+            rate_limit_wait: DEFAULT_RATE_LIMIT_WAIT,
+            cap_wait: DEFAULT_CAP_WAIT,
+            init_retry_delays: protocol::limits::INIT_RETRY_DELAYS_SECS
+                .iter()
+                .map(|secs| Duration::from_secs(*secs))
+                .collect(),
             static_dir: None,
             upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             status_cache_ttl: DEFAULT_STATUS_CACHE_TTL,

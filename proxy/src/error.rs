@@ -14,8 +14,9 @@ use protocol::ErrorCode;
 use protocol::chunk::ChunkPlan;
 use protocol::embed::Refusal;
 use protocol::host::HostRefusal;
+use protocol::schedule::ScheduleError;
 use protocol::tiktok::{ApiError, OAuthError};
-use protocol::wire::{ErrorBody, ErrorDetail, InvalidPost, PostMode};
+use protocol::wire::{ErrorBody, ErrorDetail, InvalidPost, JobStage, PostMode};
 use std::time::Duration;
 
 /// How long to ask callers to wait after a 429 when TikTok does not say: its limits are per
@@ -187,6 +188,23 @@ pub enum Error {
     /// No job by that id.
     #[error("There is no job by that id.")]
     UnknownJob,
+    /// `PATCH /api/jobs/{id}` after the job started; holds its stage.
+    #[error(
+        "This job has started (stage {}): its post can no longer be changed. Cancel it and post the video again to change it.",
+        stage_name(*.0)
+    )]
+    JobStarted(JobStage),
+    /// `DELETE /api/jobs/{id}` once TikTok holds every byte.
+    #[error(
+        "TikTok already has the whole video and will publish it; it can no longer be cancelled here. Delete the post in the TikTok app if it should not stay."
+    )]
+    JobUploaded,
+    /// `DELETE /api/jobs/{id}` of a finished job; holds its stage.
+    #[error("This job is already over (stage {}): there is nothing to cancel.", stage_name(*.0))]
+    JobFinished(JobStage),
+    /// `publish_at` is unreadable, too far in the past or too far ahead.
+    #[error(transparent)]
+    BadSchedule(#[from] ScheduleError),
     /// Something failed inside the proxy (the log file could not be written); holds the detail,
     /// for the tracing log.
     #[error("The proxy had a problem on its side; see its log.")]
@@ -308,6 +326,10 @@ impl Error {
             Self::UnsupportedUpload(_) => "unsupported_media_type".into(),
             Self::Duplicate(..) => "duplicate_video".into(),
             Self::UnknownJob => "unknown_job".into(),
+            Self::JobStarted(_) => "job_started".into(),
+            Self::JobUploaded => "job_uploaded".into(),
+            Self::JobFinished(_) => "job_finished".into(),
+            Self::BadSchedule(_) => "invalid_publish_at".into(),
         }
     }
 
@@ -357,6 +379,8 @@ impl Error {
             Self::DiskFull(..) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Duplicate(..) => StatusCode::CONFLICT,
             Self::UnknownJob => StatusCode::NOT_FOUND,
+            Self::JobStarted(_) | Self::JobUploaded | Self::JobFinished(_) => StatusCode::CONFLICT,
+            Self::BadSchedule(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -481,6 +505,14 @@ impl From<TokenError> for Error {
             TokenError::Refused { error, .. } => Self::SignInRefused(error),
         }
     }
+}
+
+/// A job stage as the API writes it.
+fn stage_name(stage: JobStage) -> String {
+    serde_json::to_value(stage)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// TikTok's documented status for a code, kept for the caller when it is the caller's to act on

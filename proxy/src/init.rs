@@ -97,9 +97,15 @@ pub fn logged_reading(plan: &ChunkPlan) -> Option<PlanReading> {
 /// TikTok's refusal of that plan, the other reading's plan once. Whichever is accepted becomes
 /// the remembered reading. Logging is the caller's: it writes the `post_created` line (with
 /// [`logged_reading`]) or the `post_failed` one.
-pub async fn start(app: &App, post: &CreatePost) -> Result<Started, Error> {
+///
+/// Every init call is counted in `app.init_limit`; `reserved` says the caller already counted
+/// the first (a job, which waits for its turn with `InitLimit::reserve`).
+pub async fn start(app: &App, post: &CreatePost, reserved: bool) -> Result<Started, Error> {
     let first = ChunkPlan::for_reading(post.video_size, app.readings.current())
         .map_err(InvalidPost::from)?;
+    if !reserved {
+        app.init_limit.note();
+    }
     let refused = match init(app, post, first).await {
         Err(Error::TikTok(refused))
             if refuses_plan(refused.http_status, &refused.api.code, &refused.api.message) =>
@@ -122,6 +128,7 @@ pub async fn start(app: &App, post: &CreatePost) -> Result<Started, Error> {
         trying_reading = second.reading().as_str(),
         "TikTok refused the chunk plan; trying the other reading once"
     );
+    app.init_limit.note();
     match init(app, post, second).await {
         Ok(started) => {
             tracing::info!(

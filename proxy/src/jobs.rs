@@ -7,6 +7,7 @@
 //! by its owner only and never shown as is: the API sees [`JobInfo`].
 
 use crate::atomic_file::write_atomic;
+use crate::error::Error;
 use protocol::wire::{JOBS_PATH, JobInfo, JobStage, PostFields, PostMode};
 use protocol::{ChunkPlan, ContentType};
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,9 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// One video to post, and how far it got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +38,12 @@ pub struct Job {
     /// How many times the upload URL died and a fresh init replaced it.
     #[serde(default)]
     pub reinits: u32,
+    /// Inits that failed on the way (TikTok unreachable, silent, 5xx) and were retried.
+    #[serde(default)]
+    pub init_failures: u32,
+    /// When the job may start (Unix seconds); `None` for at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<u64>,
     pub state: JobState,
     /// RFC 3339.
     pub created_at: String,
@@ -47,8 +55,17 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum JobState {
-    /// No init yet: a restart inits.
+    /// No init yet, and none asked for: starts at `publish_at` (or at once). May be edited or
+    /// cancelled.
     Queued,
+    /// TikTok (or our own count of its per-minute limit) said "not now": init is tried again at
+    /// `until` (Unix seconds). May be edited or cancelled.
+    Waiting { until: u64, message: String },
+    /// The job has started: its init is on its way to TikTok, and edits are refused. Written
+    /// before the init call, so a restart knows one may have been made; TikTok has no way to
+    /// look an init up, so the restart inits again (the first one, if it was made, holds no
+    /// bytes and expires with its upload URL).
+    Initializing,
     /// TikTok's init answered. `at` (Unix seconds) dates the upload URL's hour; within it a
     /// restart resyncs from TikTok's record and never inits again. `confirmed` is what TikTok
     /// had confirmed when last saved (a restart asks TikTok rather than trust it).
@@ -72,27 +89,69 @@ pub enum JobState {
         publish_id: Option<String>,
         message: String,
     },
+    /// Cancelled by `DELETE /api/jobs/{id}`; the file is removed. An upload that had begun is
+    /// abandoned: TikTok has no cancel for a file upload, and one that never gets its last
+    /// chunk is never posted (its URL expires within the hour).
+    Cancelled {
+        publish_id: Option<String>,
+        /// Set when TikTok turned out to hold the whole video already (its last chunk went
+        /// through just before the cancel): it will publish it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
 }
 
 impl Job {
     pub fn publish_id(&self) -> Option<&str> {
         match &self.state {
-            JobState::Queued => None,
+            JobState::Queued | JobState::Waiting { .. } | JobState::Initializing => None,
             JobState::Uploading { publish_id, .. }
             | JobState::Uploaded { publish_id }
             | JobState::Done { publish_id, .. } => Some(publish_id),
-            JobState::Failed { publish_id, .. } => publish_id.as_deref(),
+            JobState::Failed { publish_id, .. } | JobState::Cancelled { publish_id, .. } => {
+                publish_id.as_deref()
+            }
         }
     }
 
     pub fn is_final(&self) -> bool {
-        matches!(self.state, JobState::Done { .. } | JobState::Failed { .. })
+        matches!(
+            self.state,
+            JobState::Done { .. } | JobState::Failed { .. } | JobState::Cancelled { .. }
+        )
+    }
+
+    /// Whether the job has not started yet: edits and a plain cancel still apply.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.state, JobState::Queued | JobState::Waiting { .. })
+    }
+
+    /// When a pending job may start (Unix seconds): its `publish_at`, and for a waiting one not
+    /// before its `until` either. `None` once started.
+    pub fn starts_at(&self) -> Option<u64> {
+        let publish_at = self.publish_at.unwrap_or(0);
+        match &self.state {
+            JobState::Queued => Some(publish_at),
+            JobState::Waiting { until, .. } => Some(publish_at.max(*until)),
+            _ => None,
+        }
     }
 
     /// What the API shows: everything but the upload URL.
     pub fn info(&self) -> JobInfo {
         let (stage, uploaded_bytes, status, post_ids, message) = match &self.state {
             JobState::Queued => (JobStage::Queued, 0, None, Vec::new(), None),
+            JobState::Waiting { message, .. } => (
+                JobStage::Waiting,
+                0,
+                None,
+                Vec::new(),
+                Some(message.clone()),
+            ),
+            JobState::Initializing => (JobStage::Initialized, 0, None, Vec::new(), None),
+            JobState::Cancelled { message, .. } => {
+                (JobStage::Cancelled, 0, None, Vec::new(), message.clone())
+            }
             JobState::Uploading { confirmed: 0, .. } => {
                 (JobStage::Initialized, 0, None, Vec::new(), None)
             }
@@ -126,6 +185,13 @@ impl Job {
             status,
             post_ids,
             message,
+            publish_at: self.publish_at.map(rfc3339),
+            until: match &self.state {
+                JobState::Waiting { until, .. } => Some(rfc3339(*until)),
+                _ => None,
+            },
+            caption: self.post_info.title.clone(),
+            privacy_level: self.post_info.privacy_level.clone(),
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
         }
@@ -148,6 +214,12 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
+/// Unix seconds as RFC 3339 (UTC).
+pub fn rfc3339(unix_secs: u64) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(unix_secs))
+        .to_string()
+}
+
 /// Now, in Unix seconds.
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -160,8 +232,14 @@ pub fn unix_now() -> u64 {
 pub struct Jobs {
     dir: PathBuf,
     records: Mutex<HashMap<String, Job>>,
-    /// Bumped after every saved change; `?wait=true` and the 202's publish_id wait on it.
+    /// Bumped after every saved change; `?wait=true`, the 202's publish_id and scheduled jobs
+    /// wait on it.
     changed: watch::Sender<u64>,
+    /// Held while a change is made in memory and written to disk, so records reach the disk in
+    /// the order they changed (a cancel and the poster's next save cannot swap).
+    writing: tokio::sync::Mutex<()>,
+    /// The running job tasks, each stopped by its token (`DELETE`, or the proxy stopping).
+    running: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl Jobs {
@@ -199,6 +277,8 @@ impl Jobs {
             dir: dir.to_owned(),
             records: Mutex::new(records),
             changed: watch::channel(0).0,
+            writing: tokio::sync::Mutex::new(()),
+            running: Mutex::new(HashMap::new()),
         })
     }
 
@@ -230,7 +310,10 @@ impl Jobs {
             if !force
                 && let Some(earlier) = records.values().find(|earlier| {
                     earlier.sha256 == job.sha256
-                        && !matches!(earlier.state, JobState::Failed { .. })
+                        && !matches!(
+                            earlier.state,
+                            JobState::Failed { .. } | JobState::Cancelled { .. }
+                        )
                 })
             {
                 return Err(Box::new(earlier.clone()));
@@ -245,14 +328,74 @@ impl Jobs {
 
     /// Saves `job`'s new state: on disk first (atomically), then in memory, then tells waiters.
     /// A record that cannot be written is reported; the job goes on (TikTok's record is the
-    /// truth a restart resyncs from).
-    pub async fn save(&self, job: &mut Job) {
+    /// truth a restart resyncs from). A job cancelled meanwhile is not overwritten: false then,
+    /// and its task should stop.
+    pub async fn save(&self, job: &mut Job) -> bool {
+        let _writing = self.writing.lock().await;
+        if self
+            .get(&job.id)
+            .is_some_and(|saved| matches!(saved.state, JobState::Cancelled { .. }))
+        {
+            return false;
+        }
         job.updated_at = now_rfc3339();
         if let Err(error) = self.write(job).await {
             tracing::error!(job = %job.id, %error, "could not save a job record");
         }
         self.lock().insert(job.id.clone(), job.clone());
         self.changed.send_modify(|count| *count += 1);
+        true
+    }
+
+    /// Changes job `id` with `change` and saves it, both under the write lock, so the change is
+    /// decided on the record as it is (a `PATCH` against the poster starting the job). An
+    /// error from `change` leaves the record as it was.
+    pub async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Job) -> Result<(), Error>,
+    ) -> Result<Job, Error> {
+        let _writing = self.writing.lock().await;
+        let mut job = self.get(id).ok_or(Error::UnknownJob)?;
+        change(&mut job)?;
+        job.updated_at = now_rfc3339();
+        if let Err(error) = self.write(&job).await {
+            return Err(Error::Internal(format!("saving job {id}: {error}")));
+        }
+        self.lock().insert(job.id.clone(), job.clone());
+        self.changed.send_modify(|count| *count += 1);
+        Ok(job)
+    }
+
+    /// A receiver told of every saved change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Registers job `id`'s task; its token ends the task (a child of `stopping`).
+    pub fn track(&self, id: &str, stopping: &CancellationToken) -> CancellationToken {
+        let token = stopping.child_token();
+        self.running_lock().insert(id.to_owned(), token.clone());
+        token
+    }
+
+    /// Forgets job `id`'s task once it ended.
+    pub fn untrack(&self, id: &str) {
+        self.running_lock().remove(id);
+    }
+
+    /// Stops job `id`'s task, if one runs.
+    pub fn stop(&self, id: &str) {
+        if let Some(token) = self.running_lock().remove(id) {
+            token.cancel();
+        }
+    }
+
+    fn running_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        // Inserts and removals only: a poisoned map is still whole.
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until job `id` satisfies `done` (or is gone); returns it then.
@@ -301,6 +444,8 @@ mod tests {
             post_info: PostFields::default(),
             owner: "local".into(),
             reinits: 0,
+            init_failures: 0,
+            publish_at: None,
             state: JobState::Queued,
             created_at: now_rfc3339(),
             updated_at: now_rfc3339(),
@@ -348,6 +493,30 @@ mod tests {
         other.state = first.state.clone();
         reopened.save(&mut other).await;
         assert_eq!(reopened.unfinished().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cancel_is_never_overwritten_by_the_posters_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path()).unwrap();
+        let mut running = job("bb");
+        jobs.add(running.clone(), false).await.unwrap();
+        let cancelled = jobs
+            .update(&running.id, |job| {
+                job.state = JobState::Cancelled {
+                    publish_id: None,
+                    message: None,
+                };
+                Ok(())
+            })
+            .await
+            .unwrap();
+        running.state = JobState::Initializing;
+        assert!(!jobs.save(&mut running).await, "the poster is told to stop");
+        assert_eq!(jobs.get(&running.id).unwrap().state, cancelled.state);
+        let reopened = Jobs::open(dir.path()).unwrap();
+        assert_eq!(reopened.get(&running.id).unwrap().state, cancelled.state);
+        assert!(reopened.unfinished().is_empty());
     }
 
     #[test]

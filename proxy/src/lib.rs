@@ -15,7 +15,9 @@
 //!
 //! `POST /api/upload` takes the video itself and posts it server-side as a job that survives
 //! restarts: `spool.rs` receives it to disk, `upload.rs` reads the request, `jobs.rs` keeps the
-//! records and `poster.rs` runs each one (init, chunks from the file, status).
+//! records and `poster.rs` runs each one (at its `publish_at`; init, chunks from the file,
+//! status), waiting out TikTok's limits (`init_limit.rs` counts inits). `PATCH` and `DELETE
+//! /api/jobs/{job_id}` change or cancel a job before it starts.
 //!
 //! [`run`] serves on a bound listener until a shutdown future completes; `main.rs` only reads
 //! flags into a [`Config`], binds and calls it. Every rule about TikTok comes from `protocol`.
@@ -31,6 +33,7 @@ mod csp;
 mod error;
 mod idle_body;
 mod init;
+mod init_limit;
 mod jobs;
 mod log;
 mod login;
@@ -56,9 +59,10 @@ mod upstream_stall;
 
 pub use body::MAX_JSON_BODY;
 pub use config::{
-    Config, ConfigError, DEFAULT_API_BASE, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_JOB_POLL_INTERVAL, DEFAULT_LISTEN, DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_REDIRECT_URI, DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPLOADS_DIR,
+    Config, ConfigError, DEFAULT_API_BASE, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_CAP_WAIT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_INIT_WINDOW, DEFAULT_JOB_POLL_INTERVAL, DEFAULT_LISTEN,
+    DEFAULT_LOG_PATH, DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE_LIMIT_WAIT, DEFAULT_REDIRECT_URI,
+    DEFAULT_STATUS_CACHE_TTL, DEFAULT_TOKEN_FILE_NAME, DEFAULT_UPLOADS_DIR,
     DEFAULT_UPSTREAM_TIMEOUT, EmbedConfig, EmbedConfigError, OAuthConfig, Secret,
     default_token_file,
 };

@@ -130,6 +130,23 @@ struct Args {
     )]
     status_cache_ttl: humantime::Duration,
 
+    /// How often a server-side job asks TikTok for its post's status while TikTok processes it.
+    #[arg(
+        long,
+        env = "AUTOPOSTER_JOB_POLL_INTERVAL",
+        default_value_t = proxy::DEFAULT_JOB_POLL_INTERVAL.into()
+    )]
+    job_poll_interval: humantime::Duration,
+
+    /// How long a job waits before trying again when TikTok's caps refuse its start (5 drafts
+    /// pending in the inbox, the account's daily post cap).
+    #[arg(
+        long,
+        env = "AUTOPOSTER_JOB_CAP_WAIT",
+        default_value_t = proxy::DEFAULT_CAP_WAIT.into()
+    )]
+    job_cap_wait: humantime::Duration,
+
     /// Other sites whose pages may embed the uploader, comma-separated, each exactly
     /// scheme://host[:port] (e.g. "https://cms.example.com,http://127.0.0.1:5000"; no "*").
     /// Their calls must carry an embed key or a ticket; every other site is refused.
@@ -252,7 +269,8 @@ impl TryFrom<Args> for Config {
             access_token: args.access_token.filter(|token| !token.expose().is_empty()),
             log_path: args.log_path,
             uploads_dir: args.uploads_dir,
-            job_poll_interval: proxy::DEFAULT_JOB_POLL_INTERVAL,
+            job_poll_interval: args.job_poll_interval.into(),
+            cap_wait: args.job_cap_wait.into(),
             static_dir: args.static_dir,
             upstream_timeout: args.upstream_timeout.into(),
             status_cache_ttl: args.status_cache_ttl.into(),
@@ -263,6 +281,7 @@ impl TryFrom<Args> for Config {
             header_read_timeout: args.header_read_timeout.into(),
             body_idle_timeout: args.body_idle_timeout.into(),
             max_connections: args.max_connections.max(1),
+            ..Config::default()
         })
     }
 }

@@ -21,6 +21,7 @@ use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use protocol::chunk::{ChunkRange, ContentRange};
+use protocol::limits::Limit;
 use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
@@ -46,31 +47,50 @@ const MAX_REINITS: u32 = 1;
 /// How many status polls in a row may fail before the job gives up on TikTok's answer.
 const MAX_POLL_ERRORS: u32 = 10;
 
+/// The longest a scheduled job sleeps before it reads the wall clock again.
+const WALL_CLOCK_RECHECK: Duration = Duration::from_secs(60);
+
 /// How much of the file is read per piece sent: big enough for few system calls, small enough
 /// that memory does not notice.
 const READ_BUFFER: usize = 256 * 1024;
 
 /// Runs `job` in a task of its own (work that outlives the request that brought it), until
-/// it is final or the proxy stops. `recovering`: the record was read at start-up, so TikTok's
-/// own record decides where the upload continues.
+/// it is final, cancelled (`Jobs::stop`) or the proxy stops. `recovering`: the record was read
+/// at start-up, so TikTok's own record decides where the upload continues.
 pub fn start(app: Arc<App>, job: Job, recovering: bool) {
+    let id = job.id.clone();
+    let stop = app.jobs.track(&id, &app.stopping);
     tokio::spawn(async move {
-        let stopping = app.stopping.clone();
         tokio::select! {
             () = run(&app, job, recovering) => {}
-            // The record on disk says where it was; the next start continues from there.
-            () = stopping.cancelled() => {}
+            // The record on disk says where it was: the next start continues from there, and a
+            // cancel already wrote its own final state.
+            () = stop.cancelled() => {}
         }
+        app.jobs.untrack(&id);
     });
 }
 
 async fn run(app: &App, mut job: Job, mut recovering: bool) {
     loop {
         let next = match job.state.clone() {
-            JobState::Queued => initialize(app, &job).await,
+            JobState::Queued | JobState::Waiting { .. } => match begin(app, &job.id).await {
+                Some(started) => {
+                    job = started;
+                    continue;
+                }
+                // Cancelled while it waited.
+                None => return,
+            },
+            JobState::Initializing => {
+                if recovering {
+                    tracing::warn!(job = %job.id, "the proxy stopped while this job's init was on its way: TikTok cannot be asked whether it arrived, so it inits again (an init that did arrive holds no bytes and expires within the hour)");
+                }
+                initialize(app, &mut job).await
+            }
             JobState::Uploading { .. } => upload(app, &mut job, recovering).await,
             JobState::Uploaded { publish_id } => settle(app, &publish_id).await,
-            JobState::Done { .. } | JobState::Failed { .. } => break,
+            JobState::Done { .. } | JobState::Failed { .. } | JobState::Cancelled { .. } => break,
         };
         recovering = false;
         // An upload that stopped is told to the log as the page tells it; a post TikTok
@@ -96,12 +116,71 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
             tracing::warn!(job = %job.id, %publish_id, %message, "job failed");
         }
         job.state = next;
-        app.jobs.save(&mut job).await;
+        if !app.jobs.save(&mut job).await {
+            // Cancelled meanwhile: the cancel has the last word.
+            return;
+        }
     }
     if matches!(job.state, JobState::Done { .. })
         && let Err(error) = tokio::fs::remove_file(&job.file).await
     {
         tracing::warn!(job = %job.id, %error, "could not remove a posted video's file");
+    }
+}
+
+/// Waits until pending job `id` may start — its `publish_at`, a waiting job's `until`, and a
+/// free place in our count of TikTok's init limit — re-reading the record after every change
+/// (a `PATCH` may move the time), then marks it started (`Initializing`) in the same write
+/// that a `PATCH` or `DELETE` would need. `None` when it was cancelled (or vanished).
+async fn begin(app: &App, id: &str) -> Option<Job> {
+    let mut changed = app.jobs.subscribe();
+    loop {
+        changed.borrow_and_update();
+        let job = app.jobs.get(id)?;
+        let starts_at = job.starts_at()?;
+        let now = unix_now();
+        if starts_at <= now {
+            match app.init_limit.reserve() {
+                Ok(()) => {
+                    let claimed = app
+                        .jobs
+                        .update(id, |job| {
+                            if !job.is_pending() {
+                                return Err(crate::error::Error::UnknownJob);
+                            }
+                            job.state = JobState::Initializing;
+                            Ok(())
+                        })
+                        .await;
+                    match claimed {
+                        Ok(job) => return Some(job),
+                        // Cancelled (or started elsewhere) in between: look again.
+                        Err(_) => continue,
+                    }
+                }
+                Err(free_in) => {
+                    let until = now + free_in.as_secs_f64().ceil() as u64;
+                    let message = protocol::limits::Limit::RateLimited.reason().to_owned();
+                    let _ = app
+                        .jobs
+                        .update(id, |job| {
+                            if job.is_pending() {
+                                job.state = JobState::Waiting { until, message };
+                            }
+                            Ok(())
+                        })
+                        .await;
+                    continue;
+                }
+            }
+        }
+        // The wall clock decides, and it can jump (a suspended laptop, NTP) while a monotonic
+        // timer sleeps: look again at least every minute.
+        let wait = Duration::from_secs(starts_at - now).min(WALL_CLOCK_RECHECK);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            changed = changed.changed() => changed.ok()?,
+        }
     }
 }
 
@@ -117,8 +196,9 @@ fn create_post(job: &Job) -> CreatePost {
     }
 }
 
-/// Init at TikTok (direct or inbox), logged as the page's posts are.
-async fn initialize(app: &App, job: &Job) -> JobState {
+/// Init at TikTok (direct or inbox), logged as the page's posts are. A refusal that passes
+/// with time (`protocol::limits`) makes the job wait, unlogged: it is not a failure.
+async fn initialize(app: &App, job: &mut Job) -> JobState {
     let post = create_post(job);
     if let Err(invalid) = post.validate() {
         return failed(None, invalid.to_string());
@@ -135,7 +215,7 @@ async fn initialize(app: &App, job: &Job) -> JobState {
         event.caption = Some(job.post_info.title.clone()).filter(|title| !title.is_empty());
     }
     // The same init as the page's posts, with its fallback to the other chunk-rule reading.
-    match init::start(app, &post).await {
+    match init::start(app, &post, true).await {
         Ok(started) => {
             init::note_started(&mut event, &started);
             routes::append(app, &event).await;
@@ -153,11 +233,50 @@ async fn initialize(app: &App, job: &Job) -> JobState {
                 confirmed: 0,
             }
         }
+        Err(crate::error::Error::TikTok(refused))
+            if let Some(limit) = Limit::of(&refused.api.code) =>
+        {
+            let wait = match (limit, refused.retry_after_secs) {
+                (Limit::RateLimited, Some(secs)) => Duration::from_secs(secs),
+                (Limit::RateLimited, None) => app.rate_limit_wait,
+                _ => app.cap_wait,
+            };
+            let until = unix_now() + wait.as_secs_f64().ceil().max(1.0) as u64;
+            tracing::info!(job = %job.id, code = %refused.api.code, log_id = refused.api.log_id.as_deref().unwrap_or(""), until, "TikTok said not now: the job waits");
+            JobState::Waiting {
+                until,
+                message: limit.reason().to_owned(),
+            }
+        }
+        Err(error)
+            if on_the_way(&error) && (job.init_failures as usize) < app.init_retry_delays.len() =>
+        {
+            let wait = app.init_retry_delays[job.init_failures as usize];
+            job.init_failures += 1;
+            let until = unix_now() + wait.as_secs_f64().ceil().max(1.0) as u64;
+            tracing::warn!(job = %job.id, code = %error.code(), attempt = job.init_failures, until, "init failed on the way: the job tries again");
+            JobState::Waiting {
+                until,
+                message: format!("{} The job tries again.", error.message()),
+            }
+        }
         Err(error) => {
             init::note_failure(&mut event, &error);
             routes::append(app, &event).await;
             failed(None, error.message())
         }
+    }
+}
+
+/// Whether an init failed on the way rather than being refused: TikTok unreachable, silent,
+/// unreadable, or failing itself (5xx). The same call may work a little later. (A silent
+/// TikTok may have made the init: trying again then costs one unused init, as a crash does.)
+fn on_the_way(error: &crate::error::Error) -> bool {
+    use crate::error::Error;
+    match error {
+        Error::Timeout(_) | Error::Unreachable(_) | Error::BadResponse(_) => true,
+        Error::TikTok(refused) => refused.http_status >= 500 || refused.api.code.is_retryable(),
+        _ => false,
     }
 }
 
@@ -229,7 +348,10 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
                     at,
                     confirmed: offset,
                 };
-                app.jobs.save(job).await;
+                if !app.jobs.save(job).await {
+                    // Cancelled: stop sending (the task is being stopped too).
+                    return job.state.clone();
+                }
                 continue;
             }
             Err(PutError::File(detail)) => {
@@ -364,6 +486,17 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
                 };
             }
             Ok(_) => errors = 0,
+            // TikTok's 30 status calls a minute: a pause, not a failure.
+            Err(crate::error::Error::TikTok(refused))
+                if Limit::of(&refused.api.code) == Some(Limit::RateLimited) =>
+            {
+                let wait = refused
+                    .retry_after_secs
+                    .map_or(app.rate_limit_wait, Duration::from_secs);
+                tracing::info!(%publish_id, ?wait, "status polls rate-limited: waiting");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
             Err(error) => {
                 errors += 1;
                 tracing::warn!(%publish_id, code = %error.code(), errors, "status poll failed");

@@ -112,11 +112,18 @@ async fn route(
         (&Method::POST, UPLOAD_PATH) => upload::upload(app, caller, request).await,
         (_, UPLOAD_PATH) => Err(Error::MethodNotAllowed("POST")),
         (&Method::GET, JOBS_PATH) => Ok(upload::jobs(app)),
+        (_, JOBS_PATH) => Err(Error::MethodNotAllowed("GET")),
         (&Method::GET, path) if path.starts_with(JOBS_PREFIX) => {
             upload::job(app, &path[JOBS_PREFIX.len()..])
         }
-        (_, path) if path == JOBS_PATH || path.starts_with(JOBS_PREFIX) => {
-            Err(Error::MethodNotAllowed("GET"))
+        (&Method::PATCH, path) if path.starts_with(JOBS_PREFIX) => {
+            upload::edit(app, &path[JOBS_PREFIX.len()..], request).await
+        }
+        (&Method::DELETE, path) if path.starts_with(JOBS_PREFIX) => {
+            upload::cancel(app, &path[JOBS_PREFIX.len()..]).await
+        }
+        (_, path) if path.starts_with(JOBS_PREFIX) => {
+            Err(Error::MethodNotAllowed("GET, PATCH, DELETE"))
         }
         (method, path) if path.starts_with(POST_PREFIX) => {
             let rest = &path[POST_PREFIX.len()..];
@@ -216,7 +223,7 @@ async fn create_post(
         event.caption = Some(post.post_info.title.clone()).filter(|title| !title.is_empty());
     }
 
-    let started = match init::start(app, &post).await {
+    let started = match init::start(app, &post, false).await {
         Ok(started) => started,
         Err(Error::NotConnected) => return Err(Error::NotConnected),
         Err(error) => {

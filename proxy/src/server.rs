@@ -12,6 +12,7 @@ use crate::body::BodyIdleTimeout;
 use crate::config::{Config, EmbedConfig};
 use crate::connections::Connections;
 use crate::init::Readings;
+use crate::init_limit::InitLimit;
 use crate::jobs::Jobs;
 use crate::log::Log;
 use crate::login::Logins;
@@ -76,6 +77,14 @@ pub struct App {
     pub jobs: Jobs,
     /// How often a job polls `status/fetch`.
     pub job_poll_interval: Duration,
+    /// Our count of TikTok's init limit; jobs wait on it.
+    pub init_limit: InitLimit,
+    /// How long a job waits after a 429 without `Retry-After`.
+    pub rate_limit_wait: Duration,
+    /// How long a job waits after a cap before trying again.
+    pub cap_wait: Duration,
+    /// How long a job waits before each new try of an init that failed on the way.
+    pub init_retry_delays: Vec<Duration>,
     /// Cancelled when the proxy stops: job tasks end at their next await, and the next start
     /// continues them from their records.
     pub stopping: CancellationToken,
@@ -162,6 +171,10 @@ pub async fn run(
         uploads_dir: config.uploads_dir,
         jobs,
         job_poll_interval: config.job_poll_interval,
+        init_limit: InitLimit::new(config.init_limit, config.init_window),
+        rate_limit_wait: config.rate_limit_wait,
+        cap_wait: config.cap_wait,
+        init_retry_delays: config.init_retry_delays,
         stopping: CancellationToken::new(),
     });
     for job in app.jobs.unfinished() {

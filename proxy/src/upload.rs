@@ -6,16 +6,23 @@
 //! --data-binary`) with the fields in the query string. Fields: `mode` (`direct`, the default,
 //! or `inbox`), `caption`, `privacy_level`, `disable_duet`, `disable_stitch`,
 //! `disable_comment`, `brand_content_toggle`, `brand_organic_toggle`, `is_aigc`,
-//! `video_cover_timestamp_ms`, `file_name`, `force`; and `wait=true` in the query to answer
-//! only once TikTok's final status is in. The post's rules are `CreatePost::validate`'s, checked
-//! before the video is received whenever the fields come first.
+//! `video_cover_timestamp_ms`, `file_name`, `force`, `publish_at` (an RFC 3339 time or a delay
+//! such as `2h`: the job waits until then, `protocol::schedule`); and `wait=true` in the query to
+//! answer only once TikTok's final status is in. The post's rules are `CreatePost::validate`'s,
+//! checked before the video is received whenever the fields come first.
+//!
+//! Until a job starts it may be changed (`PATCH /api/jobs/{job_id}`, [`JobPatch`]) or cancelled
+//! (`DELETE /api/jobs/{job_id}`); a cancel after the start abandons the upload (see
+//! [`cancel`]).
 
-use crate::body::{Body, idle_body, json_response};
+use crate::body::{Body, idle_body, json_response, read_json};
 use crate::error::Error;
 use crate::idle_body::is_stalled;
 use crate::jobs::{self, Job, JobState};
+use crate::log::{EventKind, LogEvent};
 use crate::operator::Caller;
 use crate::poster;
+use crate::routes;
 use crate::server::App;
 use crate::spool::{Spooled, spool};
 use bytes::Bytes;
@@ -25,7 +32,10 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use protocol::chunk::MAX_VIDEO_SIZE;
-use protocol::wire::{CreatePost, InvalidPost, JobList, PostFields, PostMode};
+use protocol::schedule::resolve_publish_at;
+use protocol::wire::{
+    CreatePost, InvalidPost, JobList, JobPatch, PostFields, PostMode, UploadEventKind,
+};
 use protocol::{ContentType, PrivacyLevel};
 use std::sync::Arc;
 
@@ -59,6 +69,11 @@ pub async fn upload(
             .and_then(|value: &hyper::header::HeaderValue| value.to_str().ok())
             .map(str::to_owned)
     };
+    if wait && form.publish_at.is_some_and(|at| at > jobs::unix_now()) {
+        return Err(Error::BadUpload(
+            "wait=true would hold the call until publish_at and beyond: leave one of them out, and follow the job at its status_url.".into(),
+        ));
+    }
     let content_type = header(CONTENT_TYPE).unwrap_or_default();
     let length: Option<u64> = header(CONTENT_LENGTH).and_then(|value| value.parse().ok());
     let id = jobs::new_id();
@@ -142,6 +157,8 @@ pub async fn upload(
         post_info: post.post_info,
         owner: caller.owner(),
         reinits: 0,
+        init_failures: 0,
+        publish_at: form.publish_at,
         state: JobState::Queued,
         created_at: now.clone(),
         updated_at: now,
@@ -154,11 +171,17 @@ pub async fn upload(
         ));
     }
     poster::start(app.clone(), job.clone(), false);
-    // The 202 carries the publish_id (init is one quick call); `wait` holds on to the end.
+    // The 202 carries the publish_id (init is one quick call) unless the job waits for its
+    // time or for TikTok's limits; `wait` holds on to the end.
     let until: fn(&Job) -> bool = if wait {
         Job::is_final
     } else {
-        |job| job.publish_id().is_some() || job.is_final()
+        |job| {
+            job.publish_id().is_some()
+                || job.is_final()
+                || job.starts_at().is_some_and(|at| at > jobs::unix_now())
+                || matches!(job.state, JobState::Waiting { .. })
+        }
     };
     let job = tokio::select! {
         waited = app.jobs.wait_for(&id, until) => waited,
@@ -188,6 +211,122 @@ pub fn job(app: &App, id: &str) -> Result<Response<Body>, Error> {
     Ok(json_response(StatusCode::OK, &job.info()))
 }
 
+/// `PATCH /api/jobs/{job_id}`: changes a job that has not started ([`JobPatch`]); 409
+/// `job_started` once it has. The post is validated again as a whole.
+pub async fn edit(
+    app: &App,
+    id: &str,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Error> {
+    let id = known_id(app, id)?;
+    let patch: JobPatch = read_json(request).await?;
+    let publish_at = patch
+        .publish_at
+        .as_deref()
+        .map(|text| resolve_publish_at(text, jobs::unix_now()))
+        .transpose()?;
+    let job = app
+        .jobs
+        .update(id, |job| {
+            if !job.is_pending() {
+                return Err(Error::JobStarted(job.info().stage));
+            }
+            let mut post_info = job.post_info.clone();
+            patch.apply(&mut post_info);
+            let post = CreatePost {
+                mode: job.mode,
+                video_size: job.video_size,
+                content_type: job.content_type.mime().to_owned(),
+                file_name: job.file_name.clone(),
+                post_info,
+            };
+            post.validate()?;
+            job.post_info = post.post_info;
+            if let Some(publish_at) = publish_at {
+                job.publish_at = Some(publish_at);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &job.info()))
+}
+
+/// `DELETE /api/jobs/{job_id}`: cancels a job and removes its video from the server; answers
+/// its final [`protocol::wire::JobInfo`] (stage `cancelled`).
+///
+/// A job that has not started is simply dropped. One that has started is stopped where it is:
+/// an init on its way is abandoned, and so is an upload — TikTok has no cancel for a file
+/// upload, but it posts nothing until the last chunk is in, and the upload URL expires within
+/// the hour. If the last chunk got through just before the stop, TikTok's status says so and
+/// the answer's `message` tells it. Once TikTok holds every byte (stage `uploaded`) the post is
+/// TikTok's to publish
+/// and the cancel is refused (409 `job_uploaded`: delete it in the TikTok app); a final job
+/// answers 409 `job_finished`.
+pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
+    let id = known_id(app, id)?;
+    let mut was_uploading = false;
+    let mut job = app
+        .jobs
+        .update(id, |job| match &job.state {
+            JobState::Uploaded { .. } => Err(Error::JobUploaded),
+            _ if job.is_final() => Err(Error::JobFinished(job.info().stage)),
+            state => {
+                was_uploading = matches!(state, JobState::Uploading { .. });
+                job.state = JobState::Cancelled {
+                    publish_id: job.publish_id().map(str::to_owned),
+                    message: None,
+                };
+                Ok(())
+            }
+        })
+        .await?;
+    app.jobs.stop(id);
+    // The last chunk may have reached TikTok just before the stop: then it will publish, and
+    // the caller must hear it rather than believe nothing was posted.
+    if was_uploading
+        && let Some(publish_id) = job.publish_id().map(str::to_owned)
+        && let Ok(state) = routes::poll(app, &publish_id).await
+        && (state.status != protocol::PublishStatus::ProcessingUpload
+            || state.uploaded_bytes == Some(job.video_size))
+    {
+        tracing::warn!(job = %job.id, %publish_id, "cancelled, but TikTok already held the whole video");
+        job = app
+            .jobs
+            .update(id, |job| {
+                job.state = JobState::Cancelled {
+                    publish_id: Some(publish_id.clone()),
+                    message: Some(
+                        "TikTok had received the whole video just before the cancel, and will publish it. Delete the post in the TikTok app if it should not stay.".to_owned(),
+                    ),
+                };
+                Ok(())
+            })
+            .await?;
+    }
+    if let Some(publish_id) = job.publish_id() {
+        let mut event = LogEvent::now(EventKind::Upload);
+        event.publish_id = Some(publish_id.to_owned());
+        event.mode = Some(job.mode);
+        event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
+        event.upload_event = Some(UploadEventKind::Cancelled);
+        routes::append(app, &event).await;
+    }
+    match tokio::fs::remove_file(&job.file).await {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => tracing::warn!(job = %job.id, %error, "could not remove a cancelled video"),
+    }
+    tracing::info!(job = %job.id, "job cancelled");
+    Ok(json_response(StatusCode::OK, &job.info()))
+}
+
+/// A path's job id, if it names a job.
+fn known_id<'a>(app: &App, id: &'a str) -> Result<&'a str, Error> {
+    Some(id)
+        .filter(|id| jobs::is_job_id(id) && app.jobs.get(id).is_some())
+        .ok_or(Error::UnknownJob)
+}
+
 /// The post's details as the call gave them.
 #[derive(Debug, Default)]
 struct Form {
@@ -195,6 +334,8 @@ struct Form {
     file_name: String,
     fields: PostFields,
     force: bool,
+    /// When the job may start (Unix seconds), if not at once.
+    publish_at: Option<u64>,
 }
 
 impl Form {
@@ -229,9 +370,13 @@ impl Form {
             "brand_organic_toggle" => fields.brand_organic_toggle = flag(name, value)?,
             "is_aigc" => fields.is_aigc = flag(name, value)?,
             "force" => self.force = flag(name, value)?,
+            "publish_at" if value.trim().is_empty() => self.publish_at = None,
+            "publish_at" => {
+                self.publish_at = Some(resolve_publish_at(value, jobs::unix_now())?);
+            }
             other => {
                 return Err(Error::BadUpload(format!(
-                    "{other:?} is not a field of this call; it takes mode, caption, privacy_level, disable_duet, disable_stitch, disable_comment, brand_content_toggle, brand_organic_toggle, is_aigc, video_cover_timestamp_ms, file_name and force."
+                    "{other:?} is not a field of this call; it takes mode, caption, privacy_level, disable_duet, disable_stitch, disable_comment, brand_content_toggle, brand_organic_toggle, is_aigc, video_cover_timestamp_ms, file_name, force and publish_at."
                 )));
             }
         }

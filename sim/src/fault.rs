@@ -22,6 +22,13 @@ pub enum Fault {
     /// before the answer is sent: TikTok holds the chunk, the client does not know it. A client
     /// that sends the chunk again gets 416 with TikTok's `Content-Range`, and must resync.
     LoseAnswer { chunk: u64 },
+    /// The next PUT of chunk `chunk` waits `duration` before its body is read, then is handled
+    /// as usual (a client gone meanwhile left an incomplete body: nothing is accepted). Holds a
+    /// client at a known point mid-upload.
+    HangChunk { chunk: u64, duration: Duration },
+    /// The next PUT of chunk `chunk` is received and accepted, and its answer then waits
+    /// `duration`: TikTok holds the chunk, and a client that stops meanwhile does not know it.
+    LateAnswer { chunk: u64, duration: Duration },
     /// The next `times` calls to `endpoint` answer `code` with `http_status` (for example 429
     /// `rate_limit_exceeded` on init, or creator_info's `spam_risk_too_many_posts` with 200, as
     /// TikTok does). API endpoints wrap it in the envelope; the OAuth token and revoke endpoints
@@ -147,6 +154,23 @@ impl FaultQueue {
         .is_some()
     }
 
+    /// How long a PUT of chunk `index` waits before its body is read, if a `HangChunk` applies.
+    pub(crate) fn hang_chunk(&mut self, index: u64) -> Option<Duration> {
+        self.take(|fault| match fault {
+            Fault::HangChunk { chunk, duration } if *chunk == index => Some(*duration),
+            _ => None,
+        })
+    }
+
+    /// How long to hold back the answer to an accepted PUT of chunk `index`, if a `LateAnswer`
+    /// applies.
+    pub(crate) fn late_answer(&mut self, index: u64) -> Option<Duration> {
+        self.take(|fault| match fault {
+            Fault::LateAnswer { chunk, duration } if *chunk == index => Some(*duration),
+            _ => None,
+        })
+    }
+
     /// Whether to accept a PUT of chunk `index` and then drop its answer.
     pub(crate) fn lose_answer(&mut self, index: u64) -> bool {
         self.take(|fault| match fault {
@@ -211,6 +235,21 @@ mod tests {
         assert!(queue.drop_connection(0));
         assert!(!queue.drop_connection(0));
         assert_eq!(queue.hang(Endpoint::VideoInit), None);
+        assert!(queue.pending().is_empty());
+
+        queue.push(Fault::HangChunk {
+            chunk: 1,
+            duration: Duration::from_secs(2),
+        });
+        queue.push(Fault::LateAnswer {
+            chunk: 5,
+            duration: Duration::from_secs(3),
+        });
+        assert_eq!(queue.hang_chunk(0), None);
+        assert_eq!(queue.late_answer(1), None);
+        assert_eq!(queue.hang_chunk(1), Some(Duration::from_secs(2)));
+        assert_eq!(queue.hang_chunk(1), None, "once");
+        assert_eq!(queue.late_answer(5), Some(Duration::from_secs(3)));
         assert!(queue.pending().is_empty());
     }
 }

@@ -36,14 +36,14 @@
 //! ChunkRule::{Documented, SmallerLastChunk, WholeOnly}  // multi-chunk plans init accepts
 //! Persona { nickname, username, avatar_url, privacy_level_options, comment_disabled,
 //!           duet_disabled, stitch_disabled, max_video_post_duration_sec, audited,
-//!           private_account }                       // Persona::default(), Persona::private()
+//!           private_account, daily_post_cap }       // Persona::default(), Persona::private()
 //! RateLimits { creator_info, init, status }         // default 20/6/30 per minute; off()
 //! UploadRecord { publish_id, mode: Mode, plan: ChunkPlan, content_type, post_info,
 //!                received_bytes, chunks_accepted: Vec<ChunkRange>, sha256, complete,
 //!                upload_url }
 //! RecordedRequest { method, path, query, headers, body, status }
-//! Fault::{ChunkStatus, DropConnection, ApiError, Hang, LateTokenAnswer, FailPublish,
-//!        ExpireUploadUrls}
+//! Fault::{ChunkStatus, DropConnection, LoseAnswer, HangChunk, LateAnswer, ApiError, Hang,
+//!        LateTokenAnswer, FailPublish, ExpireUploadUrls}
 //! Endpoint::{CreatorInfo, VideoInit, InboxInit, StatusFetch, Upload, Authorize, OAuthToken,
 //!            OAuthRevoke}
 //! Mode = protocol::wire::PostMode::{Direct, Inbox}

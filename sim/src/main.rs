@@ -80,6 +80,11 @@ struct Args {
     /// plain seconds).
     #[arg(long, env = "SIM_PROCESSING_DELAY", default_value = "2s", value_parser = parse_delay)]
     processing_delay: Duration,
+    /// TikTok's daily cap on the creator's Direct Posts: past it, video/init answers 403
+    /// spam_risk_too_many_posts (TikTok's is "typically around 15"). Default: no cap.
+    #[arg(long, env = "SIM_DAILY_POST_CAP")]
+    daily_post_cap: Option<u32>,
+
     /// Turn off TikTok's rate limits (20/min creator_info, 6/min per init, 30/min status).
     #[arg(long, env = "SIM_NO_RATE_LIMITS")]
     no_rate_limits: bool,
@@ -110,6 +115,7 @@ impl Args {
             max_video_post_duration_sec: self.max_duration,
             audited: !self.unaudited,
             private_account: self.private_account,
+            daily_post_cap: self.daily_post_cap,
             ..Persona::default()
         };
         SimOptions {

@@ -145,6 +145,11 @@ pub struct Persona {
     pub audited: bool,
     /// Whether the creator's account is private.
     pub private_account: bool,
+    /// TikTok's daily cap on this account's Direct Posts through the API ("typically around
+    /// 15", and it varies by creator): past it, `video/init` answers 403
+    /// `spam_risk_too_many_posts`. Counts completed direct uploads of the last 24 hours. `None`
+    /// (the default) leaves it out, so long demos and test runs are not capped.
+    pub daily_post_cap: Option<u32>,
 }
 
 impl Default for Persona {
@@ -161,6 +166,7 @@ impl Default for Persona {
             max_video_post_duration_sec: DEFAULT_MAX_DURATION_SEC,
             audited: true,
             private_account: false,
+            daily_post_cap: None,
         }
     }
 }

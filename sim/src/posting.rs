@@ -76,13 +76,19 @@ pub(crate) fn video_init(sim: &Sim, body: Option<Value>) -> Result<Value, ApiFai
         ));
     }
     let plan = file_plan(sim, &init.source_info)?;
-    open(
-        sim,
-        PostMode::Direct,
-        plan,
-        Some(init.post_info),
-        |_| Ok(()),
-    )
+    open(sim, PostMode::Direct, plan, Some(init.post_info), |state| {
+        let Some(cap) = persona.daily_post_cap else {
+            return Ok(());
+        };
+        let posted = state.direct_posts_today(Instant::now());
+        if posted >= cap as usize {
+            return Err(ApiFailure::new(
+                ErrorCode::SpamRiskTooManyPosts,
+                format!("The user has made {posted} posts in the last 24 hours; the cap is {cap}."),
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// `inbox/video/init`: only `source_info` counts (a `post_info` is accepted and ignored), and

@@ -80,6 +80,19 @@ impl State {
     /// not complete, URL not expired. (TikTok counts shares "not yet posted" by the creator; the
     /// simulator has no creator to post them, so a completed upload stops counting, which keeps
     /// long demos usable.)
+    /// Direct Posts that count against the creator's daily cap: completed uploads started in
+    /// the last 24 hours.
+    pub(crate) fn direct_posts_today(&self, now: Instant) -> usize {
+        self.sessions
+            .iter()
+            .filter(|session| {
+                session.record.mode == PostMode::Direct
+                    && session.record.complete
+                    && now.duration_since(session.created_at) < PENDING_SHARE_WINDOW
+            })
+            .count()
+    }
+
     pub(crate) fn pending_inbox_shares(&self, now: Instant) -> usize {
         self.sessions
             .iter()

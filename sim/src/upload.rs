@@ -15,6 +15,7 @@ use protocol::chunk::{ChunkRange, ContentRange};
 use protocol::media::ContentType;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// A header naming why a PUT was refused; the body stays empty, as TikTok's does.
@@ -54,9 +55,17 @@ pub(crate) async fn put(
         }
         Ok(Admitted::Receive(pending)) => {
             let lose_answer = pending.lose_answer;
-            let answer = receive(sim, pending, &mut body).await;
-            if lose_answer && matches!(answer, Answer::Accepted { .. }) {
+            let late_answer = pending.late_answer;
+            if let Some(duration) = pending.hang {
+                tokio::time::sleep(duration).await;
+            }
+            let answer = receive(sim, *pending, &mut body).await;
+            let accepted = matches!(answer, Answer::Accepted { .. });
+            if lose_answer && accepted {
                 return Err(ConnectionDropped);
+            }
+            if let Some(duration) = late_answer.filter(|_| accepted) {
+                tokio::time::sleep(duration).await;
             }
             answer
         }
@@ -92,7 +101,7 @@ pub(crate) fn preflight(sim: &Sim, request: &Request<Incoming>) -> Response<Body
 /// What a PUT's headers allow.
 enum Admitted {
     /// Read the body as the upload's next chunk.
-    Receive(Pending),
+    Receive(Box<Pending>),
     /// Cut the connection partway through a body of `length` bytes.
     Drop { length: u64 },
 }
@@ -110,6 +119,10 @@ struct Pending {
     content_type: String,
     /// Accept the chunk, then drop the answer ([`crate::Fault::LoseAnswer`]).
     lose_answer: bool,
+    /// Wait this long before reading the body ([`crate::Fault::HangChunk`]).
+    hang: Option<Duration>,
+    /// Accept the chunk, then wait this long to answer ([`crate::Fault::LateAnswer`]).
+    late_answer: Option<Duration>,
 }
 
 /// The answer to a PUT, and the one place each becomes a response.
@@ -244,13 +257,15 @@ fn admit(sim: &Sim, parts: &Parts) -> Result<Admitted, Answer> {
             progress,
         });
     }
-    Ok(Admitted::Receive(Pending {
+    Ok(Admitted::Receive(Box::new(Pending {
         session: index,
         chunk: next,
         hasher: session.hasher.clone(),
         content_type: content_type.to_owned(),
         lose_answer: faults.lose_answer(next.index),
-    }))
+        hang: faults.hang_chunk(next.index),
+        late_answer: faults.late_answer(next.index),
+    })))
 }
 
 /// Reads the chunk's body into the hash, then commits it if every byte arrived and no other PUT

@@ -388,3 +388,46 @@ pub fn run_binary(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
     );
     (output.status, printed)
 }
+
+/// An ISO-BMFF `ftyp` box: what makes the bytes after it sniff as MP4.
+const MP4_HEAD: &[u8] = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+
+/// `len` deterministic bytes that sniff as an MP4.
+pub fn mp4_video(len: usize) -> Bytes {
+    let mut bytes = video_bytes(len).to_vec();
+    bytes[..MP4_HEAD.len()].copy_from_slice(MP4_HEAD);
+    bytes.into()
+}
+
+impl Proxy {
+    /// `POST /api/upload{query}` with `video` as the raw body (`video/mp4`).
+    pub async fn post_video(&self, query: &str, video: Bytes) -> Reply {
+        self.send(
+            self.client
+                .post(self.url(&format!("/api/upload{query}")))
+                .header("content-type", "video/mp4")
+                .body(video),
+        )
+        .await
+    }
+
+    /// Polls `GET /api/jobs/{job_id}` until `done` holds (at most about 30 s); returns the job.
+    pub async fn job_until(&self, job_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut job = Value::Null;
+        for _ in 0..600 {
+            let reply = self.get(&format!("/api/jobs/{job_id}")).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            job = reply.json();
+            if done(&job) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{job_id} never got there: {job}");
+    }
+}
+
+/// Whether a job's stage is one of `stages`.
+pub fn stage_in<'a>(stages: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
+    move |job| stages.contains(&job["stage"].as_str().unwrap_or(""))
+}

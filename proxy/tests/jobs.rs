@@ -1,0 +1,556 @@
+//! Jobs with a time, edited and cancelled: `publish_at` on `POST /api/upload`, `PATCH` and
+//! `DELETE /api/jobs/{job_id}`, a scheduled job across a restart, and TikTok's limits turned
+//! into waiting.
+
+#[allow(
+    dead_code,
+    reason = "support is shared by every test file, and each uses only part of it"
+)]
+mod support;
+
+use protocol::ErrorCode;
+use serde_json::{Value, json};
+use sim::{Endpoint, Fault, Persona, SimOptions};
+use std::time::Duration;
+use support::{Proxy, mp4_video, sha256_hex, spawn_proxy, stage_in};
+
+/// `PATCH /api/jobs/{job_id}` with `body`.
+async fn patch(proxy: &Proxy, job_id: &str, body: &Value) -> support::Reply {
+    proxy
+        .send(
+            proxy
+                .client
+                .patch(proxy.url(&format!("/api/jobs/{job_id}")))
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
+}
+
+async fn delete(proxy: &Proxy, job_id: &str) -> support::Reply {
+    proxy
+        .send(
+            proxy
+                .client
+                .delete(proxy.url(&format!("/api/jobs/{job_id}"))),
+        )
+        .await
+}
+
+fn uploads(proxy: &Proxy) -> Vec<String> {
+    std::fs::read_dir(proxy._dir.path().join("uploads"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_job_with_publish_at_waits_for_its_time_then_posts() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(300_000);
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY&publish_at=2s", video.clone())
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let queued = reply.json();
+    assert_eq!(queued["stage"], "queued", "{queued}");
+    assert!(queued["publish_id"].is_null());
+    let publish_at = queued["publish_at"].as_str().unwrap();
+    let at = humantime::parse_rfc3339(publish_at).unwrap();
+    let ahead = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(ahead <= Duration::from_secs(2), "{publish_at}");
+    // Nothing reaches TikTok before its time.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(proxy.sim.uploads().is_empty());
+
+    let job_id = queued["job_id"].as_str().unwrap();
+    let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
+    assert_eq!(done["stage"], "done", "{done}");
+    let posted_at = humantime::parse_rfc3339(done["updated_at"].as_str().unwrap()).unwrap();
+    assert!(
+        posted_at + Duration::from_secs(1) >= at,
+        "not before its time"
+    );
+    let upload = proxy.sim.uploads().pop().unwrap();
+    assert_eq!(upload.sha256.unwrap(), sha256_hex(&video));
+}
+
+#[tokio::test]
+async fn publish_at_in_the_past_or_far_ahead_or_unreadable_is_refused_before_the_video() {
+    let proxy = spawn_proxy(|_| {}).await;
+    for (publish_at, says) in [
+        ("2020-01-01T00:00:00Z", "in the past"),
+        ("400d", "ahead"),
+        ("tomorrow", "neither a time"),
+        ("2030-01-01T00:00:00", "neither a time"),
+    ] {
+        let reply = proxy
+            .post_video(
+                &format!("?privacy_level=SELF_ONLY&publish_at={publish_at}"),
+                mp4_video(10_000),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{publish_at}: {}", reply.body);
+        let error = reply.error().error;
+        assert_eq!(error.code, "invalid_publish_at");
+        assert!(
+            error.message.contains(says),
+            "{publish_at}: {}",
+            error.message
+        );
+    }
+    // An offset is honoured: an hour ahead in another zone is accepted as such.
+    let in_an_hour = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let utc = humantime::format_rfc3339_seconds(in_an_hour).to_string();
+    let plus_two = {
+        let at =
+            humantime::format_rfc3339_seconds(in_an_hour + Duration::from_secs(7200)).to_string();
+        at.replace('Z', "+02:00")
+    };
+    let reply = proxy
+        .post_video(
+            &format!(
+                "?privacy_level=SELF_ONLY&publish_at={}",
+                plus_two.replace('+', "%2B")
+            ),
+            mp4_video(10_000),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.json()["publish_at"], utc);
+    // wait=true with a time to come would hang the call for hours.
+    let reply = proxy
+        .post_video(
+            "?privacy_level=SELF_ONLY&publish_at=1h&wait=true",
+            mp4_video(20_000),
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(proxy.sim.uploads().is_empty());
+    assert_eq!(
+        uploads(&proxy).len(),
+        1,
+        "only the accepted job's video is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_queued_job_is_edited_then_started_now_and_refuses_edits_afterwards() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let reply = proxy
+        .post_video(
+            "?privacy_level=SELF_ONLY&caption=first&publish_at=1h",
+            mp4_video(200_000),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+
+    // Refused edits change nothing.
+    let reply = patch(&proxy, &job_id, &json!({"colour": "red"})).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let reply = patch(&proxy, &job_id, &json!({"caption": "x".repeat(2201)})).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let reply = patch(&proxy, &job_id, &json!({"brand_content_toggle": true})).await;
+    assert_eq!(
+        reply.status, 400,
+        "branded content cannot be private: {}",
+        reply.body
+    );
+    let reply = patch(
+        &proxy,
+        &job_id,
+        &json!({"publish_at": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.error().error.code, "invalid_publish_at");
+    let reply = patch(&proxy, "job_0123456789abcdef", &json!({})).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+
+    let reply = patch(
+        &proxy,
+        &job_id,
+        &json!({"caption": "second #edited", "privacy_level": "MUTUAL_FOLLOW_FRIENDS", "disable_comment": true}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let edited = reply.json();
+    assert_eq!(edited["caption"], "second #edited");
+    assert_eq!(edited["privacy_level"], "MUTUAL_FOLLOW_FRIENDS");
+    assert_eq!(edited["stage"], "queued");
+    assert!(proxy.sim.uploads().is_empty());
+
+    let reply = patch(&proxy, &job_id, &json!({"publish_at": "now"})).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let done = proxy
+        .job_until(&job_id, stage_in(&["done", "failed"]))
+        .await;
+    assert_eq!(done["stage"], "done", "{done}");
+    let post_info = proxy.sim.uploads().pop().unwrap().post_info.unwrap();
+    assert_eq!(post_info.title.as_deref(), Some("second #edited"));
+    assert_eq!(post_info.privacy_level.as_str(), "MUTUAL_FOLLOW_FRIENDS");
+    assert!(post_info.disable_comment);
+
+    let reply = patch(&proxy, &job_id, &json!({"caption": "too late"})).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    let error = reply.error().error;
+    assert_eq!(error.code, "job_started");
+    assert!(error.message.contains("stage done"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn cancelling_a_queued_job_removes_it_and_its_video() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let reply = proxy
+        .post_video(
+            "?privacy_level=SELF_ONLY&publish_at=30m",
+            mp4_video(100_000),
+        )
+        .await;
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(uploads(&proxy).len(), 1);
+
+    let reply = delete(&proxy, &job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["stage"], "cancelled");
+    assert!(uploads(&proxy).is_empty(), "the video is removed");
+    assert_eq!(
+        proxy.get(&format!("/api/jobs/{job_id}")).await.json()["stage"],
+        "cancelled"
+    );
+    let reply = delete(&proxy, &job_id).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    assert_eq!(reply.error().error.code, "job_finished");
+    let reply = patch(&proxy, &job_id, &json!({"publish_at": "now"})).await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(proxy.sim.uploads().is_empty(), "nothing went to TikTok");
+    // The same video may be sent again once its job is cancelled.
+    let reply = proxy
+        .post_video(
+            "?privacy_level=SELF_ONLY&publish_at=30m",
+            mp4_video(100_000),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn cancelling_a_running_upload_stops_it_before_tiktok_holds_the_video() {
+    let proxy = spawn_proxy(|_| {}).await;
+    // The first chunk's PUT hangs, so the job is mid-upload when it is cancelled.
+    proxy.sim.script(Fault::Hang {
+        endpoint: Endpoint::Upload,
+        duration: Duration::from_secs(2),
+        times: 1,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(400_000))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+    let reply = delete(&proxy, &job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cancelled = reply.json();
+    assert_eq!(cancelled["stage"], "cancelled");
+    assert!(cancelled["message"].is_null(), "{cancelled}");
+    let publish_id = cancelled["publish_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let upload = proxy.sim.upload(&publish_id).unwrap();
+    assert!(!upload.complete, "an abandoned upload is never posted");
+    assert!(upload.chunks_accepted.is_empty());
+    assert_eq!(proxy.sim.uploads().len(), 1, "no other init");
+    assert_eq!(
+        proxy.get(&format!("/api/jobs/{job_id}")).await.json()["stage"],
+        "cancelled"
+    );
+    assert!(uploads(&proxy).is_empty());
+    let cancel_line = proxy
+        .log_lines()
+        .into_iter()
+        .find(|line| line["upload_event"] == "cancelled");
+    assert!(cancel_line.is_some(), "the log says it was cancelled");
+}
+
+#[tokio::test]
+async fn a_scheduled_job_whose_time_passed_while_the_proxy_was_down_starts_at_once() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY&publish_at=1s", mp4_video(100_000))
+        .await;
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+    let Proxy {
+        sim,
+        shutdown,
+        task,
+        _dir: dir,
+        ..
+    } = proxy;
+    shutdown.unwrap().send(()).unwrap();
+    task.await.unwrap().unwrap();
+    assert!(sim.uploads().is_empty(), "stopped before its time");
+    // Down past its time.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let proxy = support::spawn_proxy_on(sim.clone(), dir, |_| {}).await;
+    let done = proxy
+        .job_until(&job_id, stage_in(&["done", "failed"]))
+        .await;
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!(sim.uploads().len(), 1);
+}
+
+#[tokio::test]
+async fn tiktoks_limits_make_a_job_wait_not_fail() {
+    let proxy = spawn_proxy(|config| {
+        config.rate_limit_wait = Duration::from_secs(1);
+        config.cap_wait = Duration::from_secs(1);
+    })
+    .await;
+    for (endpoint, code, http_status, mode) in [
+        (
+            Endpoint::VideoInit,
+            ErrorCode::RateLimitExceeded,
+            429,
+            "direct",
+        ),
+        (
+            Endpoint::InboxInit,
+            ErrorCode::SpamRiskTooManyPendingShare,
+            403,
+            "inbox",
+        ),
+        (
+            Endpoint::VideoInit,
+            ErrorCode::SpamRiskTooManyPosts,
+            403,
+            "direct",
+        ),
+    ] {
+        proxy.sim.script(Fault::ApiError {
+            endpoint,
+            code: code.clone(),
+            http_status,
+            times: 1,
+        });
+        let reply = proxy
+            .post_video(
+                &format!("?mode={mode}&privacy_level=SELF_ONLY&force=true"),
+                mp4_video(50_000),
+            )
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        let waiting = reply.json();
+        assert_eq!(waiting["stage"], "waiting", "{code}: {waiting}");
+        assert!(waiting["until"].is_string(), "{waiting}");
+        assert!(
+            waiting["message"].as_str().unwrap().contains("wait"),
+            "{waiting}"
+        );
+        let job_id = waiting["job_id"].as_str().unwrap();
+        let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
+        assert_eq!(done["stage"], "done", "{code}: {done}");
+    }
+    // No failure reached the history.
+    assert!(
+        proxy
+            .log_lines()
+            .iter()
+            .all(|line| line["event"] != "post_failed"),
+        "{:?}",
+        proxy.log_lines()
+    );
+}
+
+#[tokio::test]
+async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
+    let proxy = spawn_proxy(|config| {
+        config.init_limit = 2;
+        config.init_window = Duration::from_secs(2);
+    })
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let reply = proxy
+            .post_video(
+                &format!("?privacy_level=SELF_ONLY&caption=n{n}"),
+                mp4_video(20_000 + n),
+            )
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        ids.push(reply.json());
+    }
+    assert!(ids[0]["publish_id"].is_string());
+    assert!(ids[1]["publish_id"].is_string());
+    assert_eq!(ids[2]["stage"], "waiting", "{}", ids[2]);
+    let done = proxy
+        .job_until(
+            ids[2]["job_id"].as_str().unwrap(),
+            stage_in(&["done", "failed"]),
+        )
+        .await;
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!(
+        proxy.sim.uploads().len(),
+        3,
+        "no init was refused by TikTok"
+    );
+}
+
+#[tokio::test]
+async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
+    let options = SimOptions {
+        persona: Persona {
+            daily_post_cap: Some(1),
+            ..Persona::default()
+        },
+        ..support::sim_options()
+    };
+    let proxy = support::spawn_proxy_with(options, |config| {
+        config.cap_wait = Duration::from_millis(500);
+    })
+    .await;
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY&wait=true", mp4_video(30_000))
+        .await;
+    assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(40_000))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    assert!(
+        waiting["message"].as_str().unwrap().contains("daily limit"),
+        "{waiting}"
+    );
+    let job_id = waiting["job_id"].as_str().unwrap();
+    // It tries again after each wait, and keeps waiting while the cap holds.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let inits = || {
+        proxy
+            .sim
+            .requests()
+            .iter()
+            .filter(|request| request.path == Endpoint::VideoInit.path())
+            .count()
+    };
+    assert!(inits() >= 3, "{} inits", inits());
+    assert_eq!(
+        proxy.get(&format!("/api/jobs/{job_id}")).await.json()["stage"],
+        "waiting"
+    );
+    proxy.sim.set_persona(Persona {
+        daily_post_cap: Some(2),
+        ..Persona::default()
+    });
+    let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
+    assert_eq!(done["stage"], "done", "{done}");
+    assert_eq!(proxy.sim.uploads().iter().filter(|u| u.complete).count(), 2);
+}
+
+#[tokio::test]
+async fn rate_limited_status_polls_make_a_job_pause_not_fail() {
+    let proxy = spawn_proxy(|config| {
+        config.rate_limit_wait = Duration::from_millis(50);
+    })
+    .await;
+    // More refusals in a row than the polls a job may lose to errors.
+    proxy.sim.script(Fault::ApiError {
+        endpoint: Endpoint::StatusFetch,
+        code: ErrorCode::RateLimitExceeded,
+        http_status: 429,
+        times: 15,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY&wait=true", mp4_video(30_000))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
+    assert!(proxy.sim.pending_faults().is_empty());
+}
+
+#[tokio::test]
+async fn an_init_that_fails_on_the_way_is_tried_again_a_few_times_then_fails() {
+    let proxy = spawn_proxy(|config| {
+        config.init_retry_delays = vec![Duration::from_millis(10); 2];
+    })
+    .await;
+    proxy.sim.script(Fault::ApiError {
+        endpoint: Endpoint::VideoInit,
+        code: ErrorCode::InternalError,
+        http_status: 500,
+        times: 2,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(30_000))
+        .await;
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    assert!(
+        waiting["message"].as_str().unwrap().contains("tries again"),
+        "{waiting}"
+    );
+    let job_id = waiting["job_id"].as_str().unwrap();
+    let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
+    assert_eq!(done["stage"], "done", "{done}");
+
+    // Once more than the delays allow: the job fails, with TikTok's failure in the history.
+    proxy.sim.script(Fault::ApiError {
+        endpoint: Endpoint::VideoInit,
+        code: ErrorCode::InternalError,
+        http_status: 500,
+        times: 3,
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(31_000))
+        .await;
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+    let failed = proxy
+        .job_until(&job_id, stage_in(&["done", "failed"]))
+        .await;
+    assert_eq!(failed["stage"], "failed", "{failed}");
+    assert!(proxy.sim.pending_faults().is_empty());
+    assert!(
+        proxy
+            .log_lines()
+            .iter()
+            .any(|line| line["event"] == "post_failed"),
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_says_it_will_be_posted() {
+    let proxy = spawn_proxy(|_| {}).await;
+    // TikTok takes the (only) chunk but its answer is late, so the job still says uploading.
+    proxy.sim.script(Fault::LateAnswer {
+        chunk: 0,
+        duration: Duration::from_secs(3),
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(200_000))
+        .await;
+    let job = reply.json();
+    let job_id = job["job_id"].as_str().unwrap();
+    let publish_id = job["publish_id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        if proxy.sim.upload(&publish_id).is_some_and(|u| u.complete) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reply = delete(&proxy, job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cancelled = reply.json();
+    assert_eq!(cancelled["stage"], "cancelled");
+    assert!(
+        cancelled["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("will publish it")),
+        "{cancelled}"
+    );
+}
