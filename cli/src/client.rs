@@ -6,12 +6,15 @@ use crate::details::PostDetails;
 use crate::error::Error;
 use futures_util::TryStreamExt;
 use indicatif::ProgressBar;
-use protocol::ContentType;
-use protocol::wire::{ErrorBody, History, JOBS_PATH, JobInfo, JobList, UPLOAD_PATH};
+use protocol::media::SNIFF_LEN;
+use protocol::wire::{
+    ACCESS_PATH, Access, ErrorBody, History, JOBS_PATH, JobInfo, JobList, UPLOAD_PATH,
+};
 use reqwest::{Method, RequestBuilder, multipart};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 /// Where the proxy listens unless told otherwise: its own default address.
@@ -54,6 +57,11 @@ impl Client {
 
     /// `POST /api/upload`: the details as form fields, then the file streamed from disk,
     /// counted on `bar` as it is read. Answers the job once TikTok's init has answered.
+    ///
+    /// What the proxy would refuse is checked here first (`PostDetails::check`), then the
+    /// credentials (`GET /api/session`): a proxy that refuses a request answers before reading
+    /// the body and closes the connection, which the sender may only see as a broken pipe —
+    /// and a big video should not be sent to learn that.
     pub async fn upload(
         &self,
         file: &Path,
@@ -72,9 +80,21 @@ impl Client {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        // Only a hint: the proxy decides by the first bytes.
-        let mime =
-            ContentType::from_file_name(&name).map_or("application/octet-stream", |t| t.mime());
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        let mut reader = opened.take(SNIFF_LEN as u64);
+        let reading = |error| Error::local(format!("reading {}", file.display()), error);
+        reader.read_to_end(&mut head).await.map_err(reading)?;
+        let content_type = details.check(&name, size, &head)?;
+        let mut opened = reader.into_inner();
+        opened.rewind().await.map_err(reading)?;
+        let access: Access = self
+            .call(Method::GET, ACCESS_PATH, |request| request)
+            .await?;
+        if !access.operator {
+            return Err(Error::NoCredentials {
+                url: self.base.clone(),
+            });
+        }
         bar.set_length(size);
         bar.set_position(0);
         let counted = bar.clone();
@@ -82,7 +102,7 @@ impl Client {
             .inspect_ok(move |piece| counted.inc(piece.len() as u64));
         let part = multipart::Part::stream_with_length(reqwest::Body::wrap_stream(pieces), size)
             .file_name(name)
-            .mime_str(mime)
+            .mime_str(content_type.mime())
             .expect("the content types we name are valid MIME types");
         let mut form = multipart::Form::new();
         for (name, value) in details.fields() {
@@ -152,9 +172,19 @@ impl Client {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let unreachable = |error: reqwest::Error| Error::Unreachable {
-            url: self.base.clone(),
-            detail: describe(&error.without_url()),
+        let unreachable = |error: reqwest::Error| {
+            let broke = cut_off(&error);
+            let mut detail = describe(&error.without_url());
+            if broke {
+                detail.push_str(
+                    " (the proxy closed the connection while the request was being sent: it may \
+                     have refused it before reading it all; its log says why)",
+                );
+            }
+            Error::Unreachable {
+                url: self.base.clone(),
+                detail,
+            }
         };
         let response = build(request).send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
@@ -204,6 +234,22 @@ fn job_path(id: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     format!("{JOBS_PATH}/{safe}")
+}
+
+/// Whether the connection broke under the request (a broken pipe or a reset): the other side
+/// closed it, rather than never answering.
+fn cut_off(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// reqwest's error with its causes, which say what actually happened (connection refused, …).

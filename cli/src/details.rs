@@ -2,8 +2,8 @@
 //! (the sidecar wins), turned into the fields of `POST /api/upload`.
 
 use crate::error::Error;
-use protocol::PrivacyLevel;
-use protocol::wire::PostMode;
+use protocol::wire::{CreatePost, PostFields, PostMode};
+use protocol::{ContentType, PrivacyLevel, VideoCheck, VideoError};
 use serde::Deserialize;
 
 /// Who may watch the video, in the words of TikTok's posting screen.
@@ -124,6 +124,53 @@ impl PostDetails {
         fields
     }
 
+    /// What the proxy would refuse before posting, checked here with the same `protocol`
+    /// rules so a refused video is not sent at all: a file of `size` bytes starting with
+    /// `head` that is no video TikTok takes, or details TikTok would refuse. The error carries
+    /// the proxy's code for it.
+    /// On success, the container the first bytes show.
+    pub fn check(&self, file_name: &str, size: u64, head: &[u8]) -> Result<ContentType, Error> {
+        let video = VideoCheck {
+            size,
+            sniffed: ContentType::sniff(head),
+            duration_secs: None,
+        };
+        let content_type = video.check(None).map_err(|error| {
+            let code = match error {
+                VideoError::NotAVideo | VideoError::TooLong { .. } => "not_a_video",
+                VideoError::Empty => "empty_video",
+                VideoError::TooLarge { .. } => "video_too_large",
+            };
+            Error::Invalid {
+                code,
+                message: error.to_string(),
+            }
+        })?;
+        let post = CreatePost {
+            mode: self.mode.unwrap_or_default(),
+            video_size: size,
+            content_type: content_type.mime().to_owned(),
+            file_name: file_name.to_owned(),
+            post_info: PostFields {
+                title: self.caption.clone().unwrap_or_default(),
+                privacy_level: self.privacy_level.clone(),
+                disable_comment: self.disable_comment.unwrap_or_default(),
+                disable_duet: self.disable_duet.unwrap_or_default(),
+                disable_stitch: self.disable_stitch.unwrap_or_default(),
+                video_cover_timestamp_ms: None,
+                brand_content_toggle: self.brand_content_toggle.unwrap_or_default(),
+                brand_organic_toggle: self.brand_organic_toggle.unwrap_or_default(),
+                is_aigc: self.is_aigc.unwrap_or_default(),
+            },
+        };
+        post.validate()
+            .map(|_| content_type)
+            .map_err(|invalid| Error::Invalid {
+                code: invalid.code(),
+                message: invalid.to_string(),
+            })
+    }
+
     /// A sidecar `NAME.json`: the same fields as the upload form.
     pub fn from_json(text: &str) -> Result<Self, Error> {
         serde_json::from_str(text).map_err(|error| {
@@ -194,6 +241,42 @@ mod tests {
         ] {
             assert!(PostDetails::from_json(json).is_err(), "{json}");
         }
+    }
+
+    const MP4_HEAD: &[u8] = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+
+    #[test]
+    fn refused_before_sending() {
+        let check = |json: &str, size: u64, head: &[u8], expected: Result<(), &str>| {
+            let details = PostDetails::from_json(json).unwrap();
+            let got =
+                details
+                    .check("clip.mp4", size, head)
+                    .map(drop)
+                    .map_err(|error| match error {
+                        Error::Invalid { code, .. } => code,
+                        other => panic!("{other:?}"),
+                    });
+            assert_eq!(got, expected, "{json} {size}");
+        };
+        let private = r#"{"privacy_level":"only-me"}"#;
+        check(private, 1000, MP4_HEAD, Ok(()));
+        check(r#"{"mode":"inbox"}"#, 1000, MP4_HEAD, Ok(()));
+        check(private, 1000, b"just some text", Err("not_a_video"));
+        check(private, 0, b"", Err("empty_video"));
+        check(private, 5_000_000_000, MP4_HEAD, Err("video_too_large"));
+        check("{}", 1000, MP4_HEAD, Err("privacy_level_missing"));
+        check(
+            r#"{"privacy_level":"only-me","brand_content_toggle":true}"#,
+            1000,
+            MP4_HEAD,
+            Err("branded_content_private"),
+        );
+        let long = format!(
+            r#"{{"privacy_level":"public","caption":"{}"}}"#,
+            "a".repeat(2300)
+        );
+        check(&long, 1000, MP4_HEAD, Err("caption_too_long"));
     }
 
     #[test]

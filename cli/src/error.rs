@@ -56,6 +56,15 @@ pub enum Error {
     /// No answer from the proxy (refused connection, DNS, a connection lost mid-call).
     #[error("cannot reach the proxy at {url}: {detail}")]
     Unreachable { url: String, detail: String },
+    /// The video or its details would be refused; found before sending, with the same rules
+    /// (`protocol`) and the code the proxy would answer.
+    #[error("{message} ({code}; checked before sending)")]
+    Invalid { code: &'static str, message: String },
+    /// The proxy needs operator access and the call showed none.
+    #[error(
+        "the proxy at {url} needs an API token: set AUTOPOSTER_TOKEN (or --token) to one from `proxy token create NAME`"
+    )]
+    NoCredentials { url: String },
     /// The proxy answered with its error body.
     #[error("{}", refused_message(.call, *.status, .detail))]
     Refused {
@@ -83,6 +92,8 @@ impl Error {
             Self::Usage(_) => exit::USAGE,
             Self::Local { .. } => exit::LOCAL,
             Self::Unreachable { .. } => exit::UNREACHABLE,
+            Self::NoCredentials { .. } => exit::CREDENTIALS,
+            Self::Invalid { .. } => exit::REFUSED,
             Self::Refused { status, .. } => match status {
                 401 | 403 => exit::CREDENTIALS,
                 409 => exit::DUPLICATE,
@@ -107,6 +118,7 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Refused { detail, .. } => Some(&detail.code),
+            Self::Invalid { code, .. } => Some(code),
             _ => None,
         }
     }
