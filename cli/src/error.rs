@@ -135,6 +135,9 @@ fn refused_message(call: &str, status: u16, detail: &ErrorDetail) -> String {
         text.push_str(&format!(", TikTok log_id {log_id}"));
     }
     text.push(')');
+    if detail.code == "duplicate_video" {
+        text.push_str("\nTo post it again anyway, add --force.");
+    }
     if let Some(secs) = detail.retry_after_secs {
         text.push_str(&format!(". Try again in {secs} s."));
     }

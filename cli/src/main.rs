@@ -249,7 +249,7 @@ fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} sending [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta} left",
+            "sending [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
         )
         .expect("the template is valid")
         .progress_chars("=> "),

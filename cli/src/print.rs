@@ -17,6 +17,7 @@ pub fn job_line(job: &JobInfo) -> String {
             job.uploaded_bytes * 100 / job.video_size
         )),
         "uploaded" => line.push_str("  TikTok is processing the video"),
+        "done" => line.push_str(&format!("  {}", job.status.as_deref().unwrap_or("-"))),
         _ => {}
     }
     if let Some(publish_id) = &job.publish_id {
