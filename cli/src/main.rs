@@ -66,10 +66,14 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
-    /// Post every video dropped into DIR once it is completely written, then move it to
-    /// DIR/posted/ or DIR/failed/. NAME.txt beside NAME.mp4 is its caption; NAME.json holds the
-    /// upload's fields (caption, privacy_level, mode, disable_comment, …, publish_at, force)
-    /// and wins over the flags. Runs until Ctrl-C; safe to stop and start again.
+    /// Post every video dropped into a folder, once it is completely written.
+    ///
+    /// A video is sent when it is unchanged across one --interval, then moved with its
+    /// sidecars to DIR/posted/ (with NAME.job.json: the job, publish_id and TikTok's status)
+    /// or DIR/failed/ (with NAME.error.txt saying why) once TikTok's final word is in.
+    /// NAME.txt beside NAME.mp4 is its caption; NAME.json holds the upload's fields (caption,
+    /// privacy_level, mode, disable_comment, …, publish_at, force) and wins over the flags.
+    /// Runs until Ctrl-C; safe to stop and start again: nothing is posted twice.
     #[command(after_help = EXIT_CODES_HELP)]
     Watch {
         /// The folder to watch.
