@@ -13,7 +13,7 @@ use protocol::wire::{
 use reqwest::{Method, RequestBuilder, multipart};
 use serde::de::DeserializeOwned;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
@@ -22,6 +22,10 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8787";
 
 /// How long to wait for the proxy to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long `follow` keeps asking while the proxy is unreachable or failing: long enough for
+/// a restart of the proxy (or of the machine's network), short enough that a script learns.
+pub const FOLLOW_PATIENCE: Duration = Duration::from_secs(60);
 
 /// How much of the video is read from disk at a time (and counted for the bar).
 const READ_PIECE: usize = 64 * 1024;
@@ -141,16 +145,25 @@ impl Client {
     }
 
     /// Asks for the job every `interval` until it is final, calling `changed` whenever it
-    /// moved; answers the final job.
+    /// moved; answers the final job. A job outlives a restart of the proxy, so following it
+    /// does too: the proxy may be away or failing for up to [`FOLLOW_PATIENCE`] at a time.
     pub async fn follow(
         &self,
         mut job: JobInfo,
         interval: Duration,
         mut changed: impl FnMut(&JobInfo),
     ) -> Result<JobInfo, Error> {
+        let mut last_answer = Instant::now();
         while !is_final(&job) {
             tokio::time::sleep(interval).await;
-            let next = self.job(&job.job_id).await?;
+            let next = match self.job(&job.job_id).await {
+                Ok(next) => next,
+                Err(error) if error.is_transient() && last_answer.elapsed() < FOLLOW_PATIENCE => {
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            last_answer = Instant::now();
             if (next.stage, next.uploaded_bytes) != (job.stage, job.uploaded_bytes) {
                 changed(&next);
             }

@@ -1,9 +1,11 @@
 //! `post`, `jobs`, `cancel`, `history`: what they print and how they exit.
 
-use crate::support::{Stack, clip_variant, sha256_hex};
+use crate::support::{Killed, Stack, clip_variant, eventually, sha256_hex};
 use autoposter::exit;
 use protocol::wire::{History, JobList};
-use sim::Fault;
+use sim::{Fault, SimOptions};
+use std::process::Stdio;
+use std::time::Duration;
 
 /// Writes `bytes` as `name` in a fresh folder; the folder lives as long as the guard.
 fn video(name: &str, bytes: &[u8]) -> (tempfile::TempDir, String) {
@@ -177,6 +179,40 @@ fn tiktok_failing_the_post_exits_7_with_its_reason() {
         run.stderr.contains("MP4"),
         "TikTok's reason, for people\n{run}"
     );
+}
+
+#[test]
+fn wait_rides_through_a_restart_of_the_proxy() {
+    let mut stack = Stack::start_with(SimOptions {
+        processing_delay: Duration::from_secs(2),
+        ..SimOptions::default()
+    });
+    let (_dir, file) = video("clip.mp4", &clip_variant("proxy-restart", 0));
+    let waiting = Killed::new(
+        stack
+            .cli()
+            .args([
+                "post",
+                &file,
+                "--privacy",
+                "only-me",
+                "--wait",
+                "--poll",
+                "100ms",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    eventually(Duration::from_secs(30), "TikTok holding every byte", || {
+        stack.complete_uploads().len() == 1
+    });
+    // The deploy restarts the proxy while TikTok is still processing the video.
+    stack.restart_proxy();
+    let run = waiting.finish().expect_code(code(exit::OK));
+    assert!(run.stdout.contains("PUBLISH_COMPLETE"), "{run}");
+    assert_eq!(stack.sim.uploads().len(), 1);
 }
 
 #[test]

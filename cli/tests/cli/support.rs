@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// The simulator and the proxy, on a runtime of their own so the tests can block on the
 /// binary like any caller.
@@ -17,10 +18,10 @@ pub struct Stack {
     pub url: String,
     /// An API token of this proxy (`apt_…`).
     pub token: String,
-    /// Completes the proxy's shutdown future.
-    shutdown: Option<oneshot::Sender<()>>,
-    /// Keeps the proxy's files alive.
-    _dir: tempfile::TempDir,
+    /// Completes the running proxy's shutdown future; `run`'s task.
+    proxy: Option<(oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>)>,
+    /// The proxy's files, kept across its restarts.
+    dir: tempfile::TempDir,
     /// Dropped last: stops the sim's and the proxy's tasks.
     runtime: tokio::runtime::Runtime,
 }
@@ -29,6 +30,14 @@ impl Stack {
     /// A simulator quick to finish processing, and a proxy configured as if it were on the
     /// network (so every call needs the API token) with one token created.
     pub fn start() -> Self {
+        Self::start_with(SimOptions {
+            processing_delay: Duration::from_millis(100),
+            ..SimOptions::default()
+        })
+    }
+
+    /// Like [`Stack::start`], with the simulator's options chosen by the caller.
+    pub fn start_with(options: SimOptions) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -37,46 +46,66 @@ impl Stack {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let tokens_file = dir.path().join("api-tokens.json");
         let (token, _) = proxy::api_tokens::create(&tokens_file, "cli-tests").expect("a token");
-        let (sim, url, shutdown) = runtime.block_on(async {
-            let sim = sim::spawn(SimOptions {
-                processing_delay: Duration::from_millis(100),
-                ..SimOptions::default()
-            })
-            .await
+        let sim = runtime
+            .block_on(sim::spawn(options))
             .expect("the simulator starts");
-            let config = Config {
-                // Only the configuration says so (the listener is on 127.0.0.1): operator
-                // access is then required, as on a real server.
-                listen: "0.0.0.0:8787".parse().expect("an address"),
-                api_base: sim.base_url(),
-                access_token: Some(Secret::new(sim.access_token())),
-                log_path: dir.path().join("posts.jsonl"),
-                uploads_dir: dir.path().join("uploads"),
-                job_poll_interval: Duration::from_millis(20),
-                upstream_timeout: Duration::from_secs(5),
-                status_cache_ttl: Duration::from_millis(10),
-                operator: proxy::OperatorConfig {
-                    api_tokens_file: tokens_file,
-                    ..proxy::OperatorConfig::default()
-                },
-                ..Config::default()
-            };
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let mut stack = Self {
+            sim,
+            url: String::new(),
+            token,
+            proxy: None,
+            dir,
+            runtime,
+        };
+        stack.start_proxy("127.0.0.1:0");
+        stack
+    }
+
+    /// Stops the proxy (as a deploy would: gracefully) and starts a new one on the same
+    /// address, files and simulator.
+    pub fn restart_proxy(&mut self) {
+        let (shutdown, task) = self.proxy.take().expect("a running proxy");
+        let _ = shutdown.send(());
+        self.runtime
+            .block_on(task)
+            .expect("run does not panic")
+            .expect("a clean shutdown");
+        let address = self.url.trim_start_matches("http://").to_owned();
+        self.start_proxy(&address);
+    }
+
+    fn start_proxy(&mut self, address: &str) {
+        let dir = self.dir.path();
+        let config = Config {
+            // Only the configuration says so (the listener is on 127.0.0.1): operator access
+            // is then required, as on a real server.
+            listen: "0.0.0.0:8787".parse().expect("an address"),
+            api_base: self.sim.base_url(),
+            access_token: Some(Secret::new(self.sim.access_token())),
+            log_path: dir.join("posts.jsonl"),
+            uploads_dir: dir.join("uploads"),
+            // TikTok allows 30 status calls a minute: polled every 20 ms through two seconds of
+            // processing, a job meets TikTok's 429s, and the proxy counts those toward failing it.
+            job_poll_interval: Duration::from_millis(100),
+            upstream_timeout: Duration::from_secs(5),
+            status_cache_ttl: Duration::from_millis(10),
+            operator: proxy::OperatorConfig {
+                api_tokens_file: dir.join("api-tokens.json"),
+                ..proxy::OperatorConfig::default()
+            },
+            ..Config::default()
+        };
+        let (url, shutdown, task) = self.runtime.block_on(async {
+            let listener = TcpListener::bind(address).await.expect("a free port");
             let url = format!("http://{}", listener.local_addr().expect("bound"));
             let (shutdown, stop) = oneshot::channel::<()>();
-            tokio::spawn(proxy::run(listener, config, async {
+            let task = tokio::spawn(proxy::run(listener, config, async {
                 let _ = stop.await;
             }));
-            (sim, url, shutdown)
+            (url, shutdown, task)
         });
-        Self {
-            sim,
-            url,
-            token,
-            shutdown: Some(shutdown),
-            _dir: dir,
-            runtime,
-        }
+        self.url = url;
+        self.proxy = Some((shutdown, task));
     }
 
     /// The binary, pointed at this proxy with its token through the environment.
@@ -105,7 +134,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+        if let Some((shutdown, _)) = self.proxy.take() {
             let _ = shutdown.send(());
         }
         let _inside = self.runtime.enter();
@@ -147,20 +176,35 @@ impl std::fmt::Display for Run {
 }
 
 /// A child process killed (SIGKILL) when dropped, so a failing test leaves no watcher behind.
-pub struct Killed(pub std::process::Child);
+pub struct Killed(Option<std::process::Child>);
 
 impl Killed {
+    pub fn new(child: std::process::Child) -> Self {
+        Self(Some(child))
+    }
+
     /// Kills it now, as a crash or `kill -9` would.
     pub fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.end();
+    }
+
+    /// Waits for it to end by itself, and what it printed.
+    pub fn finish(mut self) -> Run {
+        let child = self.0.take().expect("not finished yet");
+        Run::of(child.wait_with_output().expect("the binary ends"))
+    }
+
+    fn end(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.end();
     }
 }
 

@@ -22,7 +22,7 @@ fn watcher(stack: &Stack, dir: &Path) -> Killed {
         .stderr(Stdio::null())
         .spawn()
         .expect("the watcher starts");
-    Killed(child)
+    Killed::new(child)
 }
 
 #[test]
