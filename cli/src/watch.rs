@@ -250,10 +250,14 @@ impl<'a> Watcher<'a> {
         };
         let entry = match self.state.files.get(name) {
             Some(entry) => entry.clone(),
-            None => Entry {
-                sha256: sha256_of(&path)?,
-                attempts: 0,
-                job_id: None,
+            None => match sha256_of(&path) {
+                Ok(sha256) => Entry {
+                    sha256,
+                    attempts: 0,
+                    job_id: None,
+                },
+                // Gone or unreadable since the listing: it ends here, the watcher goes on.
+                Err(error) => return self.problem(name, error),
             },
         };
         let attempts = entry.attempts + 1;
@@ -277,10 +281,11 @@ impl<'a> Watcher<'a> {
             }
             Err(error) if error.code() == Some("duplicate_video") && attempts > 1 => {
                 // Sent before and the proxy has it: that send went through.
-                let jobs = self.client.jobs().await;
-                let earlier = jobs
-                    .ok()
-                    .and_then(|list| list.jobs.into_iter().find(|job| job.sha256 == entry.sha256));
+                let list = match self.client.jobs().await {
+                    Ok(list) => list,
+                    Err(error) => return self.problem(name, error),
+                };
+                let earlier = list.jobs.into_iter().find(|job| job.sha256 == entry.sha256);
                 match earlier {
                     Some(job) => {
                         println!("{name}: already sent as {}", job.job_id);
