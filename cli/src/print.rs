@@ -18,6 +18,12 @@ pub fn job_line(job: &JobInfo) -> String {
         )),
         "uploaded" => line.push_str("  TikTok is processing the video"),
         "done" => line.push_str(&format!("  {}", job.status.as_deref().unwrap_or("-"))),
+        // A job TikTok asked to wait (a rate limit, the daily cap) says why and until when.
+        "waiting" => {
+            if let Some(message) = &job.message {
+                line.push_str(&format!("  {message}"));
+            }
+        }
         _ => {}
     }
     if let Some(publish_id) = &job.publish_id {
@@ -138,25 +144,27 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::wire::{JobStage, PostMode};
+    use protocol::wire::JobStage;
 
+    /// A job as the proxy sends it, built from JSON so fields the proxy adds later (with
+    /// defaults) need no change here.
     fn job(stage: JobStage) -> JobInfo {
-        JobInfo {
-            job_id: "job_0123456789abcdef".into(),
-            status_url: "/api/jobs/job_0123456789abcdef".into(),
-            stage,
-            publish_id: Some("v_pub_file~v2-1.7".into()),
-            mode: PostMode::Direct,
-            file_name: "clip.mp4".into(),
-            video_size: 2_000_000,
-            sha256: "ab".into(),
-            uploaded_bytes: 500_000,
-            status: None,
-            post_ids: Vec::new(),
-            message: None,
-            created_at: "2026-12-02T00:43:26.980Z".into(),
-            updated_at: "2026-12-02T00:43:27.000Z".into(),
-        }
+        let mut job: JobInfo = serde_json::from_value(serde_json::json!({
+            "job_id": "job_0123456789abcdef",
+            "status_url": "/api/jobs/job_0123456789abcdef",
+            "stage": "queued",
+            "publish_id": "v_pub_file~v2-1.7",
+            "mode": "direct",
+            "file_name": "clip.mp4",
+            "video_size": 2_000_000,
+            "sha256": "ab",
+            "uploaded_bytes": 500_000,
+            "created_at": "2026-12-02T00:43:26.980Z",
+            "updated_at": "2026-12-02T00:43:27.000Z",
+        }))
+        .expect("a job");
+        job.stage = stage;
+        job
     }
 
     #[test]
