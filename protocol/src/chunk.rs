@@ -24,12 +24,27 @@ pub const MIN_CHUNK_SIZE: u64 = 5 * 1024 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 64_000_000;
 /// The final chunk may grow to 128 MB (decimal) to absorb the remainder.
 pub const MAX_FINAL_CHUNK_SIZE: u64 = 128_000_000;
-/// Our default chunk for videos over 64 MB: 10 MiB keeps a retry cheap and progress smooth.
+/// Our smallest chunk for videos over 64 MB: 10 MiB keeps a retry cheap and progress smooth.
 pub const DEFAULT_CHUNK_SIZE: u64 = 10 * 1024 * 1024;
+/// The most chunks our default plan cuts a video into, while chunks may still grow (up to
+/// [`MAX_CHUNK_SIZE`]): every chunk costs a round trip (TikTok takes one at a time), and a
+/// failed chunk is sent again whole. With at most 32 chunks, both costs stay bounded as a share
+/// of the upload — at most 32 round trips, at most 1/32 of the video resent per failure — on
+/// any link. Measured on a shaped link in BENCHMARKS.md (figure 7).
+pub const TARGET_CHUNK_COUNT: u64 = 32;
 /// TikTok's cap on `total_chunk_count`.
 pub const MAX_CHUNK_COUNT: u64 = 1000;
 /// The largest video we send: 4 GiB.
 pub const MAX_VIDEO_SIZE: u64 = 4 * 1024 * 1024 * 1024;
+
+/// The chunk our default plan prefers for a video of `video_size` bytes over 64 MB: 10 MiB, or
+/// larger (up to 64 MB) so that a large video needs no more than [`TARGET_CHUNK_COUNT`] chunks.
+/// 10 MiB up to 320 MiB; 1 GiB goes in 32 chunks of 33.5 MB; 4 GiB in 67 of 64 MB (the last larger).
+pub fn preferred_chunk_size(video_size: u64) -> u64 {
+    video_size
+        .div_ceil(TARGET_CHUNK_COUNT)
+        .clamp(DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE)
+}
 
 /// Why a video cannot be planned, or why a plan breaks TikTok's rules. The text is for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,7 +189,7 @@ pub struct ChunkRange {
 impl ChunkPlan {
     /// The plan we use: whole up to 64 MB, otherwise 10 MiB chunks, as documented.
     pub fn new(video_size: u64) -> Result<Self, PlanError> {
-        Self::with_chunk_size(video_size, DEFAULT_CHUNK_SIZE)
+        Self::with_chunk_size(video_size, preferred_chunk_size(video_size))
     }
 
     /// The plan with a preferred chunk size for videos over 64 MB, as documented.
@@ -188,7 +203,7 @@ impl ChunkPlan {
     /// Our default plan under `reading`: whole up to 64 MB (the same under both readings),
     /// otherwise about 10 MiB chunks.
     pub fn for_reading(video_size: u64, reading: PlanReading) -> Result<Self, PlanError> {
-        Self::with_reading(video_size, DEFAULT_CHUNK_SIZE, reading)
+        Self::with_reading(video_size, preferred_chunk_size(video_size), reading)
     }
 
     /// The plan under `reading` with a preferred chunk size (see [`Self::with_chunk_size`]).
@@ -496,9 +511,12 @@ mod tests {
         // Just over the whole-upload ceiling: six 10 MiB chunks, the last one larger.
         check(64_000_001, Ok((10 * MIB, 6, 64_000_001 - 5 * 10 * MIB)));
         check(100 * MIB + 7, Ok((10 * MIB, 10, 10 * MIB + 7)));
+        // Up to 320 MiB, 10 MiB chunks; beyond, at most 32 chunks while a chunk may grow.
+        check(320 * MIB, Ok((10 * MIB, 32, 10 * MIB)));
+        check(1 << 30, Ok(((1 << 30) / 32, 32, (1 << 30) / 32)));
         check(
             MAX_VIDEO_SIZE,
-            Ok((10 * MIB, 409, MAX_VIDEO_SIZE - 408 * 10 * MIB)),
+            Ok((MAX_CHUNK_SIZE, 67, MAX_VIDEO_SIZE - 66 * MAX_CHUNK_SIZE)),
         );
         check(
             MAX_VIDEO_SIZE + 1,
@@ -663,7 +681,8 @@ mod tests {
             ),
             (48_000_001, 4, 47_999_997)
         );
-        check_reading(MAX_VIDEO_SIZE, (10_475_530, 410, 10_475_526));
+        // 4 GiB: 64 MB chunks and a larger last one under the documented reading; 68 even ones here.
+        check_reading(MAX_VIDEO_SIZE, (63_161_284, 68, 63_161_268));
     }
 
     #[test]

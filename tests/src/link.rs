@@ -7,7 +7,7 @@
 //!   sees a real bottleneck (queueing, window growth) rather than a sleep.
 //! - **Round trip**: this kernel has no `netem`, so a [`DelayRelay`] on 127.0.0.1 holds every
 //!   byte for half the round trip in each direction before passing it on to the far side. Its
-//!   socket buffers and what it holds are sized in time at the line rate (100 ms, and half the
+//!   socket buffers and what it holds are sized in time at the line rate (200 ms, and twice half the
 //!   round trip), so a sender sees its bytes taken at about the pace the link carries them, as
 //!   on a real uplink — not megabytes ahead at loopback speed. The relay sits on 127.0.0.1, so
 //!   the proxy may call it over plain http (it refuses cleartext beyond loopback).
@@ -66,24 +66,25 @@ impl LinkSpec {
         self.rate_bits_per_sec / 8
     }
 
-    /// `time` of traffic at the line rate, in bytes, and never less than 64 KiB.
+    /// `time` of traffic at the line rate, in bytes, and never less than 128 KiB.
     fn bytes_in(&self, time: Duration) -> usize {
-        ((self.bytes_per_sec() as f64 * time.as_secs_f64()) as usize).max(64 * 1024)
+        ((self.bytes_per_sec() as f64 * time.as_secs_f64()) as usize).max(128 * 1024)
     }
 
-    /// What the relay may hold per direction: the bytes in flight over half the round trip and
-    /// a quarter more, so the relay keeps the link busy but is never a reservoir.
+    /// What the relay may hold per direction: twice the bytes in flight over half the round
+    /// trip, so the relay keeps the link busy even when a busy machine schedules it late, but is
+    /// never a reservoir.
     fn relay_budget(&self) -> usize {
-        self.bytes_in(self.round_trip.mul_f64(0.5 * 1.25))
+        self.bytes_in(self.round_trip)
     }
 
-    /// The relay's socket buffers: 100 ms at the line rate each (the `tbf` queue's length).
+    /// The relay's socket buffers: 200 ms at the line rate each (twice the `tbf` queue).
     /// Fixed sizes turn off the kernel's autotuning, which on loopback would grow them to
     /// megabytes: a sender would then see its bytes taken long before the link carried them —
     /// a browser's upload progress would run seconds ahead of the wire and its stall timeout
     /// fire while the link is still busy with the chunk.
     fn socket_buffer(&self) -> usize {
-        self.bytes_in(Duration::from_millis(100))
+        self.bytes_in(Duration::from_millis(200))
     }
 }
 
