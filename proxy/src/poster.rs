@@ -367,7 +367,8 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
             ChunkFailure::Status { status, .. } => Some(status),
             ChunkFailure::Network => None,
         };
-        match should_retry(&failure, attempt, &DEFAULT_RETRY_DELAYS_MS, &plan) {
+        // Where TikTok says the upload stands, when it said so.
+        let resync = match should_retry(&failure, attempt, &DEFAULT_RETRY_DELAYS_MS, &plan) {
             Decision::RetryAfter { delay_ms } => {
                 log_upload(
                     app,
@@ -381,42 +382,19 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
                 .await;
                 let delay = with_jitter(delay_ms, rand::random());
                 tokio::time::sleep(Duration::from_millis(delay.into())).await;
+                None
             }
-            Decision::ResumeFrom { offset: held } => {
-                log_upload(
-                    app,
-                    job,
-                    &publish_id,
-                    UploadEventKind::Resynced,
-                    Some(chunk.index),
-                    http_status,
-                    None,
-                )
-                .await;
-                offset = held;
-            }
+            Decision::ResumeFrom { offset: held } => Some(held),
             Decision::AskStatus => {
                 let held = routes::poll(app, &publish_id)
                     .await
                     .ok()
                     .and_then(|state| state.uploaded_bytes)
                     .and_then(|held| resume_offset_from_uploaded(&plan, held));
-                match held {
-                    Some(held) => {
-                        log_upload(
-                            app,
-                            job,
-                            &publish_id,
-                            UploadEventKind::Resynced,
-                            Some(chunk.index),
-                            http_status,
-                            None,
-                        )
-                        .await;
-                        offset = held;
-                    }
-                    None => return reinit(app, job, &publish_id, http_status).await,
+                if held.is_none() {
+                    return reinit(app, job, &publish_id, http_status).await;
                 }
+                held
             }
             Decision::Reinit => return reinit(app, job, &publish_id, http_status).await,
             Decision::Stop => {
@@ -435,6 +413,19 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
                 };
                 return failed(Some(publish_id), message);
             }
+        };
+        if let Some(held) = resync {
+            log_upload(
+                app,
+                job,
+                &publish_id,
+                UploadEventKind::Resynced,
+                Some(chunk.index),
+                http_status,
+                None,
+            )
+            .await;
+            offset = held;
         }
     }
     JobState::Uploaded { publish_id }

@@ -220,6 +220,35 @@ impl Harness {
         }
     }
 
+    /// The one complete upload at the simulator holds exactly `video`, every planned chunk
+    /// accepted once, in order.
+    pub fn assert_byte_exact(&self, video: &Path) -> Result<()> {
+        let uploads: Vec<_> = self
+            .sim
+            .uploads()
+            .into_iter()
+            .filter(|u| u.complete)
+            .collect();
+        anyhow::ensure!(
+            uploads.len() == 1,
+            "{} complete uploads, not one",
+            uploads.len()
+        );
+        let upload = &uploads[0];
+        anyhow::ensure!(
+            upload.sha256.as_deref() == Some(files::sha256(video)?.as_str()),
+            "the simulator holds other bytes than {}",
+            video.display()
+        );
+        let planned: Vec<_> = upload.plan.chunks().collect();
+        anyhow::ensure!(
+            upload.chunks_accepted == planned,
+            "chunks accepted {:?}, planned {planned:?}: each once, in order",
+            upload.chunks_accepted
+        );
+        Ok(())
+    }
+
     /// The log's lines, parsed.
     pub fn log(&self) -> Result<Vec<serde_json::Value>> {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();

@@ -40,28 +40,6 @@ async fn post_with_first_chunk_hanging(
     Ok(video)
 }
 
-/// The one upload at the simulator holds exactly `video`, every planned chunk accepted once.
-fn assert_byte_exact(harness: &Harness, video: &Path) -> Result<()> {
-    let uploads: Vec<_> = harness
-        .sim
-        .uploads()
-        .into_iter()
-        .filter(|u| u.complete)
-        .collect();
-    assert_eq!(uploads.len(), 1, "exactly one complete upload");
-    let upload = &uploads[0];
-    assert_eq!(
-        upload.sha256.as_deref(),
-        Some(files::sha256(video)?.as_str())
-    );
-    assert_eq!(
-        upload.chunks_accepted,
-        upload.plan.chunks().collect::<Vec<_>>(),
-        "each chunk accepted once, in order"
-    );
-    Ok(())
-}
-
 /// The log's upload events, as `(upload_event, chunk)`.
 fn upload_events(harness: &Harness) -> Result<Vec<(String, Option<u64>)>> {
     Ok(harness
@@ -95,7 +73,7 @@ async fn a_5xx_on_a_chunk_is_retried_until_it_goes_through() -> Result<()> {
     let video = large_video(dir.path())?;
     post(&harness, &video).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     let retried: Vec<_> = upload_events(&harness)?
         .into_iter()
         .filter(|(kind, _)| kind == "retried")
@@ -112,7 +90,7 @@ async fn a_connection_dropped_mid_chunk_loses_nothing() -> Result<()> {
     let video = large_video(dir.path())?;
     post(&harness, &video).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     // The cut connection reached the simulator; whether the page or Chromium itself (PUT is
     // idempotent, so Chromium may re-send on a reset connection) sent chunk 3 again, it went once.
     let chunk3 = format!("bytes {}-", 3 * 10 * 1024 * 1024);
@@ -141,7 +119,7 @@ async fn a_lost_answer_resyncs_from_tiktoks_content_range() -> Result<()> {
     let video = large_video(dir.path())?;
     post(&harness, &video).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     let events = upload_events(&harness)?;
     assert!(
         events.iter().any(|(kind, _)| kind == "resynced"),
@@ -171,7 +149,7 @@ async fn an_expired_upload_link_starts_a_fresh_upload_and_says_so() -> Result<()
     let video = large_video(dir.path())?;
     post(&harness, &video).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     let uploads = harness.sim.uploads();
     assert_eq!(uploads.len(), 2, "the dead upload and its replacement");
     assert!(!uploads[0].complete);
@@ -205,7 +183,7 @@ async fn a_slow_answer_past_the_timeout_is_abandoned_and_retried() -> Result<()>
     });
     post(&harness, &files::clip_mp4()).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &files::clip_mp4())?;
+    harness.assert_byte_exact(&files::clip_mp4())?;
     assert!(upload_events(&harness)?.contains(&("retried".to_owned(), Some(0))));
     harness.stop().await
 }
@@ -220,7 +198,7 @@ async fn cors_refused_switches_to_the_relay_and_remembers_it() -> Result<()> {
     post(&harness, &video).await?;
     harness.page.wait_for_testid("transport").await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     assert!(upload_events(&harness)?.contains(&("relayed".to_owned(), None)));
     assert_eq!(
         harness
@@ -354,7 +332,7 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
     page.screenshot("paused").await?;
     page.click("pause-button").await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     let events: Vec<String> = upload_events(&harness)?
         .into_iter()
         .map(|(kind, _)| kind)
@@ -443,7 +421,7 @@ async fn a_reload_mid_upload_resumes_with_the_same_file_only() -> Result<()> {
 
     page.resume_with(&video).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     assert_eq!(
         harness.sim.uploads().len(),
         1,
@@ -476,7 +454,7 @@ async fn offline_waits_for_the_network_and_continues() -> Result<()> {
     );
     page.set_online(true).await?;
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     harness.stop().await
 }
 
@@ -539,7 +517,7 @@ async fn issue_13_a_tab_frozen_mid_upload_finishes_when_it_runs_again() -> Resul
     page.set_frozen(false).await?;
 
     finishes_posted(&harness).await?;
-    assert_byte_exact(&harness, &video)?;
+    harness.assert_byte_exact(&video)?;
     assert_eq!(
         page.lifecycle().await?,
         ["freeze", "resume"],

@@ -22,22 +22,7 @@ async fn post(harness: &Harness, video: &Path) -> Result<()> {
 async fn finishes_byte_exact(harness: &Harness, video: &Path, limit: Duration) -> Result<()> {
     let (status, text) = harness.page.final_status_within(limit).await?;
     assert_eq!(status, "PUBLISH_COMPLETE", "{text}");
-    let uploads: Vec<_> = harness
-        .sim
-        .uploads()
-        .into_iter()
-        .filter(|u| u.complete)
-        .collect();
-    assert_eq!(uploads.len(), 1, "exactly one complete upload");
-    assert_eq!(
-        uploads[0].sha256.as_deref(),
-        Some(files::sha256(video)?.as_str())
-    );
-    assert_eq!(
-        uploads[0].chunks_accepted,
-        uploads[0].plan.chunks().collect::<Vec<_>>(),
-        "each chunk accepted once, in order"
-    );
+    harness.assert_byte_exact(video)?;
     Ok(())
 }
 

@@ -297,26 +297,21 @@ pub fn table(figure: &Figure) -> String {
             (_, _, Some(between)) => format!("{between:.1} ms/chunk outside transfers"),
             _ => "—".into(),
         };
+        let page_goal = |t: &Timed| {
+            format!(
+                "≤ {PAGE_VS_LIMIT}× limit: {}; ≤ {PAGE_VS_CURL}× curl: {}",
+                verdict(t.vs_limit, PAGE_VS_LIMIT),
+                verdict(t.vs_curl_direct, PAGE_VS_CURL)
+            )
+        };
         for (what, timed, goal) in [
             ("curl direct", &link.curl_direct, String::from("reference")),
             (
                 "page direct",
                 &link.page_direct,
-                format!(
-                    "≤ {PAGE_VS_LIMIT}× limit: {}; ≤ {PAGE_VS_CURL}× curl: {}",
-                    verdict(link.page_direct.vs_limit, PAGE_VS_LIMIT),
-                    verdict(link.page_direct.vs_curl_direct, PAGE_VS_CURL)
-                ),
+                page_goal(&link.page_direct),
             ),
-            (
-                "page relay",
-                &link.page_relay,
-                format!(
-                    "≤ {PAGE_VS_LIMIT}× limit: {}; ≤ {PAGE_VS_CURL}× curl: {}",
-                    verdict(link.page_relay.vs_limit, PAGE_VS_LIMIT),
-                    verdict(link.page_relay.vs_curl_direct, PAGE_VS_CURL)
-                ),
-            ),
+            ("page relay", &link.page_relay, page_goal(&link.page_relay)),
             (
                 "curl relay",
                 &link.curl_relay,
