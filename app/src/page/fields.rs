@@ -19,6 +19,9 @@ pub(super) fn VideoPicker(
     video: RwSignal<Option<ChosenVideo>>,
     /// Why the last chosen file was refused.
     error: RwSignal<Option<String>>,
+    /// Why the chosen video's length rules it out for this creator, once both are known.
+    #[prop(into)]
+    length_problem: Signal<Option<String>>,
     /// Called with each file the creator picks or drops.
     on_file: impl Fn(File) + Clone + 'static,
 ) -> impl IntoView {
@@ -67,6 +70,9 @@ pub(super) fn VideoPicker(
             />
         </label>
         {move || error.get().map(|message| view! {
+            <p class="error" role="alert" data-testid="video-error">{message}</p>
+        })}
+        {move || length_problem.get().map(|message| view! {
             <p class="error" role="alert" data-testid="video-error">{message}</p>
         })}
         {move || video.get().map(|chosen| view! {
@@ -174,9 +180,14 @@ pub(super) fn PrivacyField(
             .with(|a| a.creator().map(|c| form.with(|f| f.privacy_choices(c))))
             .unwrap_or_default()
     };
+    let note = move || {
+        account
+            .with(|a| a.creator().and_then(|c| form.with(|f| f.privacy_note(c))))
+            .unwrap_or_default()
+    };
     let on_change = move |ev| {
         let value = event_target_value(&ev);
-        form.update(|f| f.privacy = (!value.is_empty()).then(|| PrivacyLevel::parse(&value)));
+        form.update(|f| f.set_privacy((!value.is_empty()).then(|| PrivacyLevel::parse(&value))));
     };
     view! {
         <label for="privacy" class="label">"Who can view this video"</label>
@@ -184,6 +195,7 @@ pub(super) fn PrivacyField(
             id="privacy"
             data-testid="privacy"
             required=true
+            aria-describedby="privacy-note"
             prop:value=move || form.with(|f| f.privacy.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default())
             on:change=on_change
         >
@@ -194,12 +206,13 @@ pub(super) fn PrivacyField(
                 <option
                     value=choice.level.as_str().to_owned()
                     disabled=!choice.enabled
-                    title=choice.hint.unwrap_or_default()
                 >
                     {choice.level.label().to_owned()}
                 </option>
             }).collect_view()}
         </select>
+        // Visible, not a tooltip: a disabled <option>'s title is never shown by most browsers.
+        <p id="privacy-note" class="note" aria-live="polite" data-testid="privacy-note">{note}</p>
     }
 }
 
@@ -278,21 +291,28 @@ pub(super) fn DisclosureFields(
                     class="check"
                     for="branded-content"
                     class:unavailable=branded_off
-                    title=move || if branded_off() { protocol::screen::BRANDED_NOT_PRIVATE } else { "" }
                 >
                     <input
                         type="checkbox"
                         id="branded-content"
-                        prop:checked=move || form.with(|f| f.branded_content)
+                        aria-describedby="branded-note"
+                        prop:checked=move || form.with(PostForm::branded_content_ticked)
                         disabled=branded_off
                         on:change=move |ev| form.update(|f| f.branded_content = event_target_checked(&ev))
                     />
                     "Branded content"
                     <span class="muted">" — you are promoting another brand or a third party"</span>
                 </label>
+                <p id="branded-note" class="note" data-testid="branded-note">
+                    {move || form.with(PostForm::branded_note).unwrap_or_default()}
+                </p>
                 {move || form.with(PostForm::label_notice).map(|notice| view! { <p class="notice">{notice}</p> })}
             </div>
         </Show>
+        // Always in the page, so screen readers announce it when it appears.
+        <p class="note" aria-live="polite" data-testid="disclosure-note">
+            {move || form.with(PostForm::disclosure_note).unwrap_or_default()}
+        </p>
         <label class="check" for="is-aigc">
             <input
                 type="checkbox"
