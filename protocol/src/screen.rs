@@ -25,6 +25,20 @@ pub const CREATOR_CHANGED: &str = "Your TikTok account's settings changed since 
 pub const DISCLOSURE_INCOMPLETE: &str =
     "You need to indicate if your content promotes yourself, a third party, or both.";
 
+/// What an app TikTok has not audited may do, step by step: shown with TikTok's refusal
+/// `unaudited_client_can_only_post_to_private_accounts`, which comes for any direct post to a
+/// public account until the app passes TikTok's audit.
+pub const UNAUDITED_STEPS: [&str; 3] = [
+    "In the TikTok app, open your profile, then the menu, Settings and privacy, Privacy, and turn on Private account.",
+    "Come back and press Post again with an audience your private account offers (\"Only me\" always works).",
+    "Or choose \"Send to TikTok drafts\": drafts have no such limit, and you finish the post in the TikTok app.",
+];
+
+/// Whether TikTok's refusal `code` comes with [`UNAUDITED_STEPS`].
+pub fn needs_unaudited_steps(code: &str) -> bool {
+    crate::ErrorCode::parse(code) == crate::ErrorCode::UnauditedClientCanOnlyPostToPrivateAccounts
+}
+
 /// What the creator has chosen so far. Every choice starts off: no audience, no interactions,
 /// no disclosure — the guidelines forbid defaults the creator did not pick.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -175,17 +189,20 @@ impl PostForm {
     /// video is chosen, then its length if the browser could read it; `creator` is TikTok's
     /// latest answer, whose limit the length is checked against whenever both are known (the
     /// page keeps Post blocked while the creator is still loading).
-    pub fn blocker(&self, video: Option<Option<f64>>, creator: Option<&Creator>) -> Option<Blocker> {
+    pub fn blocker(
+        &self,
+        video: Option<Option<f64>>,
+        creator: Option<&Creator>,
+    ) -> Option<Blocker> {
         let Some(duration_secs) = video else {
             return Some(Blocker::NoVideo);
         };
         if self.mode == PostMode::Inbox {
             return None;
         }
-        if let Some(creator) = creator {
-            if let Err(error) = check_duration(duration_secs, creator.max_video_post_duration_sec) {
-                return Some(Blocker::Video(error));
-            }
+        let limit = creator.map(|c| c.max_video_post_duration_sec);
+        if let Some(Err(error)) = limit.map(|max| check_duration(duration_secs, max)) {
+            return Some(Blocker::Video(error));
         }
         if self.privacy.is_none() {
             return Some(Blocker::NoPrivacy);
@@ -271,7 +288,10 @@ mod tests {
         assert!(!form.allow_comment && !form.allow_duet && !form.allow_stitch && !form.disclose);
         assert_eq!(form.blocker(None, None), Some(Blocker::NoVideo));
         assert_eq!(form.mode, PostMode::Direct);
-        assert_eq!(form.blocker(FIVE_SECONDS, Some(&creator())), Some(Blocker::NoPrivacy));
+        assert_eq!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::NoPrivacy)
+        );
         let inbox = PostForm {
             mode: PostMode::Inbox,
             ..PostForm::default()
@@ -286,7 +306,10 @@ mod tests {
             disclose: true,
             ..direct()
         };
-        assert_eq!(form.blocker(FIVE_SECONDS, Some(&creator())), Some(Blocker::DisclosureIncomplete));
+        assert_eq!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::DisclosureIncomplete)
+        );
         assert_eq!(
             Blocker::DisclosureIncomplete.to_string(),
             DISCLOSURE_INCOMPLETE
@@ -313,7 +336,10 @@ mod tests {
         assert_eq!(only_me.hint, Some(BRANDED_NOT_PRIVATE));
         form.privacy = Some(PrivacyLevel::SelfOnly);
         assert!(!form.branded_content_available());
-        assert_eq!(form.blocker(FIVE_SECONDS, Some(&creator())), Some(Blocker::BrandedContentPrivate));
+        assert_eq!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::BrandedContentPrivate)
+        );
         // Ticked boxes under a closed disclosure count for nothing.
         let closed = PostForm {
             disclose: false,
@@ -428,12 +454,23 @@ mod tests {
     }
 
     #[test]
+    fn the_unaudited_refusal_comes_with_steps() {
+        assert!(needs_unaudited_steps(
+            "unaudited_client_can_only_post_to_private_accounts"
+        ));
+        assert!(!needs_unaudited_steps("spam_risk_too_many_posts"));
+    }
+
+    #[test]
     fn caption_limit_blocks() {
         let form = PostForm {
             privacy: Some(PrivacyLevel::SelfOnly),
             caption: "a".repeat(2201),
             ..direct()
         };
-        assert!(matches!(form.blocker(FIVE_SECONDS, Some(&creator())), Some(Blocker::Caption(_))));
+        assert!(matches!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::Caption(_))
+        ));
     }
 }

@@ -499,7 +499,10 @@ impl UploaderPage {
         let line = self.testid("consent").await?;
         let mut links = Vec::new();
         for link in line.find_all(Locator::Css("a")).await? {
-            links.push((link.text().await?, link.attr("href").await?.unwrap_or_default()));
+            links.push((
+                link.text().await?,
+                link.attr("href").await?.unwrap_or_default(),
+            ));
         }
         Ok((line.text().await?, links))
     }
@@ -526,7 +529,10 @@ impl UploaderPage {
         })?;
         let client = &self.browser.client;
         client
-            .execute("if (!window.axe) { (0, eval)(arguments[0]); }", vec![axe.into()])
+            .execute(
+                "if (!window.axe) { (0, eval)(arguments[0]); }",
+                vec![axe.into()],
+            )
             .await?;
         let found = client
             .execute_async(

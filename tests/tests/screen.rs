@@ -116,12 +116,18 @@ async fn disclosure_labels_consent_and_only_me() -> Result<()> {
     );
     assert_eq!(
         links,
-        [("Music Usage Confirmation".to_owned(), MUSIC_USAGE_URL.to_owned())]
+        [(
+            "Music Usage Confirmation".to_owned(),
+            MUSIC_USAGE_URL.to_owned()
+        )]
     );
 
     // Switched on with nothing ticked: the reason shows at once, before an audience is chosen.
     page.click_labelled("Disclose video content").await?;
-    assert_eq!(page.text_if_any("disclosure-note").await?, DISCLOSURE_INCOMPLETE);
+    assert_eq!(
+        page.text_if_any("disclosure-note").await?,
+        DISCLOSURE_INCOMPLETE
+    );
     page.choose_privacy("Everyone").await?;
     assert!(!page.post_enabled().await?);
     assert_eq!(page.post_hint().await?, DISCLOSURE_INCOMPLETE);
@@ -129,12 +135,20 @@ async fn disclosure_labels_consent_and_only_me() -> Result<()> {
 
     page.click_labelled("Your brand").await?;
     assert_eq!(page.text_if_any("disclosure-note").await?, "");
-    assert!(page.html().await?.contains("labeled as \"Promotional content\""));
+    assert!(
+        page.html()
+            .await?
+            .contains("labeled as \"Promotional content\"")
+    );
     assert_eq!(page.consent().await?.1.len(), 1, "music usage only");
     assert!(page.post_enabled().await?);
 
     page.click_labelled("Branded content").await?;
-    assert!(page.html().await?.contains("labeled as \"Paid partnership\""));
+    assert!(
+        page.html()
+            .await?
+            .contains("labeled as \"Paid partnership\"")
+    );
     let (text, links) = page.consent().await?;
     assert_eq!(
         text,
@@ -147,7 +161,10 @@ async fn disclosure_labels_consent_and_only_me() -> Result<()> {
                 "Branded Content Policy".to_owned(),
                 BRANDED_CONTENT_POLICY_URL.to_owned()
             ),
-            ("Music Usage Confirmation".to_owned(), MUSIC_USAGE_URL.to_owned())
+            (
+                "Music Usage Confirmation".to_owned(),
+                MUSIC_USAGE_URL.to_owned()
+            )
         ]
     );
     // "Only me" is disabled, and why is said in words next to the list and read with it.
@@ -169,11 +186,7 @@ async fn disclosure_labels_consent_and_only_me() -> Result<()> {
         BRANDED_NEEDS_AUDIENCE
     );
     assert_eq!(page.checkbox("Your brand").await?, (true, true));
-    assert!(
-        page.post_enabled().await?,
-        "{}",
-        page.post_hint().await?
-    );
+    assert!(page.post_enabled().await?, "{}", page.post_hint().await?);
     audit(page, "only-me").await?;
     harness.stop().await
 }
@@ -196,7 +209,10 @@ async fn checks_the_length_even_while_the_creator_loads() -> Result<()> {
     assert!(!page.post_enabled().await?);
     assert_eq!(page.post_hint().await?, "Waiting for your TikTok account.");
     eventually("the creator's limit to apply", || async {
-        Ok(page.text_if_any("video-error").await?.contains("up to 0:03"))
+        Ok(page
+            .text_if_any("video-error")
+            .await?
+            .contains("up to 0:03"))
     })
     .await?;
     assert_eq!(
@@ -215,7 +231,10 @@ async fn checks_the_length_even_while_the_creator_loads() -> Result<()> {
     std::fs::write(&unreadable, bytes)?;
     page.choose_file(&unreadable).await?;
     eventually("the unknown length to be refused", || async {
-        Ok(page.text_if_any("video-error").await?.contains("could not read"))
+        Ok(page
+            .text_if_any("video-error")
+            .await?
+            .contains("could not read"))
     })
     .await?;
     assert!(!page.post_enabled().await?);
@@ -330,6 +349,10 @@ async fn private_account_and_an_unaudited_app() -> Result<()> {
         text.contains(ErrorCode::UnauditedClientCanOnlyPostToPrivateAccounts.user_message()),
         "{text}"
     );
+    let help = page.text_of("unaudited-help").await?;
+    for step in protocol::screen::UNAUDITED_STEPS {
+        assert!(help.contains(step), "{help}");
+    }
     audit(page, "unaudited").await?;
     harness.stop().await
 }

@@ -143,7 +143,8 @@ impl Account {
 }
 
 /// Why Post stays disabled after a successful post: one click must not post the same video twice.
-const POSTED: &str = "Posted. To post again, choose another video or press \u{201c}Post another video\u{201d}.";
+const POSTED: &str =
+    "Posted. To post again, choose another video or press \u{201c}Post another video\u{201d}.";
 
 /// The reason a connect attempt failed, from `?connect_error=…`, removed from the address bar
 /// once read so a reload does not show it again.
@@ -314,9 +315,8 @@ pub fn Uploader(
             .with(|a| form.with(|f| f.blocker(length, a.creator())))
             .map(|b| b.to_string())
     });
-    let can_connect = move || {
-        connection.with_untracked(|c| c.as_ref().is_some_and(|c| c.login_url.is_some()))
-    };
+    let can_connect =
+        move || connection.with_untracked(|c| c.as_ref().is_some_and(|c| c.login_url.is_some()));
     let post_api = api.clone();
     let post_options = options.clone();
     // Pressing Post. TikTok is asked about the creator once more right before init; when its
@@ -431,11 +431,7 @@ pub fn Uploader(
     };
     report_to_host(phase, on_start, on_progress, on_complete, on_error);
     if let Some(remote) = remote {
-        remote.connect(
-            arm,
-            move || control.get_untracked().cancel(),
-            reset.clone(),
-        );
+        remote.connect(arm, move || control.get_untracked().cancel(), reset.clone());
     }
     let locked = move || phase.with(Phase::busy);
     let direct = move || form.with(|f| f.mode == PostMode::Direct);
