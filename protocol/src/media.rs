@@ -162,6 +162,14 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// `0:01.5`, `2:05.0`: a moment in a video to a tenth of a second, for people (the cover frame).
+/// Integer arithmetic only, like [`human_bytes`].
+pub fn human_timestamp(ms: u32) -> String {
+    let tenths = (ms + 50) / 100;
+    let (minutes, seconds, tenth) = (tenths / 600, tenths / 10 % 60, tenths % 10);
+    format!("{minutes}:{seconds:02}.{tenth}")
+}
+
 /// `2:05`, `1:02:03`, `0:07`: durations for people.
 pub fn human_duration(secs: f64) -> String {
     let total = secs.max(0.0).round() as u64;
@@ -291,6 +299,14 @@ mod tests {
             duration_secs: None,
         };
         assert_eq!(ok.check(), Ok(ContentType::Mp4));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(human_timestamp(0), "0:00.0");
+        assert_eq!(human_timestamp(1_549), "0:01.5");
+        assert_eq!(human_timestamp(125_000), "2:05.0");
+        assert_eq!(human_timestamp(59_960), "1:00.0");
     }
 
     #[test]

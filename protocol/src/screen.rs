@@ -58,6 +58,9 @@ pub struct PostForm {
     pub branded_content: bool,
     /// "AI-generated content" → `is_aigc`.
     pub is_aigc: bool,
+    /// The frame TikTok shows as the cover, in milliseconds from the start
+    /// (`video_cover_timestamp_ms`); TikTok picks one when none is chosen.
+    pub cover_ms: Option<u32>,
 }
 
 /// One entry of the "Who can view this video" list.
@@ -228,7 +231,7 @@ impl PostForm {
             disable_comment: !self.allow_comment || creator.comment_disabled,
             disable_duet: !self.allow_duet || creator.duet_disabled,
             disable_stitch: !self.allow_stitch || creator.stitch_disabled,
-            video_cover_timestamp_ms: None,
+            video_cover_timestamp_ms: self.cover_ms,
             brand_content_toggle: self.is_branded(),
             brand_organic_toggle: self.disclose && self.your_brand,
             is_aigc: self.is_aigc,
@@ -359,9 +362,11 @@ mod tests {
             allow_comment: true,
             allow_duet: true,
             is_aigc: true,
+            cover_ms: Some(1_500),
             ..direct()
         };
         let fields = form.post_fields(&creator());
+        assert_eq!(fields.video_cover_timestamp_ms, Some(1_500));
         assert!(fields.disable_comment, "the creator disabled comments");
         assert!(!fields.disable_duet);
         assert!(fields.disable_stitch, "not allowed by the form");

@@ -242,7 +242,8 @@ async fn checks_the_length_even_while_the_creator_loads() -> Result<()> {
     harness.stop().await
 }
 
-/// §7.5 with a keyboard only: Tab, arrows, Space and Enter post the video; the processing notice
+/// §7.5 with a keyboard only: Tab, arrows, Space and Enter choose a cover frame and post the
+/// video (the frame sent as `video_cover_timestamp_ms`); the processing notice
 /// shows; the same file cannot be posted again with one click; "Post another video" asks TikTok
 /// about the creator again; and the drafts choice says where the video goes.
 #[tokio::test(flavor = "multi_thread")]
@@ -255,6 +256,15 @@ async fn keyboard_only_post_then_drafts() -> Result<()> {
     page.focus_testid("file-input").await?;
     page.tab_to("caption").await?;
     page.type_into_focused("by keyboard").await?;
+    // The cover frame: the slider moves a tenth of a second per arrow press.
+    page.tab_to("cover").await?;
+    for _ in 0..15 {
+        page.press(Key::Right).await?;
+    }
+    assert_eq!(
+        page.text_of("cover-at").await?,
+        "Cover: the frame at 0:01.5."
+    );
     page.tab_to("privacy").await?;
     page.press(Key::Down).await?;
     assert_eq!(page.chosen_privacy().await?, "Everyone");
@@ -273,6 +283,7 @@ async fn keyboard_only_post_then_drafts() -> Result<()> {
     let post_info = harness.sim.uploads()[0].post_info.clone().expect("direct");
     assert_eq!(post_info.title.as_deref(), Some("by keyboard"));
     assert!(!post_info.disable_comment);
+    assert_eq!(post_info.video_cover_timestamp_ms, Some(1_500));
     // One click must not post the same video twice.
     assert!(!page.post_enabled().await?);
     audit(page, "posted").await?;

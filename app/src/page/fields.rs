@@ -5,7 +5,7 @@
 use super::Account;
 use crate::video::ChosenVideo;
 use leptos::prelude::*;
-use protocol::media::{human_bytes, human_duration};
+use protocol::media::{human_bytes, human_duration, human_timestamp};
 use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
 use protocol::tiktok::PrivacyLevel;
 use protocol::wire::{Connection, Creator, PostMode};
@@ -87,6 +87,68 @@ pub(super) fn VideoPicker(
                 </dl>
             </div>
         })}
+    }
+}
+
+/// The cover frame: a slider over the video's length, with the frame it points at shown as a
+/// thumbnail (a small `<video>` of the same file, seeked there) and sent as
+/// `video_cover_timestamp_ms`. Shown once the browser knows the video's length.
+#[component]
+pub(super) fn CoverPicker(
+    /// The form the chosen frame belongs to.
+    form: RwSignal<PostForm>,
+    /// The chosen video, whose length bounds the slider.
+    video: RwSignal<Option<ChosenVideo>>,
+) -> impl IntoView {
+    let length_ms = Memo::new(move |_| {
+        video.with(|v| {
+            v.as_ref()
+                .and_then(|c| c.duration_secs)
+                .map(|secs| (secs * 1000.0) as u32)
+        })
+    });
+    let cover = move || form.with(|f| f.cover_ms).unwrap_or(0);
+    let thumb = NodeRef::<leptos::html::Video>::new();
+    let on_input = move |ev| {
+        let ms = event_target_value(&ev).parse::<u32>().ok();
+        form.update(|f| f.cover_ms = ms);
+        if let (Some(ms), Some(thumb)) = (ms, thumb.get_untracked()) {
+            thumb.set_current_time(f64::from(ms) / 1000.0);
+        }
+    };
+    view! {
+        <Show when=move || length_ms.get().is_some()>
+            <label for="cover" class="label">"Cover frame"</label>
+            <div class="cover">
+                <video
+                    class="thumb"
+                    node_ref=thumb
+                    src=move || video.with(|v| v.as_ref().map(|c| c.preview_url.clone()))
+                    muted=true
+                    preload="auto"
+                    aria-hidden="true"
+                    data-testid="cover-thumb"
+                ></video>
+                <div>
+                    <input
+                        type="range"
+                        id="cover"
+                        min="0"
+                        max=move || length_ms.get().unwrap_or(0)
+                        step="100"
+                        aria-describedby="cover-at"
+                        prop:value=move || cover().to_string()
+                        on:input=on_input
+                    />
+                    <p id="cover-at" class="muted" data-testid="cover-at">
+                        {move || form.with(|f| f.cover_ms).map_or_else(
+                            || "TikTok picks the cover unless you choose a frame.".to_owned(),
+                            |ms| format!("Cover: the frame at {}.", human_timestamp(ms)),
+                        )}
+                    </p>
+                </div>
+            </div>
+        </Show>
     }
 }
 

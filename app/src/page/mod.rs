@@ -13,8 +13,8 @@ mod sign_in;
 
 use account::{AccountCard, ConnectionControls};
 use fields::{
-    CaptionField, ConsentLine, DisclosureFields, InteractionFields, ModeChoice, PrivacyField,
-    VideoPicker,
+    CaptionField, ConsentLine, CoverPicker, DisclosureFields, InteractionFields, ModeChoice,
+    PrivacyField, VideoPicker,
 };
 pub use host::Remote;
 use host::report_to_host;
@@ -283,6 +283,8 @@ pub fn Uploader(
             let _ = web_sys::Url::revoke_object_url(&old.preview_url);
         }
         video.set(None);
+        // A frame of the last video means nothing for this one.
+        form.update(|f| f.cover_ms = None);
         phase.set(Phase::Editing);
         spawn_local(async move {
             match video::inspect(file).await {
@@ -466,6 +468,7 @@ pub fn Uploader(
                 <fieldset class="card" disabled=locked>
                     <legend>"Post details"</legend>
                     <CaptionField form=form/>
+                    <CoverPicker form=form video=video/>
                     <PrivacyField form=form account=account/>
                     <InteractionFields form=form account=account/>
                     <DisclosureFields form=form/>
