@@ -147,7 +147,19 @@ impl UploaderPage {
     }
 
     /// Picks an audience in "Who can view this video" by its visible label ("Everyone", …).
+    /// Waits for the option first: the list holds the creator's options once TikTok answered.
     pub async fn choose_privacy(&self, label: &str) -> Result<()> {
+        self.wait_for(
+            |page| async move {
+                Ok(page
+                    .privacy_options()
+                    .await?
+                    .iter()
+                    .any(|(shown, _)| shown == label))
+            },
+            &format!("the audience {label:?} to be offered"),
+        )
+        .await?;
         self.labelled("Who can view this video")
             .await?
             .select_by_label(label)

@@ -365,7 +365,7 @@ pub(super) fn DisclosureFields(
                     "Branded content"
                     <span class="muted">" — you are promoting another brand or a third party"</span>
                 </label>
-                <p id="branded-note" class="note" data-testid="branded-note">
+                <p id="branded-note" class="note" aria-live="polite" data-testid="branded-note">
                     {move || form.with(PostForm::branded_note).unwrap_or_default()}
                 </p>
                 {move || form.with(PostForm::label_notice).map(|notice| view! { <p class="notice">{notice}</p> })}

@@ -262,9 +262,10 @@ pub fn Uploader(
     let embedded = api.embedded();
     let connect_error = RwSignal::new(if embedded { None } else { take_connect_error() });
     let account_api = api.clone();
+    // Asks again in place: the screen keeps what it shows until TikTok's new answer arrives
+    // (Post re-checks right before init anyway), so a return to the screen does not blank it.
     let load_account = move || {
         let api = account_api.clone();
-        account.set(Account::Loading);
         spawn_local(async move {
             let (loaded, connected) = Account::load(&api).await;
             // A drafts-only connection cannot post directly: start in the mode it allows.
