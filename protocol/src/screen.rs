@@ -21,6 +21,10 @@ pub const BRANDED_NEEDS_AUDIENCE: &str =
 /// Said instead of posting when TikTok's answer about the creator changed since the screen was
 /// shown.
 pub const CREATOR_CHANGED: &str = "Your TikTok account's settings changed since this screen was shown, and the details below now follow them. Check them and press Post again.";
+/// Said instead of posting when TikTok's latest answer says the creator cannot post now (or
+/// could not be had): the account line above says why.
+pub const CREATOR_CANNOT_POST: &str =
+    "Nothing was posted: TikTok's latest answer about your account is shown above.";
 /// The hover text TikTok prescribes for disclosure switched on with nothing ticked.
 pub const DISCLOSURE_INCOMPLETE: &str =
     "You need to indicate if your content promotes yourself, a third party, or both.";

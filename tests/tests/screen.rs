@@ -8,8 +8,8 @@ use anyhow::Result;
 use fantoccini::key::Key;
 use protocol::ErrorCode;
 use protocol::screen::{
-    BRANDED_CONTENT_POLICY_URL, BRANDED_NEEDS_AUDIENCE, BRANDED_NOT_PRIVATE, CREATOR_CHANGED,
-    DISCLOSURE_INCOMPLETE, MUSIC_USAGE_URL,
+    BRANDED_CONTENT_POLICY_URL, BRANDED_NEEDS_AUDIENCE, BRANDED_NOT_PRIVATE, CREATOR_CANNOT_POST,
+    CREATOR_CHANGED, DISCLOSURE_INCOMPLETE, MUSIC_USAGE_URL,
 };
 use std::time::{Duration, Instant};
 use tests::{Harness, UploaderPage, files};
@@ -365,5 +365,21 @@ async fn private_account_and_an_unaudited_app() -> Result<()> {
         assert!(help.contains(step), "{help}");
     }
     audit(page, "unaudited").await?;
+
+    // TikTok now says this account cannot post: asked right before init, the page says so,
+    // tells to try again later, and sends nothing.
+    harness.sim.script(sim::Fault::ApiError {
+        endpoint: sim::Endpoint::CreatorInfo,
+        code: ErrorCode::SpamRiskUserBannedFromPosting,
+        http_status: 200,
+        times: 1,
+    });
+    page.post().await?;
+    page.wait_for_testid("post-notice").await?;
+    assert_eq!(page.text_of("post-notice").await?, CREATOR_CANNOT_POST);
+    let account = page.account_text().await?;
+    assert!(account.ends_with("Try again later."), "{account}");
+    assert!(!page.post_enabled().await?);
+    assert!(harness.sim.uploads().is_empty());
     harness.stop().await
 }

@@ -32,7 +32,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::ErrorCode;
 use protocol::media::check_duration;
-use protocol::screen::{CREATOR_CHANGED, PostForm, creator_changed};
+use protocol::screen::{CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, creator_changed};
 use protocol::wire::{
     CONNECT_ERROR_PARAM, Connection, CreatePost, Creator, PostFields, PostMode, PostState,
 };
@@ -332,16 +332,16 @@ pub fn Uploader(
             let shown = account.with_untracked(|a| a.creator().cloned());
             if let (Some(shown), PostMode::Direct) = (shown, form.with_untracked(|f| f.mode)) {
                 let now = Account::from_creator(api.creator().await, can_connect());
-                let changed = match &now {
+                let notice = match &now {
                     Account::Ready(creator) => {
                         form.update(|f| f.fit_to(creator));
-                        creator_changed(&shown, creator)
+                        creator_changed(&shown, creator).then_some(CREATOR_CHANGED)
                     }
-                    _ => true,
+                    _ => Some(CREATOR_CANNOT_POST),
                 };
                 account.set(now);
-                if changed {
-                    return Some(CREATOR_CHANGED);
+                if notice.is_some() {
+                    return notice;
                 }
             }
             let chosen = video.get_untracked()?;
