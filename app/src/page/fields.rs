@@ -100,14 +100,7 @@ pub(super) fn CoverPicker(
     /// The chosen video, whose length bounds the slider.
     video: RwSignal<Option<ChosenVideo>>,
 ) -> impl IntoView {
-    let length_ms = Memo::new(move |_| {
-        video.with(|v| {
-            v.as_ref()
-                .and_then(|c| c.duration_secs)
-                .map(|secs| (secs * 1000.0) as u32)
-        })
-    });
-    let cover = move || form.with(|f| f.cover_ms).unwrap_or(0);
+    let cover = move || form.with(|f| f.cover_ms);
     let thumb = NodeRef::<leptos::html::Video>::new();
     let on_input = move |ev| {
         let ms = event_target_value(&ev).parse::<u32>().ok();
@@ -116,39 +109,35 @@ pub(super) fn CoverPicker(
             thumb.set_current_time(f64::from(ms) / 1000.0);
         }
     };
-    view! {
-        <Show when=move || length_ms.get().is_some()>
+    move || {
+        let (url, length_ms) = video.with(|v| {
+            let chosen = v.as_ref()?;
+            Some((chosen.preview_url.clone(), chosen.duration_secs? * 1000.0))
+        })?;
+        Some(view! {
             <label for="cover" class="label">"Cover frame"</label>
             <div class="cover">
-                <video
-                    class="thumb"
-                    node_ref=thumb
-                    src=move || video.with(|v| v.as_ref().map(|c| c.preview_url.clone()))
-                    muted=true
-                    preload="auto"
-                    aria-hidden="true"
-                    data-testid="cover-thumb"
-                ></video>
+                <video class="thumb" node_ref=thumb src=url muted=true preload="auto" aria-hidden="true" data-testid="cover-thumb"></video>
                 <div>
                     <input
                         type="range"
                         id="cover"
                         min="0"
-                        max=move || length_ms.get().unwrap_or(0)
+                        max=(length_ms as u32).to_string()
                         step="100"
                         aria-describedby="cover-at"
-                        prop:value=move || cover().to_string()
+                        prop:value=move || cover().unwrap_or(0).to_string()
                         on:input=on_input
                     />
                     <p id="cover-at" class="muted" data-testid="cover-at">
-                        {move || form.with(|f| f.cover_ms).map_or_else(
+                        {move || cover().map_or_else(
                             || "TikTok picks the cover unless you choose a frame.".to_owned(),
                             |ms| format!("Cover: the frame at {}.", human_timestamp(ms)),
                         )}
                     </p>
                 </div>
             </div>
-        </Show>
+        })
     }
 }
 

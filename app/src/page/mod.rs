@@ -394,13 +394,13 @@ pub fn Uploader(
             let _ = button.focus();
         }
     };
-    let hint = move || {
+    let hint = Memo::new(move |_| {
         if checking.get() {
             Some("Checking your TikTok account…".to_owned())
         } else {
             blocker.get()
         }
-    };
+    });
     let resume_api = api.clone();
     let on_resume = move |saved: SavedUpload, file: File| {
         let fresh = Control::default();
@@ -482,21 +482,21 @@ pub fn Uploader(
                 {move || post.value().get().flatten().map(|notice| view! {
                     <p class="notice" role="alert" data-testid="post-notice">{notice}</p>
                 })}
-                <Show when=move || armed.get() && hint().is_none()>
+                {move || (armed.get() && hint.with(Option::is_none)).then(|| view! {
                     <p class="notice" data-testid="armed">"Ready to post: press Post to send this video to TikTok."</p>
-                </Show>
+                })}
                 <button
                     type="button"
                     class="primary"
                     data-testid="post-button"
                     node_ref=post_button
-                    disabled=move || locked() || hint().is_some()
+                    disabled=move || locked() || hint.with(Option::is_some)
                     aria-describedby="post-hint"
                     on:click=move |_| on_post()
                 >
                     "Post"
                 </button>
-                <p id="post-hint" class="hint" aria-live="polite" data-testid="post-hint">{move || hint().unwrap_or_default()}</p>
+                <p id="post-hint" class="hint" aria-live="polite" data-testid="post-hint">{move || hint.get().unwrap_or_default()}</p>
                 <Outcome phase=phase account=account control=control/>
                 <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
                     <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>
