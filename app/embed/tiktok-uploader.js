@@ -35,7 +35,7 @@ class TikTokUploader extends HTMLElement {
     this.shadowRoot?.replaceChildren();
   }
 
-  /** Posts, if the form is complete (as pressing Post would). */
+  /** Arms Post: the person still presses it to send the video (TikTok requires their consent). */
   start() { this._handle?.start(); }
   /** Cancels the upload under way. */
   cancel() { this._handle?.cancel(); }

@@ -23,7 +23,7 @@ pub struct EmbedHandle {
 
 #[wasm_bindgen]
 impl EmbedHandle {
-    /// Posts, if the form is complete.
+    /// Arms Post; the person's own press on it sends the video (TikTok requires their consent).
     pub fn start(&self) {
         self.remote.start();
     }

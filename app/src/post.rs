@@ -2,7 +2,7 @@
 //! everything [`crate::engine`] rides out), a fresh init when TikTok's upload link dies, then
 //! status polls until TikTok's final word. [`Phase`] is what the page renders.
 
-use crate::api::Api;
+use crate::api::{Api, ApiError};
 use crate::engine::{self, Control, End, Event, Job};
 use crate::storage::{self, FileIdentity, SavedUpload};
 use crate::upload::UploadError;
@@ -52,6 +52,9 @@ pub enum Phase {
     Failed {
         message: String,
         status: Option<PublishStatus>,
+        /// TikTok's or the proxy's error code when the post was refused before any byte left,
+        /// for the help some codes come with.
+        code: Option<String>,
     },
 }
 
@@ -139,10 +142,11 @@ pub async fn start(context: Context, request: CreatePost) {
     context.phase.set(Phase::Starting);
     let job = match init(&context.api, &request).await {
         Ok(job) => job,
-        Err(message) => {
+        Err(error) => {
             return context.phase.set(Phase::Failed {
-                message,
+                message: error.to_string(),
                 status: None,
+                code: error.code().map(str::to_owned),
             });
         }
     };
@@ -220,6 +224,7 @@ async fn upload_and_follow(
                 return phase.set(Phase::Failed {
                     message: message.into(),
                     status: Some(PublishStatus::Other("CANCELLED".into())),
+                    code: None,
                 });
             }
             End::Reinit(error) if reinits < MAX_REINITS && request.is_some() => {
@@ -240,11 +245,12 @@ async fn upload_and_follow(
                         job = fresh;
                         started_at_ms = now_ms();
                     }
-                    Err(message) => {
+                    Err(error) => {
                         storage::clear();
                         return phase.set(Phase::Failed {
-                            message,
+                            message: error.to_string(),
                             status: None,
+                            code: error.code().map(str::to_owned),
                         });
                     }
                 }
@@ -258,8 +264,8 @@ async fn upload_and_follow(
 }
 
 /// `POST /api/posts` and the job it starts.
-async fn init(api: &Api, request: &CreatePost) -> Result<Job, String> {
-    let created = api.create_post(request).await.map_err(|e| e.to_string())?;
+async fn init(api: &Api, request: &CreatePost) -> Result<Job, ApiError> {
+    let created = api.create_post(request).await?;
     Ok(Job {
         plan: created.plan(request.video_size),
         publish_id: created.publish_id,
@@ -285,6 +291,7 @@ fn fail(api: &Api, job: &Job, phase: RwSignal<Phase>, error: UploadError) {
     phase.set(Phase::Failed {
         message,
         status: None,
+        code: None,
     });
 }
 
@@ -437,6 +444,7 @@ async fn follow_status(api: &Api, publish_id: &str, phase: RwSignal<Phase>) {
                 return phase.set(Phase::Failed {
                     message,
                     status: None,
+                    code: None,
                 });
             }
         }

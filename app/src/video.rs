@@ -18,17 +18,16 @@ pub struct ChosenVideo {
     pub name: String,
     pub size: u64,
     pub content_type: ContentType,
-    /// `None` when the browser cannot decode the file (TikTok still checks it).
+    /// `None` when the browser cannot read it; a direct post is then refused (TikTok says to
+    /// check the length), while a draft, finished in the TikTok app, may still go.
     pub duration_secs: Option<f64>,
     /// An object URL for the `<video>` preview; revoke it when the video is replaced.
     pub preview_url: String,
 }
 
-/// Reads and checks `file` against TikTok's rules and the creator's longest allowed video.
-pub async fn inspect(
-    file: File,
-    max_duration_secs: Option<u32>,
-) -> Result<ChosenVideo, VideoError> {
+/// Reads and checks `file` against TikTok's rules for any video. Its length is checked against
+/// the creator's limit by the posting screen, whenever both are known.
+pub async fn inspect(file: File) -> Result<ChosenVideo, VideoError> {
     let size = file.size() as u64;
     let head = read_head(&file).await;
     let preview_url = Url::create_object_url_with_blob(&file).map_err(|_| VideoError::NotAVideo)?;
@@ -42,7 +41,7 @@ pub async fn inspect(
         sniffed,
         duration_secs,
     };
-    match check.check(max_duration_secs) {
+    match check.check() {
         Ok(content_type) => Ok(ChosenVideo {
             name: file.name(),
             file,

@@ -146,7 +146,7 @@ async fn a_put_that_shows_no_progress_is_abandoned_at_the_stall_timeout() {
 #[wasm_bindgen_test]
 async fn refuses_files_before_any_call() {
     let check = |bytes: &'static [u8], name: &'static str| async move {
-        video::inspect(file_of(bytes, name), Some(60))
+        video::inspect(file_of(bytes, name))
             .await
             .map(|v| v.content_type)
     };
@@ -167,7 +167,8 @@ async fn refuses_files_before_any_call() {
             .to_string(),
         "This file is not a video TikTok accepts. Choose an MP4, MOV or WebM video."
     );
-    // A real container header is accepted even when the browser cannot read a duration.
+    // A real container header passes the file check even when the browser cannot read a
+    // duration; the posting screen's length check then refuses it for a direct post.
     let header = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
     assert_eq!(check(header, "clip.bin").await, Ok(ContentType::Mp4));
 }
@@ -297,7 +298,8 @@ async fn the_component_honours_its_props_and_fires_its_callbacks() {
     inbox.click();
     settle().await;
 
-    // A file chosen as a person would (through the input), then Post pressed by the host.
+    // A file chosen as a person would (through the input), Post armed by the host and pressed
+    // by the person.
     let mut bytes = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41".to_vec();
     bytes.resize(200_000, 7);
     let files = web_sys::DataTransfer::new().unwrap();
@@ -317,7 +319,24 @@ async fn the_component_honours_its_props_and_fires_its_callbacks() {
         }
         gloo_timers::future::TimeoutFuture::new(50).await;
     }
+    // The host's start() only arms Post (issue 15): nothing is sent until the person presses it.
     remote.start();
+    settle().await;
+    assert!(heard.borrow().is_empty(), "{:?}", heard.borrow());
+    assert!(
+        find("[data-testid=armed]").is_some(),
+        "the person is asked to press Post"
+    );
+    let post: web_sys::HtmlElement = find("[data-testid=post-button]").unwrap().unchecked_into();
+    assert_eq!(
+        document
+            .active_element()
+            .and_then(|e| e.get_attribute("data-testid"))
+            .as_deref(),
+        Some("post-button"),
+        "Post has the focus"
+    );
+    post.click();
     for _ in 0..300 {
         if heard.borrow().iter().any(|e| e.starts_with("complete")) {
             break;

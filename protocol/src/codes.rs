@@ -104,7 +104,7 @@ const TABLE: &[(ErrorCode, &str, u16, bool, &str)] = {
             "spam_risk_user_banned_from_posting",
             403,
             false,
-            "TikTok does not allow this account to post right now.",
+            "TikTok does not allow this account to post right now. Try again later.",
         ),
         (
             SpamRiskTooManyPendingShare,

@@ -93,6 +93,25 @@ pub enum VideoError {
         human_duration(*duration_secs), human_duration(*max_secs as f64)
     )]
     TooLong { duration_secs: f64, max_secs: u32 },
+    #[error(
+        "This browser could not read how long the video is, so it cannot be checked against your account's limit of {}. Choose an MP4 (H.264) or WebM video, or send it to your drafts.",
+        human_duration(*max_secs as f64)
+    )]
+    UnknownLength { max_secs: u32 },
+}
+
+/// Checks a video's length against the creator's `max_video_post_duration_sec`. TikTok says
+/// to check it, so a length the browser could not read is refused rather than waved through,
+/// and there is no slack: a video a fraction of a second too long is too long.
+pub fn check_duration(duration_secs: Option<f64>, max_secs: u32) -> Result<(), VideoError> {
+    match duration_secs {
+        None => Err(VideoError::UnknownLength { max_secs }),
+        Some(duration_secs) if duration_secs > f64::from(max_secs) => Err(VideoError::TooLong {
+            duration_secs,
+            max_secs,
+        }),
+        Some(_) => Ok(()),
+    }
 }
 
 /// What is known about a chosen file before upload.
@@ -107,23 +126,15 @@ pub struct VideoCheck {
 }
 
 impl VideoCheck {
-    /// Accepts a video TikTok will take from this creator, returning its content type.
-    pub fn check(&self, max_duration_secs: Option<u32>) -> Result<ContentType, VideoError> {
+    /// Accepts a file TikTok will take as a video, returning its content type. Its length is
+    /// checked apart, by [`check_duration`], once the creator's limit is known.
+    pub fn check(&self) -> Result<ContentType, VideoError> {
         match crate::chunk::ChunkPlan::new(self.size) {
             Err(PlanError::Empty) => return Err(VideoError::Empty),
             Err(PlanError::TooLarge { size }) => return Err(VideoError::TooLarge { size }),
             _ => {}
         }
         let content_type = self.sniffed.ok_or(VideoError::NotAVideo)?;
-        if let (Some(duration_secs), Some(max_secs)) = (self.duration_secs, max_duration_secs) {
-            // Half a second of slack: containers round their durations.
-            if duration_secs > f64::from(max_secs) + 0.5 {
-                return Err(VideoError::TooLong {
-                    duration_secs,
-                    max_secs,
-                });
-            }
-        }
         debug_assert!(self.size <= MAX_VIDEO_SIZE);
         Ok(content_type)
     }
@@ -149,6 +160,14 @@ pub fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{bytes} bytes")
     }
+}
+
+/// `0:01.5`, `2:05.0`: a moment in a video to a tenth of a second, for people (the cover frame).
+/// Integer arithmetic only, like [`human_bytes`].
+pub fn human_timestamp(ms: u32) -> String {
+    let tenths = (ms + 50) / 100;
+    let (minutes, seconds, tenth) = (tenths / 600, tenths / 10 % 60, tenths % 10);
+    format!("{minutes}:{seconds:02}.{tenth}")
 }
 
 /// `2:05`, `1:02:03`, `0:07`: durations for people.
@@ -228,37 +247,66 @@ mod tests {
             sniffed: Some(ContentType::Mp4),
             duration_secs: Some(5.0),
         };
-        assert_eq!(ok.check(Some(300)), Ok(ContentType::Mp4));
-        assert_eq!(ok.check(None), Ok(ContentType::Mp4));
-        assert_eq!(
-            ok.check(Some(3)),
-            Err(VideoError::TooLong {
-                duration_secs: 5.0,
-                max_secs: 3
-            })
-        );
-        assert_eq!(
-            ok.check(Some(3)).unwrap_err().to_string(),
-            "The video is 0:05 long; your account can post videos of up to 0:03. Trim it and try again."
-        );
+        assert_eq!(ok.check(), Ok(ContentType::Mp4));
         let empty = VideoCheck {
             size: 0,
             ..ok.clone()
         };
-        assert_eq!(empty.check(None), Err(VideoError::Empty));
+        assert_eq!(empty.check(), Err(VideoError::Empty));
         let huge = VideoCheck {
             size: 5_000_000_000,
             ..ok.clone()
         };
         assert_eq!(
-            huge.check(None).unwrap_err().to_string(),
+            huge.check().unwrap_err().to_string(),
             "The video is 5.0 GB — TikTok accepts at most 4 GB."
         );
         let text = VideoCheck {
             sniffed: None,
             ..ok
         };
-        assert_eq!(text.check(None), Err(VideoError::NotAVideo));
+        assert_eq!(text.check(), Err(VideoError::NotAVideo));
+    }
+
+    #[test]
+    fn duration_checks() {
+        assert_eq!(check_duration(Some(5.0), 300), Ok(()));
+        assert_eq!(check_duration(Some(3.0), 3), Ok(()));
+        // No slack: half a second over is over.
+        assert_eq!(
+            check_duration(Some(3.5), 3),
+            Err(VideoError::TooLong {
+                duration_secs: 3.5,
+                max_secs: 3
+            })
+        );
+        assert_eq!(
+            check_duration(Some(5.0), 3).unwrap_err().to_string(),
+            "The video is 0:05 long; your account can post videos of up to 0:03. Trim it and try again."
+        );
+        // A length nobody could read is not a pass.
+        assert_eq!(
+            check_duration(None, 600),
+            Err(VideoError::UnknownLength { max_secs: 600 })
+        );
+    }
+
+    #[test]
+    fn video_checks_leave_length_apart() {
+        let ok = VideoCheck {
+            size: 80_000,
+            sniffed: Some(ContentType::Mp4),
+            duration_secs: None,
+        };
+        assert_eq!(ok.check(), Ok(ContentType::Mp4));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(human_timestamp(0), "0:00.0");
+        assert_eq!(human_timestamp(1_549), "0:01.5");
+        assert_eq!(human_timestamp(125_000), "2:05.0");
+        assert_eq!(human_timestamp(59_960), "1:00.0");
     }
 
     #[test]

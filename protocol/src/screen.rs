@@ -3,6 +3,7 @@
 //! what still stands between the form and the Post button. The app only renders these answers.
 
 use crate::caption::{CaptionError, check_caption};
+use crate::media::{VideoError, check_duration};
 use crate::tiktok::PrivacyLevel;
 use crate::wire::{Creator, PostFields, PostMode};
 
@@ -14,9 +15,33 @@ pub const BRANDED_CONTENT_POLICY_URL: &str =
     "https://www.tiktok.com/legal/page/global/bc-policy/en";
 /// The hover text TikTok prescribes when "Only me" is unavailable because of branded content.
 pub const BRANDED_NOT_PRIVATE: &str = "Branded content visibility cannot be set to private.";
+/// Shown next to "Branded content" while the audience is "Only me".
+pub const BRANDED_NEEDS_AUDIENCE: &str =
+    "Branded content visibility cannot be set to private: choose another audience to tick it.";
+/// Said instead of posting when TikTok's answer about the creator changed since the screen was
+/// shown.
+pub const CREATOR_CHANGED: &str = "Your TikTok account's settings changed since this screen was shown, and the details below now follow them. Check them and press Post again.";
+/// Said instead of posting when TikTok's latest answer says the creator cannot post now (or
+/// could not be had): the account line above says why.
+pub const CREATOR_CANNOT_POST: &str =
+    "Nothing was posted: TikTok's latest answer about your account is shown above.";
 /// The hover text TikTok prescribes for disclosure switched on with nothing ticked.
 pub const DISCLOSURE_INCOMPLETE: &str =
     "You need to indicate if your content promotes yourself, a third party, or both.";
+
+/// What an app TikTok has not audited may do, step by step: shown with TikTok's refusal
+/// `unaudited_client_can_only_post_to_private_accounts`, which comes for any direct post to a
+/// public account until the app passes TikTok's audit.
+pub const UNAUDITED_STEPS: [&str; 3] = [
+    "In the TikTok app, open your profile, then the menu, Settings and privacy, Privacy, and turn on Private account.",
+    "Come back and press Post again with an audience your private account offers (\"Only me\" always works).",
+    "Or choose \"Send to TikTok drafts\": drafts have no such limit, and you finish the post in the TikTok app.",
+];
+
+/// Whether TikTok's refusal `code` comes with [`UNAUDITED_STEPS`].
+pub fn needs_unaudited_steps(code: &str) -> bool {
+    crate::ErrorCode::parse(code) == crate::ErrorCode::UnauditedClientCanOnlyPostToPrivateAccounts
+}
 
 /// What the creator has chosen so far. Every choice starts off: no audience, no interactions,
 /// no disclosure — the guidelines forbid defaults the creator did not pick.
@@ -37,6 +62,9 @@ pub struct PostForm {
     pub branded_content: bool,
     /// "AI-generated content" → `is_aigc`.
     pub is_aigc: bool,
+    /// The frame TikTok shows as the cover, in milliseconds from the start
+    /// (`video_cover_timestamp_ms`); TikTok picks one when none is chosen.
+    pub cover_ms: Option<u32>,
 }
 
 /// One entry of the "Who can view this video" list.
@@ -63,6 +91,8 @@ pub enum Declaration {
 pub enum Blocker {
     #[error("Choose a video first.")]
     NoVideo,
+    #[error(transparent)]
+    Video(#[from] VideoError),
     #[error("Choose who can view this video.")]
     NoPrivacy,
     #[error(transparent)]
@@ -96,6 +126,52 @@ impl PostForm {
         self.privacy != Some(PrivacyLevel::SelfOnly)
     }
 
+    /// Whether "Branded content" shows ticked: a tick made while it was available counts only
+    /// while it still is.
+    pub fn branded_content_ticked(&self) -> bool {
+        self.branded_content && self.branded_content_available()
+    }
+
+    /// Chooses the audience. "Only me" takes back a "Branded content" tick (made earlier, maybe
+    /// while disclosure was off), so no hidden tick blocks the Post button later.
+    pub fn set_privacy(&mut self, privacy: Option<PrivacyLevel>) {
+        if privacy == Some(PrivacyLevel::SelfOnly) {
+            self.branded_content = false;
+        }
+        self.privacy = privacy;
+    }
+
+    /// The visible note under the audience list: why "Only me" is unavailable, if it is.
+    pub fn privacy_note(&self, creator: &Creator) -> Option<&'static str> {
+        self.privacy_choices(creator)
+            .into_iter()
+            .find_map(|choice| choice.hint)
+    }
+
+    /// The visible note next to "Branded content": why it cannot be ticked, if so.
+    pub fn branded_note(&self) -> Option<&'static str> {
+        (self.disclose && !self.branded_content_available()).then_some(BRANDED_NEEDS_AUDIENCE)
+    }
+
+    /// The visible note under the disclosure boxes: shown whenever disclosure is on and neither
+    /// box is ticked, whatever else is still missing.
+    pub fn disclosure_note(&self) -> Option<&'static str> {
+        (self.disclose && !self.your_brand && !self.branded_content_ticked())
+            .then_some(DISCLOSURE_INCOMPLETE)
+    }
+
+    /// Keeps the choices within what `creator` now allows: an audience no longer offered is
+    /// chosen again by the creator.
+    pub fn fit_to(&mut self, creator: &Creator) {
+        if self
+            .privacy
+            .as_ref()
+            .is_some_and(|p| !creator.privacy_level_options.contains(p))
+        {
+            self.privacy = None;
+        }
+    }
+
     /// The label TikTok will put on the video, to tell the creator before posting.
     pub fn label_notice(&self) -> Option<&'static str> {
         if self.is_branded() {
@@ -116,13 +192,24 @@ impl PostForm {
         }
     }
 
-    /// The first thing that keeps the Post button disabled, if any.
-    pub fn blocker(&self, has_video: bool) -> Option<Blocker> {
-        if !has_video {
+    /// The first thing that keeps the Post button disabled, if any. `video` is `None` until a
+    /// video is chosen, then its length if the browser could read it; `creator` is TikTok's
+    /// latest answer, whose limit the length is checked against whenever both are known (the
+    /// page keeps Post blocked while the creator is still loading).
+    pub fn blocker(
+        &self,
+        video: Option<Option<f64>>,
+        creator: Option<&Creator>,
+    ) -> Option<Blocker> {
+        let Some(duration_secs) = video else {
             return Some(Blocker::NoVideo);
-        }
+        };
         if self.mode == PostMode::Inbox {
             return None;
+        }
+        let limit = creator.map(|c| c.max_video_post_duration_sec);
+        if let Some(Err(error)) = limit.map(|max| check_duration(duration_secs, max)) {
+            return Some(Blocker::Video(error));
         }
         if self.privacy.is_none() {
             return Some(Blocker::NoPrivacy);
@@ -130,7 +217,7 @@ impl PostForm {
         if let Err(error) = check_caption(&self.caption) {
             return Some(Blocker::Caption(error));
         }
-        if self.disclose && !self.your_brand && !self.branded_content {
+        if self.disclosure_note().is_some() {
             return Some(Blocker::DisclosureIncomplete);
         }
         if self.is_branded() && self.privacy == Some(PrivacyLevel::SelfOnly) {
@@ -148,7 +235,7 @@ impl PostForm {
             disable_comment: !self.allow_comment || creator.comment_disabled,
             disable_duet: !self.allow_duet || creator.duet_disabled,
             disable_stitch: !self.allow_stitch || creator.stitch_disabled,
-            video_cover_timestamp_ms: None,
+            video_cover_timestamp_ms: self.cover_ms,
             brand_content_toggle: self.is_branded(),
             brand_organic_toggle: self.disclose && self.your_brand,
             is_aigc: self.is_aigc,
@@ -158,6 +245,16 @@ impl PostForm {
     fn is_branded(&self) -> bool {
         self.disclose && self.branded_content
     }
+}
+
+/// Whether TikTok's new answer about the creator changes what the screen offers or allows (the
+/// avatar's address expires and changes on every query, so it does not count).
+pub fn creator_changed(shown: &Creator, now: &Creator) -> bool {
+    let same = Creator {
+        avatar_url: shown.avatar_url.clone(),
+        ..now.clone()
+    };
+    &same != shown
 }
 
 #[cfg(test)]
@@ -184,6 +281,9 @@ mod tests {
         }
     }
 
+    /// A chosen video whose length the browser read.
+    const FIVE_SECONDS: Option<Option<f64>> = Some(Some(5.0));
+
     fn direct() -> PostForm {
         PostForm::default()
     }
@@ -193,14 +293,17 @@ mod tests {
         let form = PostForm::default();
         assert_eq!(form.privacy, None);
         assert!(!form.allow_comment && !form.allow_duet && !form.allow_stitch && !form.disclose);
-        assert_eq!(form.blocker(false), Some(Blocker::NoVideo));
+        assert_eq!(form.blocker(None, None), Some(Blocker::NoVideo));
         assert_eq!(form.mode, PostMode::Direct);
-        assert_eq!(form.blocker(true), Some(Blocker::NoPrivacy));
+        assert_eq!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::NoPrivacy)
+        );
         let inbox = PostForm {
             mode: PostMode::Inbox,
             ..PostForm::default()
         };
-        assert_eq!(inbox.blocker(true), None);
+        assert_eq!(inbox.blocker(Some(None), None), None);
     }
 
     #[test]
@@ -210,13 +313,16 @@ mod tests {
             disclose: true,
             ..direct()
         };
-        assert_eq!(form.blocker(true), Some(Blocker::DisclosureIncomplete));
+        assert_eq!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::DisclosureIncomplete)
+        );
         assert_eq!(
             Blocker::DisclosureIncomplete.to_string(),
             DISCLOSURE_INCOMPLETE
         );
         form.your_brand = true;
-        assert_eq!(form.blocker(true), None);
+        assert_eq!(form.blocker(FIVE_SECONDS, Some(&creator())), None);
         assert_eq!(
             form.label_notice(),
             Some("Your video will be labeled as \"Promotional content\".")
@@ -237,7 +343,10 @@ mod tests {
         assert_eq!(only_me.hint, Some(BRANDED_NOT_PRIVATE));
         form.privacy = Some(PrivacyLevel::SelfOnly);
         assert!(!form.branded_content_available());
-        assert_eq!(form.blocker(true), Some(Blocker::BrandedContentPrivate));
+        assert_eq!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::BrandedContentPrivate)
+        );
         // Ticked boxes under a closed disclosure count for nothing.
         let closed = PostForm {
             disclose: false,
@@ -257,9 +366,11 @@ mod tests {
             allow_comment: true,
             allow_duet: true,
             is_aigc: true,
+            cover_ms: Some(1_500),
             ..direct()
         };
         let fields = form.post_fields(&creator());
+        assert_eq!(fields.video_cover_timestamp_ms, Some(1_500));
         assert!(fields.disable_comment, "the creator disabled comments");
         assert!(!fields.disable_duet);
         assert!(fields.disable_stitch, "not allowed by the form");
@@ -272,12 +383,103 @@ mod tests {
     }
 
     #[test]
+    fn the_length_is_checked_whenever_the_creator_is_known() {
+        let form = PostForm {
+            privacy: Some(PrivacyLevel::SelfOnly),
+            ..direct()
+        };
+        let mut short = creator();
+        short.max_video_post_duration_sec = 3;
+        // Still loading the creator: the page blocks Post on the account, not here.
+        assert_eq!(form.blocker(FIVE_SECONDS, None), None);
+        assert!(matches!(
+            form.blocker(FIVE_SECONDS, Some(&short)),
+            Some(Blocker::Video(VideoError::TooLong { .. }))
+        ));
+        assert_eq!(
+            form.blocker(Some(None), Some(&creator())),
+            Some(Blocker::Video(VideoError::UnknownLength { max_secs: 600 }))
+        );
+        assert!(form.blocker(Some(Some(3.5)), Some(&short)).is_some());
+        assert_eq!(form.blocker(Some(Some(3.0)), Some(&short)), None);
+        // Drafts are finished in the TikTok app, which checks the length itself.
+        let inbox = PostForm {
+            mode: PostMode::Inbox,
+            ..form
+        };
+        assert_eq!(inbox.blocker(Some(None), Some(&short)), None);
+    }
+
+    #[test]
+    fn no_stale_branded_tick() {
+        // Tick "Branded content", switch disclosure off, choose "Only me", switch it on again.
+        let mut form = PostForm {
+            disclose: true,
+            branded_content: true,
+            ..direct()
+        };
+        form.disclose = false;
+        form.set_privacy(Some(PrivacyLevel::SelfOnly));
+        form.disclose = true;
+        assert!(!form.branded_content_ticked());
+        assert_eq!(form.branded_note(), Some(BRANDED_NEEDS_AUDIENCE));
+        assert_eq!(form.disclosure_note(), Some(DISCLOSURE_INCOMPLETE));
+        form.your_brand = true;
+        assert_eq!(form.blocker(FIVE_SECONDS, Some(&creator())), None);
+    }
+
+    #[test]
+    fn explanations_are_there_whatever_else_is_missing() {
+        let mut form = PostForm {
+            disclose: true,
+            ..direct()
+        };
+        // No audience yet, and still the disclosure note shows.
+        assert_eq!(form.disclosure_note(), Some(DISCLOSURE_INCOMPLETE));
+        form.branded_content = true;
+        assert_eq!(form.disclosure_note(), None);
+        assert_eq!(form.privacy_note(&creator()), Some(BRANDED_NOT_PRIVATE));
+        form.disclose = false;
+        assert_eq!(form.privacy_note(&creator()), None);
+    }
+
+    #[test]
+    fn creator_changes_that_matter() {
+        let shown = creator();
+        let mut now = creator();
+        now.avatar_url = "https://new.example/avatar.jpg".into();
+        assert!(!creator_changed(&shown, &now), "avatar addresses expire");
+        now.privacy_level_options = vec![PrivacyLevel::SelfOnly];
+        assert!(creator_changed(&shown, &now));
+        let mut form = PostForm {
+            privacy: Some(PrivacyLevel::PublicToEveryone),
+            ..direct()
+        };
+        form.fit_to(&now);
+        assert_eq!(form.privacy, None);
+        let mut limit = creator();
+        limit.max_video_post_duration_sec = 60;
+        assert!(creator_changed(&shown, &limit));
+    }
+
+    #[test]
+    fn the_unaudited_refusal_comes_with_steps() {
+        assert!(needs_unaudited_steps(
+            "unaudited_client_can_only_post_to_private_accounts"
+        ));
+        assert!(!needs_unaudited_steps("spam_risk_too_many_posts"));
+    }
+
+    #[test]
     fn caption_limit_blocks() {
         let form = PostForm {
             privacy: Some(PrivacyLevel::SelfOnly),
             caption: "a".repeat(2201),
             ..direct()
         };
-        assert!(matches!(form.blocker(true), Some(Blocker::Caption(_))));
+        assert!(matches!(
+            form.blocker(FIVE_SECONDS, Some(&creator())),
+            Some(Blocker::Caption(_))
+        ));
     }
 }

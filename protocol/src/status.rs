@@ -100,7 +100,7 @@ impl FailReason {
                 "You have reached TikTok's daily limit of posts from apps. Try again tomorrow."
             }
             "spam_risk_user_banned_from_posting" => {
-                "TikTok does not allow this account to post right now."
+                "TikTok does not allow this account to post right now. Try again later."
             }
             "spam_risk_text" => {
                 "TikTok flagged the caption. Change the caption before posting again."

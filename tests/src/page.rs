@@ -147,7 +147,19 @@ impl UploaderPage {
     }
 
     /// Picks an audience in "Who can view this video" by its visible label ("Everyone", …).
+    /// Waits for the option first: the list holds the creator's options once TikTok answered.
     pub async fn choose_privacy(&self, label: &str) -> Result<()> {
+        self.wait_for(
+            |page| async move {
+                Ok(page
+                    .privacy_options()
+                    .await?
+                    .iter()
+                    .any(|(shown, _)| shown == label))
+            },
+            &format!("the audience {label:?} to be offered"),
+        )
+        .await?;
         self.labelled("Who can view this video")
             .await?
             .select_by_label(label)
@@ -444,6 +456,247 @@ impl UploaderPage {
         self.text_of("disconnect-confirm").await
     }
 
+    /// The entries of "Who can view this video" as shown: each label and whether it can be
+    /// picked (the empty prompt included, first).
+    pub async fn privacy_options(&self) -> Result<Vec<(String, bool)>> {
+        let select = self.labelled("Who can view this video").await?;
+        let mut options = Vec::new();
+        for option in select.find_all(Locator::Css("option")).await? {
+            let enabled = option.attr("disabled").await?.is_none();
+            options.push((option.text().await?, enabled));
+        }
+        Ok(options)
+    }
+
+    /// The audience chosen, as its visible label (`""` for none).
+    pub async fn chosen_privacy(&self) -> Result<String> {
+        let value = self
+            .browser
+            .client
+            .execute(
+                "const s = document.getElementById('privacy'); return s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].value ? s.options[s.selectedIndex].text : '';",
+                vec![],
+            )
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Whether the checkbox labelled `label` is ticked, and whether it can be changed.
+    pub async fn checkbox(&self, label: &str) -> Result<(bool, bool)> {
+        let input = self.labelled(label).await?;
+        let checked = input.prop("checked").await?.as_deref() == Some("true");
+        let enabled = input.attr("disabled").await?.is_none();
+        Ok((checked, enabled))
+    }
+
+    /// The text of the element that the control labelled `label` names in `aria-describedby`:
+    /// what a screen reader reads with it.
+    pub async fn description_of(&self, label: &str) -> Result<String> {
+        let input = self.labelled(label).await?;
+        let id = input
+            .attr("aria-describedby")
+            .await?
+            .with_context(|| format!("{label:?} has no aria-describedby"))?;
+        self.browser
+            .client
+            .find(Locator::Id(&id))
+            .await?
+            .text()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// The consent line's text, and each link in it as (text, href).
+    pub async fn consent(&self) -> Result<(String, Vec<(String, String)>)> {
+        let line = self.testid("consent").await?;
+        let mut links = Vec::new();
+        for link in line.find_all(Locator::Css("a")).await? {
+            links.push((
+                link.text().await?,
+                link.attr("href").await?.unwrap_or_default(),
+            ));
+        }
+        Ok((line.text().await?, links))
+    }
+
+    /// The text of `testid` if the element is on the page (`""` when absent).
+    pub async fn text_if_any(&self, testid: &str) -> Result<String> {
+        match self.testid(testid).await {
+            Ok(element) => Ok(element.text().await?),
+            Err(_) => Ok(String::new()),
+        }
+    }
+
+    /// Runs axe-core (`AXE_CORE`: the path of `axe.min.js`, which `cargo xtask test` installs)
+    /// in the page and returns its serious and critical violations, one line each.
+    pub async fn accessibility_violations(&self) -> Result<Vec<String>> {
+        let path = std::env::var_os("AXE_CORE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(default_axe_path);
+        let axe = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading axe-core from {} (run `cargo xtask install`, or set AXE_CORE)",
+                path.display()
+            )
+        })?;
+        let client = &self.browser.client;
+        client
+            .execute(
+                "if (!window.axe) { (0, eval)(arguments[0]); }",
+                vec![axe.into()],
+            )
+            .await?;
+        let found = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then(r => done(
+                   r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' +
+                          v.nodes.map(n => n.target.join(' ')).join(', '))
+                 ), e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
+    /// Resizes the window so the page's viewport is `width` CSS pixels wide, and returns the
+    /// width the page reports.
+    pub async fn set_width(&self, width: u32) -> Result<u32> {
+        let client = &self.browser.client;
+        client.set_window_size(width, 900).await?;
+        // Headless Chromium's window has no frame, but measure rather than assume.
+        let inner = client.execute("return window.innerWidth;", vec![]).await?;
+        let inner = u32::try_from(inner.as_u64().unwrap_or(0))?;
+        if inner != width {
+            client
+                .set_window_size(width + (width.saturating_sub(inner)), 900)
+                .await?;
+        }
+        let inner = client.execute("return window.innerWidth;", vec![]).await?;
+        Ok(u32::try_from(inner.as_u64().unwrap_or(0))?)
+    }
+
+    /// Elements that stick out past the viewport's right edge or out of their card (or a page
+    /// wider than the viewport), as short descriptions; empty when the layout fits.
+    pub async fn wider_than_viewport(&self) -> Result<Vec<String>> {
+        let found = self
+            .browser
+            .client
+            .execute(
+                "const width = document.documentElement.clientWidth;
+                 const out = [];
+                 if (document.documentElement.scrollWidth > width) out.push('page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + width);
+                 const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (typeof e.className === 'string' && e.className ? '.' + e.className : '');
+                 for (const e of document.querySelectorAll('body *')) {
+                   const r = e.getBoundingClientRect();
+                   if (r.width === 0 || e.closest('.visually-hidden')) continue;
+                   if (r.right > width + 0.5) out.push(name(e) + ' right=' + Math.round(r.right) + ' > viewport ' + width);
+                   const card = e.parentElement && e.parentElement.closest('.card');
+                   if (card) {
+                     const c = card.getBoundingClientRect();
+                     if (r.right > c.right + 0.5 || r.left < c.left - 0.5) out.push(name(e) + ' sticks out of its card: ' + Math.round(r.left) + '..' + Math.round(r.right) + ' vs ' + Math.round(c.left) + '..' + Math.round(c.right));
+                   }
+                 }
+                 return out;",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
+    /// Opens the page without waiting for the account (to act while it still loads).
+    pub async fn open_without_waiting(&self) -> Result<()> {
+        self.browser.client.goto(&self.url).await?;
+        self.wait_for_testid("file-input").await
+    }
+
+    /// The address of the creator's avatar as the page shows it.
+    pub async fn avatar(&self) -> Result<String> {
+        let account = self.testid("account").await?;
+        let image = account.find(Locator::Css("img")).await?;
+        Ok(image.attr("src").await?.unwrap_or_default())
+    }
+
+    /// Moves the focus to the element with this `data-testid`.
+    pub async fn focus_testid(&self, testid: &str) -> Result<()> {
+        let element = self.testid(testid).await?;
+        self.browser
+            .client
+            .execute(
+                "arguments[0].focus();",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Presses Tab until the element with this `id` (or `data-testid`) has the focus, as a
+    /// keyboard user moves through the form; fails after 40 presses.
+    pub async fn tab_to(&self, id: &str) -> Result<()> {
+        for _ in 0..40 {
+            if self.focused().await? == id {
+                return Ok(());
+            }
+            self.press(fantoccini::key::Key::Tab).await?;
+        }
+        bail!("Tab never reached {id}")
+    }
+
+    /// Presses `key` as the keyboard does, on whatever has the focus (WebDriver's key actions:
+    /// unlike typing into an element, this works on a file input too).
+    pub async fn press(&self, key: fantoccini::key::Key) -> Result<()> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value = char::from(key);
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.browser
+            .client
+            .perform_actions(actions)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Types `text` into whatever has the focus.
+    pub async fn type_into_focused(&self, text: &str) -> Result<()> {
+        let focused = self.browser.client.active_element().await?;
+        focused.send_keys(text).await.map_err(Into::into)
+    }
+
+    /// The `id` (else `data-testid`) of the element that has the focus.
+    pub async fn focused(&self) -> Result<String> {
+        let found = self
+            .browser
+            .client
+            .execute(
+                "const e = document.activeElement; return e ? (e.id || e.dataset.testid || e.tagName) : '';",
+                vec![],
+            )
+            .await?;
+        Ok(found.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Saves a PNG of the whole page at the current width (the window made as tall as the page
+    /// for the shot) as `{name}.png` in the artifacts.
+    pub async fn screenshot_page(&self, name: &str) -> Result<()> {
+        let client = &self.browser.client;
+        let size = client
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+                vec![],
+            )
+            .await?;
+        let size: [u32; 3] = serde_json::from_value(size)?;
+        client
+            .set_window_size(size[0], (size[1] + size[2]).min(6000))
+            .await?;
+        let png = client.screenshot().await?;
+        client.set_window_size(size[0], 900).await?;
+        std::fs::write(crate::artifacts_dir().join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
     pub async fn close(self) -> Result<()> {
         self.browser.close().await
     }
@@ -515,4 +768,24 @@ impl UploaderPage {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// Where `cargo xtask install` keeps axe-core (`~/.cache/tiktok-autoposter/axe-core-*/…`).
+fn default_axe_path() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tiktok-autoposter");
+    std::fs::read_dir(&cache)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("axe-core-"))
+        })
+        .unwrap_or_default()
+        .join("node_modules/axe-core/axe.min.js")
 }

@@ -201,10 +201,29 @@ async fn a_host_page_posts_through_the_element_and_hears_its_events() -> Result<
         .await?
         .select_by_label("Only me")
         .await?;
-    // The element's JS API, as a host page would press Post.
+    // The element's JS API only arms Post (issue 15): nothing leaves until the person presses it.
     browser
         .client
         .execute("document.querySelector('tiktok-uploader').start();", vec![])
+        .await?;
+    let armed = wait_inside(browser, "[data-testid=armed]", |_| true).await?;
+    assert_eq!(
+        armed,
+        "Ready to post: press Post to send this video to TikTok."
+    );
+    let focused = browser
+        .client
+        .execute(
+            "return document.querySelector('tiktok-uploader').shadowRoot.activeElement?.dataset.testid;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(focused, "post-button", "start() moves the focus to Post");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(sim.uploads().is_empty(), "start() alone sent the video");
+    inside(browser, "[data-testid=post-button]")
+        .await?
+        .click()
         .await?;
     let status = wait_inside(browser, "[data-testid=status]", |s| {
         ["PUBLISH_COMPLETE", "FAILED", "ERROR"].contains(&s)
@@ -283,13 +302,10 @@ async fn several_uploaders_on_one_page_are_independent() -> Result<()> {
                 .await
                 .is_ok()
         {
-            browser
-                .client
-                .execute(
-                    "document.querySelectorAll('tiktok-uploader')[1].start();",
-                    vec![],
-                )
-                .await?;
+            let post = inside_nth(browser, 1, "[data-testid=post-button]").await?;
+            if post.is_enabled().await? {
+                post.click().await?;
+            }
         }
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(60),

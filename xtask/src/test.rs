@@ -162,12 +162,14 @@ fn e2e(root: &Path, tools: &Tools, tally: &mut Tally) -> Result<()> {
         .clone()
         .context("chromedriver is not installed")?;
     let nginx = tools.nginx.clone().context("nginx is not installed")?;
+    let axe = tools.axe.clone().context("axe-core is not installed")?;
     exec_tests(
         cargo(root)
             .args(["test", "-p", "tests", "--locked", "--", "--test-threads=1"])
             .env("AUTOPOSTER_DIST", crate::dist::dir())
             .env("CHROMEDRIVER", &chromedriver)
-            .env("NGINX", &nginx),
+            .env("NGINX", &nginx)
+            .env("AXE_CORE", &axe),
         tally,
     )
 }

@@ -2,7 +2,8 @@
 //! target, `wasm-bindgen-cli` at the exact version in Cargo.lock, Trunk, npm's binaryen (for
 //! wasm-opt, linked into `~/.cargo/bin` so plain `trunk` finds it too), Chromium and its
 //! driver, nginx (the TLS reverse proxy of the deploy test), iproute2 (the link shaper of the
-//! slow-link tests), and the coverage tools. Versions and traps are from
+//! slow-link tests), npm's axe-core (the accessibility checks of the screen tests), and the
+//! coverage tools. Versions and traps are from
 //! `shared/toolchain.md`. The bench adds `curl` and `twiggy`.
 
 use anyhow::{Context, Result, bail};
@@ -13,6 +14,8 @@ use std::process::Command;
 const TRUNK_VERSION: &str = "0.21.14";
 /// npm's binaryen; Debian's 108 produces a wasm module that fails at start-up.
 const BINARYEN_VERSION: &str = "132";
+/// npm's axe-core, the accessibility engine the e2e tests run inside the page.
+const AXE_CORE_VERSION: &str = "4.14.1";
 /// Speeds up `cargo install` of the tools on two cores (about 35 % less time for Trunk).
 const FAST_INSTALL_ENV: [(&str, &str); 2] = [
     ("CARGO_PROFILE_RELEASE_LTO", "false"),
@@ -27,6 +30,8 @@ pub struct Tools {
     pub chromedriver: Option<PathBuf>,
     /// The nginx the deploy test runs in front of the proxy.
     pub nginx: Option<PathBuf>,
+    /// axe-core's `axe.min.js`, which the e2e tests inject into the page (`AXE_CORE`).
+    pub axe: Option<PathBuf>,
 }
 
 /// Everything `cargo xtask test` needs.
@@ -35,6 +40,7 @@ pub fn ensure_all() -> Result<Tools> {
     ensure_browser()?;
     tools.nginx = Some(ensure_nginx()?);
     ensure_link_shaper()?;
+    tools.axe = Some(ensure_axe()?);
     ensure_coverage()?;
     tools.chromedriver = which("chromedriver");
     Ok(tools)
@@ -64,7 +70,39 @@ pub fn ensure_build() -> Result<Tools> {
         path,
         chromedriver: which("chromedriver"),
         nginx: nginx_binary(),
+        axe: None,
     })
+}
+
+/// Installs npm's axe-core (only JavaScript, nothing to build) under `~/.cache` unless that
+/// version is there, and returns its `axe.min.js`.
+pub fn ensure_axe() -> Result<PathBuf> {
+    let prefix = cache_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
+    let script = prefix
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js");
+    if script.is_file() {
+        return Ok(script);
+    }
+    if which("npm").is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    step(&format!(
+        "installing npm's axe-core@{AXE_CORE_VERSION} into {}",
+        prefix.display()
+    ));
+    std::fs::create_dir_all(&prefix)?;
+    exec(Command::new("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &prefix.to_string_lossy(),
+        &format!("axe-core@{AXE_CORE_VERSION}"),
+    ]))?;
+    anyhow::ensure!(script.is_file(), "npm installed no {}", script.display());
+    Ok(script)
 }
 
 fn ensure_wasm_target() -> Result<()> {

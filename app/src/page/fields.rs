@@ -5,7 +5,7 @@
 use super::Account;
 use crate::video::ChosenVideo;
 use leptos::prelude::*;
-use protocol::media::{human_bytes, human_duration};
+use protocol::media::{human_bytes, human_duration, human_timestamp};
 use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
 use protocol::tiktok::PrivacyLevel;
 use protocol::wire::{Connection, Creator, PostMode};
@@ -19,6 +19,9 @@ pub(super) fn VideoPicker(
     video: RwSignal<Option<ChosenVideo>>,
     /// Why the last chosen file was refused.
     error: RwSignal<Option<String>>,
+    /// Why the chosen video's length rules it out for this creator, once both are known.
+    #[prop(into)]
+    length_problem: Signal<Option<String>>,
     /// Called with each file the creator picks or drops.
     on_file: impl Fn(File) + Clone + 'static,
 ) -> impl IntoView {
@@ -69,6 +72,9 @@ pub(super) fn VideoPicker(
         {move || error.get().map(|message| view! {
             <p class="error" role="alert" data-testid="video-error">{message}</p>
         })}
+        {move || length_problem.get().map(|message| view! {
+            <p class="error" role="alert" data-testid="video-error">{message}</p>
+        })}
         {move || video.get().map(|chosen| view! {
             <div class="preview">
                 <video src=chosen.preview_url.clone() controls=true muted=true preload="metadata"></video>
@@ -81,6 +87,57 @@ pub(super) fn VideoPicker(
                 </dl>
             </div>
         })}
+    }
+}
+
+/// The cover frame: a slider over the video's length, with the frame it points at shown as a
+/// thumbnail (a small `<video>` of the same file, seeked there) and sent as
+/// `video_cover_timestamp_ms`. Shown once the browser knows the video's length.
+#[component]
+pub(super) fn CoverPicker(
+    /// The form the chosen frame belongs to.
+    form: RwSignal<PostForm>,
+    /// The chosen video, whose length bounds the slider.
+    video: RwSignal<Option<ChosenVideo>>,
+) -> impl IntoView {
+    let cover = move || form.with(|f| f.cover_ms);
+    let thumb = NodeRef::<leptos::html::Video>::new();
+    let on_input = move |ev| {
+        let ms = event_target_value(&ev).parse::<u32>().ok();
+        form.update(|f| f.cover_ms = ms);
+        if let (Some(ms), Some(thumb)) = (ms, thumb.get_untracked()) {
+            thumb.set_current_time(f64::from(ms) / 1000.0);
+        }
+    };
+    move || {
+        let (url, length_ms) = video.with(|v| {
+            let chosen = v.as_ref()?;
+            Some((chosen.preview_url.clone(), chosen.duration_secs? * 1000.0))
+        })?;
+        Some(view! {
+            <label for="cover" class="label">"Cover frame"</label>
+            <div class="cover">
+                <video class="thumb" node_ref=thumb src=url muted=true preload="auto" aria-hidden="true" data-testid="cover-thumb"></video>
+                <div>
+                    <input
+                        type="range"
+                        id="cover"
+                        min="0"
+                        max=(length_ms as u32).to_string()
+                        step="100"
+                        aria-describedby="cover-at"
+                        prop:value=move || cover().unwrap_or(0).to_string()
+                        on:input=on_input
+                    />
+                    <p id="cover-at" class="muted" data-testid="cover-at">
+                        {move || cover().map_or_else(
+                            || "TikTok picks the cover unless you choose a frame.".to_owned(),
+                            |ms| format!("Cover: the frame at {}.", human_timestamp(ms)),
+                        )}
+                    </p>
+                </div>
+            </div>
+        })
     }
 }
 
@@ -174,9 +231,14 @@ pub(super) fn PrivacyField(
             .with(|a| a.creator().map(|c| form.with(|f| f.privacy_choices(c))))
             .unwrap_or_default()
     };
+    let note = move || {
+        account
+            .with(|a| a.creator().and_then(|c| form.with(|f| f.privacy_note(c))))
+            .unwrap_or_default()
+    };
     let on_change = move |ev| {
         let value = event_target_value(&ev);
-        form.update(|f| f.privacy = (!value.is_empty()).then(|| PrivacyLevel::parse(&value)));
+        form.update(|f| f.set_privacy((!value.is_empty()).then(|| PrivacyLevel::parse(&value))));
     };
     view! {
         <label for="privacy" class="label">"Who can view this video"</label>
@@ -184,6 +246,7 @@ pub(super) fn PrivacyField(
             id="privacy"
             data-testid="privacy"
             required=true
+            aria-describedby="privacy-note"
             prop:value=move || form.with(|f| f.privacy.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default())
             on:change=on_change
         >
@@ -194,12 +257,13 @@ pub(super) fn PrivacyField(
                 <option
                     value=choice.level.as_str().to_owned()
                     disabled=!choice.enabled
-                    title=choice.hint.unwrap_or_default()
                 >
                     {choice.level.label().to_owned()}
                 </option>
             }).collect_view()}
         </select>
+        // Visible, not a tooltip: a disabled <option>'s title is never shown by most browsers.
+        <p id="privacy-note" class="note" aria-live="polite" data-testid="privacy-note">{note}</p>
     }
 }
 
@@ -278,21 +342,28 @@ pub(super) fn DisclosureFields(
                     class="check"
                     for="branded-content"
                     class:unavailable=branded_off
-                    title=move || if branded_off() { protocol::screen::BRANDED_NOT_PRIVATE } else { "" }
                 >
                     <input
                         type="checkbox"
                         id="branded-content"
-                        prop:checked=move || form.with(|f| f.branded_content)
+                        aria-describedby="branded-note"
+                        prop:checked=move || form.with(PostForm::branded_content_ticked)
                         disabled=branded_off
                         on:change=move |ev| form.update(|f| f.branded_content = event_target_checked(&ev))
                     />
                     "Branded content"
                     <span class="muted">" — you are promoting another brand or a third party"</span>
                 </label>
+                <p id="branded-note" class="note" aria-live="polite" data-testid="branded-note">
+                    {move || form.with(PostForm::branded_note).unwrap_or_default()}
+                </p>
                 {move || form.with(PostForm::label_notice).map(|notice| view! { <p class="notice">{notice}</p> })}
             </div>
         </Show>
+        // Always in the page, so screen readers announce it when it appears.
+        <p class="note" aria-live="polite" data-testid="disclosure-note">
+            {move || form.with(PostForm::disclosure_note).unwrap_or_default()}
+        </p>
         <label class="check" for="is-aigc">
             <input
                 type="checkbox"

@@ -5,8 +5,10 @@ use crate::post::Phase;
 use leptos::prelude::*;
 use protocol::wire::PostState;
 
-/// Presses Post, Cancel and "Post another video" for a host page (the custom element's
-/// `start()`, `cancel()` and `reset()`). Copy it into the component's `remote` prop and call it.
+/// What a host page may do from outside (the custom element's `start()`, `cancel()` and
+/// `reset()`). Copy it into the component's `remote` prop and call it. Nothing here sends a
+/// video: TikTok allows content to be sent only after the person explicitly consents, so
+/// `start()` only arms Post and the person's own press on it sends the video.
 #[derive(Debug, Clone, Copy)]
 pub struct Remote {
     start: Trigger,
@@ -25,7 +27,7 @@ impl Default for Remote {
 }
 
 impl Remote {
-    /// Posts, if the form is complete (as pressing Post would).
+    /// Arms Post: moves the focus to it and tells the person to press it. Sends nothing.
     pub fn start(&self) {
         self.start.notify();
     }

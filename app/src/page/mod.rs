@@ -13,8 +13,8 @@ mod sign_in;
 
 use account::{AccountCard, ConnectionControls};
 use fields::{
-    CaptionField, ConsentLine, DisclosureFields, InteractionFields, ModeChoice, PrivacyField,
-    VideoPicker,
+    CaptionField, ConsentLine, CoverPicker, DisclosureFields, InteractionFields, ModeChoice,
+    PrivacyField, VideoPicker,
 };
 pub use host::Remote;
 use host::report_to_host;
@@ -23,7 +23,7 @@ use resume::ResumeOffer;
 pub use sign_in::Gate;
 use sign_in::{SignIn, SignOut, TokensOnly};
 
-use crate::api::Api;
+use crate::api::{Api, ApiError};
 use crate::engine::{self, Control};
 use crate::post::{self, Context, Phase};
 use crate::storage::{self, SavedUpload};
@@ -31,7 +31,8 @@ use crate::video::{self, ChosenVideo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::ErrorCode;
-use protocol::screen::PostForm;
+use protocol::media::check_duration;
+use protocol::screen::{CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, creator_changed};
 use protocol::wire::{
     CONNECT_ERROR_PARAM, Connection, CreatePost, Creator, PostFields, PostMode, PostState,
 };
@@ -91,7 +92,13 @@ impl Account {
         if !connection.can_direct {
             return (Self::DraftsOnly, Some(connection));
         }
-        let account = match api.creator().await {
+        let account = Self::from_creator(api.creator().await, connection.login_url.is_some());
+        (account, Some(connection))
+    }
+
+    /// The account as TikTok's answer about the creator describes it.
+    fn from_creator(answer: Result<Creator, ApiError>, can_connect: bool) -> Self {
+        match answer {
             Ok(creator) => Self::Ready(creator),
             Err(error)
                 if error
@@ -103,14 +110,13 @@ impl Account {
                 }
             }
             Err(error) if error.code() == Some("reconnect_required") => Self::Disconnected {
-                can_connect: connection.login_url.is_some(),
+                can_connect,
                 message: error.to_string(),
             },
             Err(error) => Self::Unavailable {
                 message: error.to_string(),
             },
-        };
-        (account, Some(connection))
+        }
     }
 
     fn creator(&self) -> Option<&Creator> {
@@ -135,6 +141,10 @@ impl Account {
         }
     }
 }
+
+/// Why Post stays disabled after a successful post: one click must not post the same video twice.
+const POSTED: &str =
+    "Posted. To post again, choose another video or press \u{201c}Post another video\u{201d}.";
 
 /// The reason a connect attempt failed, from `?connect_error=…`, removed from the address bar
 /// once read so a reload does not show it again.
@@ -217,7 +227,7 @@ pub fn Uploader(
     /// Post now (the default) or send to TikTok drafts.
     #[prop(optional)]
     mode: Option<PostMode>,
-    /// Called when a post starts (Post was pressed, or `remote.start`).
+    /// Called when a post starts (the person pressed Post).
     #[prop(optional, into)]
     on_start: Option<UnsyncCallback<()>>,
     /// Called as bytes leave: `(sent, total)`.
@@ -230,7 +240,7 @@ pub fn Uploader(
     /// `ERROR` or `CANCELLED` and `message` is what the creator was told.
     #[prop(optional, into)]
     on_error: Option<UnsyncCallback<(String, String)>>,
-    /// Lets the host press Post, Cancel and "Post another video" from outside.
+    /// Lets the host arm Post (the person still presses it), cancel and reset from outside.
     #[prop(optional)]
     remote: Option<Remote>,
 ) -> impl IntoView {
@@ -252,9 +262,10 @@ pub fn Uploader(
     let embedded = api.embedded();
     let connect_error = RwSignal::new(if embedded { None } else { take_connect_error() });
     let account_api = api.clone();
+    // Asks again in place: the screen keeps what it shows until TikTok's new answer arrives
+    // (Post re-checks right before init anyway), so a return to the screen does not blank it.
     let load_account = move || {
         let api = account_api.clone();
-        account.set(Account::Loading);
         spawn_local(async move {
             let (loaded, connected) = Account::load(&api).await;
             // A drafts-only connection cannot post directly: start in the mode it allows.
@@ -268,70 +279,128 @@ pub fn Uploader(
     load_account();
 
     let on_file = move |file: File| {
-        let max = account.with_untracked(|a| a.creator().map(|c| c.max_video_post_duration_sec));
         video_error.set(None);
         if let Some(old) = video.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&old.preview_url);
         }
         video.set(None);
+        // A frame of the last video means nothing for this one.
+        form.update(|f| f.cover_ms = None);
         phase.set(Phase::Editing);
         spawn_local(async move {
-            match video::inspect(file, max).await {
+            match video::inspect(file).await {
                 Ok(chosen) => video.set(Some(chosen)),
                 Err(error) => video_error.set(Some(error.to_string())),
             }
         });
     };
 
-    let blocker = move || {
+    // The video's length against the creator's limit, checked whenever both are known (the
+    // creator may still be loading when the file is picked, or change on a later query).
+    let length_problem = Memo::new(move |_| {
+        let length = video.with(|v| v.as_ref().map(|c| c.duration_secs))?;
+        let max = account.with(|a| a.creator().map(|c| c.max_video_post_duration_sec))?;
+        if form.with(|f| f.mode) != PostMode::Direct {
+            return None;
+        }
+        check_duration(length, max).err().map(|e| e.to_string())
+    });
+    // What keeps Post disabled, first thing first.
+    let blocker = Memo::new(move |_| {
+        if phase.with(|p| matches!(p, Phase::Done(_))) {
+            return Some(POSTED.to_owned());
+        }
         if let Some(reason) = account.with(|a| a.blocker(form.with(|f| f.mode))) {
             return Some(reason.to_owned());
         }
-        form.with(|f| f.blocker(video.with(Option::is_some)))
+        let length = video.with(|v| v.as_ref().map(|c| c.duration_secs));
+        account
+            .with(|a| form.with(|f| f.blocker(length, a.creator())))
             .map(|b| b.to_string())
-    };
+    });
+    let can_connect =
+        move || connection.with_untracked(|c| c.as_ref().is_some_and(|c| c.login_url.is_some()));
     let post_api = api.clone();
     let post_options = options.clone();
-    let on_post = move || {
-        let Some(chosen) = video.get_untracked() else {
-            return;
-        };
-        let form = form.get_untracked();
-        if phase.with_untracked(Phase::busy)
-            || form.blocker(true).is_some()
-            || account.with_untracked(|a| a.blocker(form.mode)).is_some()
-        {
-            return;
+    // Pressing Post. TikTok is asked about the creator once more right before init; when its
+    // answer changes what the screen offers or allows, the screen follows it and says so
+    // instead of posting. The action's value is that notice.
+    let post = Action::new_unsync(move |_: &()| {
+        let api = post_api.clone();
+        let options = post_options.clone();
+        async move {
+            let shown = account.with_untracked(|a| a.creator().cloned());
+            if let (Some(shown), PostMode::Direct) = (shown, form.with_untracked(|f| f.mode)) {
+                let now = Account::from_creator(api.creator().await, can_connect());
+                let notice = match &now {
+                    Account::Ready(creator) => {
+                        form.update(|f| f.fit_to(creator));
+                        creator_changed(&shown, creator).then_some(CREATOR_CHANGED)
+                    }
+                    _ => Some(CREATOR_CANNOT_POST),
+                };
+                account.set(now);
+                if notice.is_some() {
+                    return notice;
+                }
+            }
+            let chosen = video.get_untracked()?;
+            if phase.with_untracked(Phase::busy) || blocker.get_untracked().is_some() {
+                return None;
+            }
+            let form = form.get_untracked();
+            // Drafts take no post details at TikTok; a drafts-only connection has no creator.
+            let post_info = match account.with_untracked(|a| a.creator().cloned()) {
+                Some(creator) if form.mode == PostMode::Direct => form.post_fields(&creator),
+                _ => PostFields::default(),
+            };
+            let request = CreatePost {
+                mode: form.mode,
+                video_size: chosen.size,
+                content_type: chosen.content_type.mime().into(),
+                file_name: chosen.name.clone(),
+                post_info,
+            };
+            let fresh = Control::default();
+            control.set(fresh.clone());
+            unfinished.set(None);
+            let context = Context {
+                api,
+                file: chosen.file,
+                mode: form.mode,
+                phase,
+                control: fresh,
+                options,
+            };
+            spawn_local(post::start(context, request));
+            // Bring the progress and the outcome into view: on a phone they are below the fold.
+            if let Some(outcome) = document().get_element_by_id("outcome") {
+                outcome.scroll_into_view();
+            }
+            None
         }
-        // Drafts take no post details at TikTok; a drafts-only connection has no creator info.
-        let post_info = match account.with_untracked(|a| a.creator().cloned()) {
-            Some(creator) if form.mode == PostMode::Direct => form.post_fields(&creator),
-            _ => PostFields::default(),
-        };
-        let request = CreatePost {
-            mode: form.mode,
-            video_size: chosen.size,
-            content_type: chosen.content_type.mime().into(),
-            file_name: chosen.name.clone(),
-            post_info,
-        };
-        let fresh = Control::default();
-        control.set(fresh.clone());
-        unfinished.set(None);
-        let context = Context {
-            api: post_api.clone(),
-            file: chosen.file,
-            mode: form.mode,
-            phase,
-            control: fresh,
-            options: post_options.clone(),
-        };
-        spawn_local(post::start(context, request));
-        // Bring the progress and the outcome into view: on a phone they are below the fold.
-        if let Some(outcome) = document().get_element_by_id("outcome") {
-            outcome.scroll_into_view();
+    });
+    let checking = post.pending();
+    // A host's `start()` only arms the post: the person's own press on Post sends it.
+    let armed = RwSignal::new(false);
+    let post_button = NodeRef::<leptos::html::Button>::new();
+    let on_post = move || {
+        armed.set(false);
+        post.dispatch(());
+    };
+    let arm = move || {
+        armed.set(true);
+        if let Some(button) = post_button.get_untracked() {
+            let _ = button.focus();
         }
     };
+    let hint = Memo::new(move |_| {
+        if checking.get() {
+            Some("Checking your TikTok account…".to_owned())
+        } else {
+            blocker.get()
+        }
+    });
     let resume_api = api.clone();
     let on_resume = move |saved: SavedUpload, file: File| {
         let fresh = Control::default();
@@ -347,6 +416,7 @@ pub fn Uploader(
         };
         spawn_local(post::resume(context, saved));
     };
+    let reload_account = load_account.clone();
     let reset = move || {
         if phase.with_untracked(Phase::busy) {
             return;
@@ -357,14 +427,14 @@ pub fn Uploader(
         video.set(None);
         form.set(initial.clone());
         phase.set(Phase::Editing);
+        armed.set(false);
+        post.value().set(None);
+        // TikTok says to query the creator each time the posting screen is shown.
+        reload_account();
     };
     report_to_host(phase, on_start, on_progress, on_complete, on_error);
     if let Some(remote) = remote {
-        remote.connect(
-            on_post.clone(),
-            move || control.get_untracked().cancel(),
-            reset.clone(),
-        );
+        remote.connect(arm, move || control.get_untracked().cancel(), reset.clone());
     }
     let locked = move || phase.with(Phase::busy);
     let direct = move || form.with(|f| f.mode == PostMode::Direct);
@@ -389,7 +459,7 @@ pub fn Uploader(
             })}
             <fieldset class="card" disabled=locked>
                 <legend class="visually-hidden">"Video"</legend>
-                <VideoPicker video=video error=video_error on_file=on_file/>
+                <VideoPicker video=video error=video_error length_problem=length_problem on_file=on_file/>
             </fieldset>
             <fieldset class="card" disabled=locked>
                 <legend>"Where should it go?"</legend>
@@ -399,6 +469,7 @@ pub fn Uploader(
                 <fieldset class="card" disabled=locked>
                     <legend>"Post details"</legend>
                     <CaptionField form=form/>
+                    <CoverPicker form=form video=video/>
                     <PrivacyField form=form account=account/>
                     <InteractionFields form=form account=account/>
                     <DisclosureFields form=form/>
@@ -408,18 +479,24 @@ pub fn Uploader(
                 <Show when=direct>
                     <ConsentLine form=form/>
                 </Show>
+                {move || post.value().get().flatten().map(|notice| view! {
+                    <p class="notice" role="alert" data-testid="post-notice">{notice}</p>
+                })}
+                {move || (armed.get() && hint.with(Option::is_none)).then(|| view! {
+                    <p class="notice" data-testid="armed">"Ready to post: press Post to send this video to TikTok."</p>
+                })}
                 <button
                     type="button"
                     class="primary"
                     data-testid="post-button"
-                    disabled=move || locked() || blocker().is_some()
-                    title=move || blocker().unwrap_or_default()
+                    node_ref=post_button
+                    disabled=move || locked() || hint.with(Option::is_some)
                     aria-describedby="post-hint"
                     on:click=move |_| on_post()
                 >
                     "Post"
                 </button>
-                <p id="post-hint" class="hint">{move || blocker().unwrap_or_default()}</p>
+                <p id="post-hint" class="hint" aria-live="polite" data-testid="post-hint">{move || hint.get().unwrap_or_default()}</p>
                 <Outcome phase=phase account=account control=control/>
                 <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
                     <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>

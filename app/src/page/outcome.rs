@@ -4,6 +4,7 @@ use super::Account;
 use crate::engine::Control;
 use crate::post::{Phase, Upload};
 use leptos::prelude::*;
+use protocol::screen::{UNAUDITED_STEPS, needs_unaudited_steps};
 use protocol::status::PublishStatus;
 use protocol::wire::PostState;
 
@@ -49,6 +50,11 @@ pub(super) fn Outcome(
         });
     };
     let cancel = move |_| control.get_untracked().cancel();
+    let unaudited = move || {
+        phase.with(
+            |p| matches!(p, Phase::Failed { code: Some(code), .. } if needs_unaudited_steps(code)),
+        )
+    };
     view! {
         {move || upload().map(|Upload { progress, paused, relay, note, late }| view! {
             <div class="progress">
@@ -85,6 +91,12 @@ pub(super) fn Outcome(
             {move || phase.with(Phase::text)}
         </p>
         {post_link}
+        {move || unaudited().then(|| view! {
+            <div class="notice" data-testid="unaudited-help">
+                <p>"What this app may do until TikTok approves it:"</p>
+                <ol>{UNAUDITED_STEPS.iter().map(|step| view! { <li>{*step}</li> }).collect_view()}</ol>
+            </div>
+        })}
         <Show when=move || matches!(phase.get(), Phase::Processing { .. } | Phase::Done(PostState { status: PublishStatus::PublishComplete, .. }))>
             <p class="muted">"TikTok may take a few minutes to process the video before it shows on your profile."</p>
         </Show>
