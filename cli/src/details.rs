@@ -135,9 +135,12 @@ impl PostDetails {
             sniffed: ContentType::sniff(head),
             duration_secs: None,
         };
-        let content_type = video.check(None).map_err(|error| {
+        let content_type = video.check().map_err(|error| {
             let code = match error {
-                VideoError::NotAVideo | VideoError::TooLong { .. } => "not_a_video",
+                // The length is the page's check (against the creator's limit), never this one's.
+                VideoError::NotAVideo
+                | VideoError::TooLong { .. }
+                | VideoError::UnknownLength { .. } => "not_a_video",
                 VideoError::Empty => "empty_video",
                 VideoError::TooLarge { .. } => "video_too_large",
             };
