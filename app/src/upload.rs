@@ -15,7 +15,7 @@ use futures::future::{Either, select};
 use js_sys::Promise;
 use protocol::chunk::{ChunkPlan, ChunkRange, ContentRange};
 use protocol::media::ContentType;
-use protocol::stall::stall_remaining_ms;
+use protocol::stall::{answer_timeout_ms, stall_remaining_ms};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -170,6 +170,7 @@ pub async fn put_chunk(
     let watch = Rc::new(Watch {
         last_progress_ms: Cell::new(now_ms()),
         body_sent: Cell::new(0),
+        timeout_ms: Cell::new(request.stall_timeout_ms),
     });
     let seen = watch.clone();
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
@@ -177,9 +178,17 @@ pub async fn put_chunk(
         seen.moved(loaded);
         on_progress(loaded);
     });
-    // Upload `load`: the whole body is out, and TikTok's answer is awaited from now on.
+    // Upload `load`: the whole body is out, and the answer is awaited from now on — through
+    // the relay, as long as the relay may take to say TikTok went silent.
     let (seen, len) = (watch.clone(), request.chunk.len());
-    let body_done = Closure::<dyn FnMut()>::new(move || seen.moved(len));
+    let answer_ms = answer_timeout_ms(
+        request.stall_timeout_ms,
+        matches!(request.target, Target::Relay(_)),
+    );
+    let body_done = Closure::<dyn FnMut()>::new(move || {
+        seen.moved(len);
+        seen.timeout_ms.set(answer_ms);
+    });
     let upload = xhr.upload().map_err(browser)?;
     upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
     upload.set_onload(Some(body_done.as_ref().unchecked_ref()));
@@ -189,7 +198,7 @@ pub async fn put_chunk(
     watch.last_progress_ms.set(now_ms());
     on_start(&xhr);
     let finished = JsFuture::from(finished);
-    let stalled = std::pin::pin!(stall(&watch, request.stall_timeout_ms));
+    let stalled = std::pin::pin!(stall(&watch));
     let timed_out = match select(finished, stalled).await {
         Either::Left((ended, _)) => {
             ended.map_err(browser)?;
@@ -224,6 +233,8 @@ pub async fn put_chunk(
 struct Watch {
     last_progress_ms: Cell<f64>,
     body_sent: Cell<u64>,
+    /// The stall timeout in force: while sending, then while awaiting the answer.
+    timeout_ms: Cell<u32>,
 }
 
 impl Watch {
@@ -233,15 +244,16 @@ impl Watch {
     }
 }
 
-/// Resolves once `watch` has shown no progress for `timeout_ms` (never, for 0). One timer at a
+/// Resolves once `watch` has shown no progress for its timeout (never, for 0). One timer at a
 /// time: when it fires early because progress came meanwhile, it waits out only the rest.
-async fn stall(watch: &Watch, timeout_ms: u32) {
-    if timeout_ms == 0 {
+async fn stall(watch: &Watch) {
+    let mut wait_ms = watch.timeout_ms.get();
+    if wait_ms == 0 {
         return std::future::pending().await;
     }
-    let mut wait_ms = timeout_ms;
     loop {
         gloo_timers::future::TimeoutFuture::new(wait_ms).await;
+        let timeout_ms = watch.timeout_ms.get();
         match stall_remaining_ms(watch.last_progress_ms.get(), now_ms(), timeout_ms) {
             Some(left_ms) => wait_ms = left_ms,
             None => return,
@@ -266,6 +278,7 @@ mod tests {
         let watch = Watch {
             last_progress_ms: Cell::new(now_ms()),
             body_sent: Cell::new(0),
+            timeout_ms: Cell::new(200),
         };
         let started = now_ms();
         // Progress every 50 ms for 600 ms (three stall timeouts), then silence.
@@ -276,7 +289,7 @@ mod tests {
             }
             std::future::pending::<()>().await
         });
-        let stalled = std::pin::pin!(stall(&watch, 200));
+        let stalled = std::pin::pin!(stall(&watch));
         let ended = select(progress, stalled).await;
         assert!(matches!(ended, Either::Right(_)), "the stall ends it");
         let took_ms = now_ms() - started;

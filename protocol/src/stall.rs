@@ -8,6 +8,24 @@
 /// answer the last byte of a large chunk: half a minute of silence is a dead link, not a slow one.
 pub const DEFAULT_STALL_TIMEOUT_MS: u32 = 30_000;
 
+/// How long the page waits, once a chunk's body is out, for the proxy's relay to answer. The
+/// relay answers within its own stall timeout of TikTok going silent (`upstream_stall.rs`), so
+/// the page need not watch for that; what it cannot see is the proxy's buffers (its sockets,
+/// the browser's) draining onto a slow uplink between proxy and TikTok — a home server's, say —
+/// which can take longer than the stall timeout with nothing wrong. Ten minutes only guards
+/// against a proxy that vanished without closing the connection.
+pub const RELAY_ANSWER_TIMEOUT_MS: u32 = 10 * 60 * 1000;
+
+/// The page's stall timeout for the wait after a chunk's body is out: the same as while
+/// sending for a PUT straight to TikTok, [`RELAY_ANSWER_TIMEOUT_MS`] (or more) through the relay.
+pub fn answer_timeout_ms(stall_timeout_ms: u32, relayed: bool) -> u32 {
+    if relayed && stall_timeout_ms != 0 {
+        stall_timeout_ms.max(RELAY_ANSWER_TIMEOUT_MS)
+    } else {
+        stall_timeout_ms
+    }
+}
+
 /// How much longer a request whose last sign of progress was at `last_progress_ms` may stay
 /// silent at `now_ms` (both on one millisecond clock) with a stall timeout of `timeout_ms`;
 /// `None` when it is stalled. A clock that went backwards counts as progress just now.
@@ -31,6 +49,15 @@ mod tests {
             expected,
             "last progress {last_progress_ms}, now {now_ms}, timeout {timeout_ms}"
         );
+    }
+
+    #[test]
+    fn the_relay_gets_longer_to_answer_than_tiktok_direct() {
+        assert_eq!(answer_timeout_ms(30_000, false), 30_000);
+        assert_eq!(answer_timeout_ms(30_000, true), RELAY_ANSWER_TIMEOUT_MS);
+        assert_eq!(answer_timeout_ms(20 * 60 * 1000, true), 20 * 60 * 1000);
+        // 0 is "never give up", whatever the target.
+        assert_eq!(answer_timeout_ms(0, true), 0);
     }
 
     #[test]
