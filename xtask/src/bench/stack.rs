@@ -86,6 +86,9 @@ impl Stack {
                 .arg(site)
                 .arg("--log")
                 .arg(scratch.join("posts.jsonl"))
+                // Videos sent to `POST /api/upload` are spooled here, not in the working tree.
+                .arg("--uploads-dir")
+                .arg(scratch.join("uploads"))
                 .args(proxy_args)
                 // The environment, not a flag: flags show in process listings.
                 .env("TIKTOK_ACCESS_TOKEN", SIM_TOKEN)
