@@ -7,6 +7,10 @@
 //! few loopback calls more than the reference, `curl` PUTting the same chunk plan straight to
 //! the simulator. The log stamps milliseconds.
 //!
+//! Diagnostic: the same post with the proxy's uploads directory on tmpfs (`/dev/shm`), where
+//! the spool's write-back and the `fsync`s of the job record (saved after every chunk) cost
+//! nothing — the disk's share of the poster's time.
+//!
 //! Each upload runs on a fresh simulator and proxy, so the proxy's peak RSS (`VmHWM`, read
 //! after the call, spool included) belongs to that one video: the 64 MB video and the large one
 //! are compared.
@@ -31,6 +35,9 @@ const THROUGHPUT_GOAL: f64 = 0.9;
 /// tenth of a second, where another process's time slice shows, and a round costs seconds.
 const MIN_ROUNDS: usize = 5;
 
+/// Where the diagnostic puts the proxy's uploads directory: memory, not disk.
+const TMPFS: &str = "/dev/shm";
+
 /// Figure 8 as recorded in the report.
 #[derive(Debug, Serialize)]
 pub struct Figure {
@@ -51,6 +58,8 @@ pub struct SizeFigure {
     pub curl_transfers: Timed,
     /// The poster: `post_created` to the first `status` in the proxy's log.
     pub poster: Timed,
+    /// Diagnostic: the poster with its uploads directory on tmpfs; `None` without `/dev/shm`.
+    pub poster_tmpfs: Option<Timed>,
     /// Throughput of the poster over `curl`'s (wall time): `curl` secs / poster secs.
     pub poster_vs_curl: f64,
     /// The same against `curl`'s transfers alone (stricter: no start-up on curl's side).
@@ -106,6 +115,7 @@ pub async fn measure(
         let mut curl = Vec::new();
         let mut curl_transfers = Vec::new();
         let mut posts = Vec::new();
+        let mut tmpfs_secs = Vec::new();
         for round in 1..=rounds {
             let dir = scratch.join(format!("poster-{}-{round}", video.size));
             let stack = Stack::start(bins, site, &dir.join("curl"), &[])?;
@@ -114,20 +124,39 @@ pub async fn measure(
             let between = run.curl_between_ms.unwrap_or(0.0) / 1000.0;
             curl.push(run.secs);
             curl_transfers.push(run.secs - between * video.plan.total_chunk_count as f64);
-            let post = post(bins, site, &dir.join("poster"), video).await?;
+            let on_disk = post(bins, site, &dir.join("poster"), video, None).await?;
+            if let Some(shm) = Some(Path::new(TMPFS)).filter(|shm| shm.is_dir()) {
+                let uploads = tempfile::Builder::new()
+                    .prefix("bench-poster-")
+                    .tempdir_in(shm)?;
+                let on_tmpfs = post(
+                    bins,
+                    site,
+                    &dir.join("poster-tmpfs"),
+                    video,
+                    Some(uploads.path()),
+                )
+                .await?;
+                eprintln!(
+                    "    round {round}: poster, uploads on tmpfs {:.3} s",
+                    on_tmpfs.secs
+                );
+                tmpfs_secs.push(on_tmpfs.secs);
+            }
             eprintln!(
                 "    round {round}: curl {:.3} s, poster {:.3} s ({:.0} MB/s), whole call {:.2} s, proxy peak RSS {:.1} MiB",
                 run.secs,
-                post.secs,
-                video.size as f64 / post.secs / 1e6,
-                post.call_secs,
-                post.peak_rss as f64 / 1048576.0
+                on_disk.secs,
+                video.size as f64 / on_disk.secs / 1e6,
+                on_disk.call_secs,
+                on_disk.peak_rss as f64 / 1048576.0
             );
-            posts.push(post);
+            posts.push(on_disk);
         }
         let poster = Timed::of(posts.iter().map(|p| p.secs).collect(), video.size);
         let curl = Timed::of(curl, video.size);
         let curl_transfers = Timed::of(curl_transfers, video.size);
+        let poster_tmpfs = (!tmpfs_secs.is_empty()).then(|| Timed::of(tmpfs_secs, video.size));
         let median = |values: Vec<f64>| throughput::percentile(values, 0.5);
         sizes.push(SizeFigure {
             bytes: video.size,
@@ -143,6 +172,7 @@ pub async fn measure(
             curl,
             curl_transfers,
             poster,
+            poster_tmpfs,
         });
     }
     let peak = |i: usize| sizes[i].proxy_peak_rss_bytes as f64;
@@ -162,11 +192,23 @@ struct Post {
     sim_cpu_secs: f64,
 }
 
-/// `POST /api/upload?wait=true` with `video` as a raw body, on a fresh stack; checks that the
+/// `POST /api/upload?wait=true` with `video` as a raw body, on a fresh stack (spooling under
+/// `uploads` when given); checks that the
 /// post is complete, made with the video's plan and without a retry, and reads its span from
 /// the log.
-async fn post(bins: &Path, site: &Path, scratch: &Path, video: &Video) -> Result<Post> {
-    let stack = Stack::start(bins, site, scratch, &[])?;
+async fn post(
+    bins: &Path,
+    site: &Path,
+    scratch: &Path,
+    video: &Video,
+    uploads: Option<&Path>,
+) -> Result<Post> {
+    let uploads = uploads.map(|dir| dir.to_string_lossy().into_owned());
+    let proxy_args: Vec<&str> = match &uploads {
+        Some(dir) => vec!["--uploads-dir", dir],
+        None => Vec::new(),
+    };
+    let stack = Stack::start(bins, site, scratch, &proxy_args)?;
     let idle_rss = proc::status_bytes(stack.proxy.pid, "VmRSS").unwrap_or(0);
     let (proxy_cpu, sim_cpu) = (
         proc::cpu_secs(stack.proxy.pid).unwrap_or(0.0),
@@ -310,6 +352,15 @@ pub fn table(figure: &Figure) -> String {
                 verdict(size.poster_vs_curl >= THROUGHPUT_GOAL)
             ),
         ]);
+        if let Some(tmpfs) = &size.poster_tmpfs {
+            rows.push([
+                format!("   {name}: poster, uploads on tmpfs"),
+                format!("{:.3} s, {:.0} MB/s", tmpfs.median_secs, tmpfs.mb_per_sec),
+                format!("poster on disk {:.3} s", size.poster.median_secs),
+                format!("{:.2}× curl", size.curl.median_secs / tmpfs.median_secs),
+                "—".into(),
+            ]);
+        }
     }
     if let [small, large] = &figure.sizes[..] {
         rows.push([
