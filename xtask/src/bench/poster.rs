@@ -125,29 +125,22 @@ pub async fn measure(
             curl.push(run.secs);
             curl_transfers.push(run.secs - between * video.plan.total_chunk_count as f64);
             let on_disk = post(bins, site, &dir.join("poster"), video, None).await?;
+            let mut on_tmpfs = None;
             if let Some(shm) = Some(Path::new(TMPFS)).filter(|shm| shm.is_dir()) {
                 let uploads = tempfile::Builder::new()
                     .prefix("bench-poster-")
                     .tempdir_in(shm)?;
-                let on_tmpfs = post(
-                    bins,
-                    site,
-                    &dir.join("poster-tmpfs"),
-                    video,
-                    Some(uploads.path()),
-                )
-                .await?;
-                eprintln!(
-                    "    round {round}: poster, uploads on tmpfs {:.3} s",
-                    on_tmpfs.secs
-                );
-                tmpfs_secs.push(on_tmpfs.secs);
+                let dir = dir.join("poster-tmpfs");
+                let posted = post(bins, site, &dir, video, Some(uploads.path())).await?;
+                tmpfs_secs.push(posted.secs);
+                on_tmpfs = Some(posted.secs);
             }
             eprintln!(
-                "    round {round}: curl {:.3} s, poster {:.3} s ({:.0} MB/s), whole call {:.2} s, proxy peak RSS {:.1} MiB",
+                "    round {round}: curl {:.3} s, poster {:.3} s ({:.0} MB/s){}, whole call {:.2} s, proxy peak RSS {:.1} MiB",
                 run.secs,
                 on_disk.secs,
                 video.size as f64 / on_disk.secs / 1e6,
+                on_tmpfs.map_or(String::new(), |secs| format!(" (on tmpfs {secs:.3} s)")),
                 on_disk.call_secs,
                 on_disk.peak_rss as f64 / 1048576.0
             );
