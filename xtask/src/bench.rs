@@ -12,6 +12,10 @@
 //!    through the proxy against the same calls straight to the simulator.
 //! 5. Bundle: gzip and brotli of the wasm, JS glue and CSS, against Uppy's; `twiggy top`.
 //! 6. Page start: navigation start to the Post button being in the DOM, median of 10 loads.
+//! 7. On a shaped link: the uploads of figures 1 and 2 against the link's own limit (`link.rs`).
+//! 8. The server-side poster: `POST /api/upload` posting a spooled file to the simulator,
+//!    against `curl` on the same plan, and the proxy's peak RSS for 64 MB and the large video
+//!    (`poster.rs`).
 //!
 //! No figure fails anything: the bench reports. `cargo xtask test` stays free of timing.
 
@@ -19,6 +23,7 @@ mod browser;
 mod bundle;
 mod latency;
 mod link;
+mod poster;
 mod proc;
 mod stack;
 mod startup;
@@ -52,6 +57,9 @@ pub struct Args {
     /// Only figure 7, the uploads on a shaped link (needs root and the kernel's tbf).
     #[arg(long)]
     pub link_only: bool,
+    /// Only figure 8, the server-side poster against curl (needs neither Chromium nor dist/).
+    #[arg(long, conflicts_with = "link_only")]
+    pub upload_only: bool,
 }
 
 /// What every measurement needs: where things are, and the files to upload.
@@ -76,6 +84,9 @@ pub struct Setup {
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let root = crate::test::root();
+    if args.upload_only {
+        return upload_only(&args, &root);
+    }
     let tools = crate::tools::ensure_bench()?;
     if !args.no_build {
         crate::tools::step("building the simulator and the proxy (release)");
@@ -99,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
     crate::tools::step("preparing the videos (generated once, kept in the cache)");
     let cache = crate::tools::cache_dir().join("bench");
     let setup = Setup {
-        bins: root.join("target").join("release"),
+        bins: release_dir(&root),
         site,
         dist,
         scratch: scratch.path().to_path_buf(),
@@ -136,6 +147,23 @@ pub fn run(args: Args) -> Result<()> {
     let latency = runtime.block_on(latency::measure(&setup))?;
     let startup = runtime.block_on(startup::measure(&setup))?;
     let bundle = bundle::measure(&setup)?;
+    let poster_started = Instant::now();
+    let posted = runtime.block_on(poster::measure(
+        &setup.bins,
+        &setup.site,
+        &setup.scratch,
+        [&setup.small, &setup.large],
+        setup.rounds,
+    ))?;
+    let poster_table = poster::table(&posted);
+    println!("\n{poster_table}");
+    poster::record(
+        &benchmarks,
+        &poster_table,
+        &machine,
+        args.quick,
+        poster_started.elapsed(),
+    )?;
 
     let elapsed = started.elapsed().as_secs_f64();
     let report = json!({
@@ -151,6 +179,7 @@ pub fn run(args: Args) -> Result<()> {
         "startup": startup,
         "bundle": bundle,
         "shaped_link": serde_json::to_value(&shaped)?,
+        "poster": serde_json::to_value(&posted)?,
         "elapsed_secs": elapsed,
     });
     let table = table(&report);
@@ -166,6 +195,66 @@ pub fn run(args: Args) -> Result<()> {
         json_path.display()
     );
     Ok(())
+}
+
+/// `--upload-only`: figure 8 alone. Builds only the simulator and the proxy; the proxy serves
+/// no page (its static directory does not exist, which publishes nothing).
+fn upload_only(args: &Args, root: &Path) -> Result<()> {
+    let started = Instant::now();
+    anyhow::ensure!(
+        crate::tools::which("curl").is_some(),
+        "figure 8 needs curl (apt-get install curl)"
+    );
+    if !args.no_build {
+        crate::tools::step("building the simulator and the proxy (release)");
+        crate::tools::exec(
+            Command::new("cargo")
+                .args(["build", "--release", "--locked", "-p", "sim", "-p", "proxy"])
+                .current_dir(root),
+        )?;
+    }
+    let out_dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&out_dir)
+        .context("creating the bench's scratch directory")?;
+    crate::tools::step("preparing the videos (generated once, kept in the cache)");
+    let cache = crate::tools::cache_dir().join("bench");
+    let size = if args.quick { QUICK_SIZE } else { FULL_SIZE };
+    let large = throughput::Video::prepare(root, &cache, size)?;
+    let small = throughput::Video::prepare(root, &cache, SMALL_SIZE)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let figure = runtime.block_on(poster::measure(
+        &release_dir(root),
+        &scratch.path().join("no-site"),
+        scratch.path(),
+        [&small, &large],
+        args.rounds.max(1),
+    ))?;
+    let table = poster::table(&figure);
+    println!("\n{table}");
+    poster::record(
+        &root.join("BENCHMARKS.md"),
+        &table,
+        &machine(),
+        args.quick,
+        started.elapsed(),
+    )?;
+    std::fs::write(
+        out_dir.join("poster-latest.json"),
+        serde_json::to_string_pretty(&figure)?,
+    )?;
+    println!("\nfigure 8 recorded in BENCHMARKS.md");
+    Ok(())
+}
+
+/// Where `cargo build --release` put the binaries: under `CARGO_TARGET_DIR` when it is set (the
+/// builds above inherit it), else under `target/`.
+fn release_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
+        .join("release")
 }
 
 /// The table printed at the end and recorded in BENCHMARKS.md.

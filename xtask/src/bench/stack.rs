@@ -87,6 +87,9 @@ impl Stack {
                 .arg("--log")
                 .arg(scratch.join("posts.jsonl"))
                 .args(proxy_args)
+                // Videos sent to `POST /api/upload` are spooled here, not in the working tree;
+                // set in the environment so that `--uploads-dir` in `proxy_args` may override it.
+                .env("AUTOPOSTER_UPLOADS_DIR", scratch.join("uploads"))
                 // The environment, not a flag: flags show in process listings.
                 .env("TIKTOK_ACCESS_TOKEN", SIM_TOKEN)
                 .env_remove("TIKTOK_CLIENT_KEY")

@@ -39,24 +39,32 @@ pub struct Video {
 impl Video {
     /// The MP4 of `size` bytes under `cache` (a real clip followed by a `free` box of
     /// pseudo-random bytes, as the e2e tests make them) and its chunk files, generated once.
+    /// The chunk files sit in a directory named after the plan's chunk size, so a change of
+    /// the default plan cuts them again instead of sending stale ones.
     pub fn prepare(root: &Path, cache: &Path, size: u64) -> Result<Self> {
         let dir = cache.join(format!("video-{size}"));
         let path = dir.join("video.mp4");
         let plan = ChunkPlan::new(size)?;
-        let chunks: Vec<PathBuf> = plan
-            .chunks()
-            .map(|c| dir.join(format!("chunk-{:04}.bin", c.index)))
-            .collect();
-        let done = dir.join("complete");
-        if !done.is_file() {
+        if !dir.join("complete").is_file() {
             std::fs::create_dir_all(&dir)?;
-            eprintln!(
-                "    writing {} ({size} bytes) and its chunks",
-                path.display()
-            );
+            eprintln!("    writing {} ({size} bytes)", path.display());
             let clip = std::fs::read(root.join("tests/fixtures/clip.mp4"))
                 .context("reading tests/fixtures/clip.mp4")?;
             write_video(&path, &clip, size)?;
+            std::fs::write(dir.join("complete"), b"")?;
+        }
+        let chunk_dir = dir.join(format!("chunks-{}", plan.chunk_size));
+        let chunks: Vec<PathBuf> = plan
+            .chunks()
+            .map(|c| chunk_dir.join(format!("chunk-{:04}.bin", c.index)))
+            .collect();
+        let done = chunk_dir.join("complete");
+        if !done.is_file() {
+            std::fs::create_dir_all(&chunk_dir)?;
+            eprintln!(
+                "    cutting it into {} chunks of {} bytes",
+                plan.total_chunk_count, plan.chunk_size
+            );
             let mut file = std::fs::File::open(&path)?;
             for (chunk, chunk_path) in plan.chunks().zip(&chunks) {
                 let mut out = std::fs::File::create(chunk_path)?;
