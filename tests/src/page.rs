@@ -701,6 +701,110 @@ impl UploaderPage {
         self.browser.close().await
     }
 
+    /// Sets "Post later" to the browser's local time `ahead` from now, as a person picking it
+    /// would (the `input` event of the `datetime-local` field).
+    pub async fn choose_post_time(&self, ahead: Duration) -> Result<()> {
+        let ms = serde_json::json!(ahead.as_millis() as u64);
+        self.browser
+            .client
+            .execute(
+                "const at = new Date(Date.now() + arguments[0]);
+                 const local = new Date(at.getTime() - at.getTimezoneOffset() * 60000);
+                 const field = document.getElementById('post-at');
+                 field.value = local.toISOString().slice(0, 19);
+                 field.dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![ms],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Waits for "Post later" to answer with the job scheduled; the status line's text.
+    pub async fn wait_until_scheduled(&self) -> Result<String> {
+        self.wait_for(
+            |page| async move {
+                let text = page.text_of("schedule-status").await?;
+                Ok(text.starts_with("Scheduled for"))
+            },
+            "the video to be scheduled",
+        )
+        .await?;
+        self.text_of("schedule-status").await
+    }
+
+    /// The queue panel's jobs as `(job_id, stage, text)`, newest first.
+    pub async fn jobs(&self) -> Result<Vec<(String, String, String)>> {
+        self.rows("job", "data-job-id", "data-stage").await
+    }
+
+    /// The history panel's posts as `(publish_id, status, text)`, newest first.
+    pub async fn history(&self) -> Result<Vec<(String, String, String)>> {
+        self.rows("history-entry", "data-publish-id", "data-status")
+            .await
+    }
+
+    /// Presses the panel's Refresh button (`queue` or `history`) until `done` holds for its
+    /// rows, as a person checking back would.
+    pub async fn refresh_until(
+        &self,
+        panel: &str,
+        done: impl Fn(&[(String, String, String)]) -> bool,
+    ) -> Result<Vec<(String, String, String)>> {
+        let started = Instant::now();
+        loop {
+            let rows = match panel {
+                "queue" => self.jobs().await?,
+                _ => self.history().await?,
+            };
+            if done(&rows) {
+                return Ok(rows);
+            }
+            if started.elapsed() > WAIT {
+                let _ = self.screenshot("timeout").await;
+                bail!("timed out waiting for the {panel} panel; it shows {rows:#?}");
+            }
+            let label = format!("Refresh the {panel}");
+            self.browser
+                .client
+                .find(Locator::Css(&format!("button[aria-label='{label}']")))
+                .await?
+                .click()
+                .await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Presses `button` (Cancel, Reschedule) in the queue's row of `job_id`.
+    pub async fn click_in_job(&self, job_id: &str, button: &str) -> Result<()> {
+        let xpath = format!("//li[@data-job-id='{job_id}']//button[normalize-space(.)='{button}']");
+        self.browser
+            .client
+            .find(Locator::XPath(&xpath))
+            .await?
+            .click()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Rows of a panel: each element with `data-testid=testid` as `(id, state, text)`.
+    async fn rows(
+        &self,
+        testid: &str,
+        id: &str,
+        state: &str,
+    ) -> Result<Vec<(String, String, String)>> {
+        let found = self
+            .browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll(`[data-testid=${arguments[0]}]`)]
+                   .map(e => [e.getAttribute(arguments[1]), e.getAttribute(arguments[2]), e.innerText]);",
+                vec![testid.into(), id.into(), state.into()],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
     async fn testid(&self, testid: &str) -> Result<Element> {
         self.browser
             .client
