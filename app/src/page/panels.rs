@@ -7,6 +7,15 @@ use crate::job::{local_input_to_rfc3339, local_time};
 use leptos::prelude::*;
 use protocol::wire::{History, HistoryEntry, JobInfo, JobList, JobStage};
 
+/// What the operator asks of a job that has not started, by its `job_id`.
+#[derive(Debug, Clone)]
+enum JobChange {
+    /// `DELETE /api/jobs/{job_id}`.
+    Cancel(String),
+    /// `PATCH /api/jobs/{job_id}` with a new `publish_at` (RFC 3339).
+    Reschedule(String, String),
+}
+
 /// A list the proxy answers with, loaded in the browser.
 pub(super) type Listing<T> = LocalResource<Result<T, ApiError>>;
 
@@ -18,27 +27,23 @@ pub(super) fn QueuePanel(
     /// `GET /api/jobs`, shared with Post so a scheduled post shows up at once.
     jobs: Listing<JobList>,
 ) -> impl IntoView {
-    let cancel_api = api.clone();
-    let cancel = Action::new_unsync(move |job_id: &String| {
-        let (api, job_id) = (cancel_api.clone(), job_id.clone());
+    // Cancel and reschedule are one action: one pending answer, one error line.
+    let change = Action::new_unsync(move |change: &JobChange| {
+        let (api, change) = (api.clone(), change.clone());
         async move {
-            let done = api.cancel_job(&job_id).await;
-            jobs.refetch();
-            done
-        }
-    });
-    let reschedule = Action::new_unsync(move |(job_id, at): &(String, String)| {
-        let (api, job_id, at) = (api.clone(), job_id.clone(), at.clone());
-        async move {
-            let done = api.reschedule_job(&job_id, at).await;
+            let done = match change {
+                JobChange::Cancel(job_id) => api.cancel_job(&job_id).await,
+                JobChange::Reschedule(job_id, at) => api.reschedule_job(&job_id, at).await,
+            };
             jobs.refetch();
             done
         }
     });
     let error = move || {
-        let failed = |r: Option<Result<(), ApiError>>| r.and_then(Result::err);
-        failed(cancel.value().get())
-            .or_else(|| failed(reschedule.value().get()))
+        change
+            .value()
+            .get()
+            .and_then(Result::err)
             .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     };
     let row = move |job: JobInfo| {
@@ -50,7 +55,7 @@ pub(super) fn QueuePanel(
             let (cancel_id, move_id) = (id.clone(), id.clone());
             let input_id = format!("move-{id}");
             view! {
-                <button type="button" class="secondary" on:click=move |_| { cancel.dispatch(cancel_id.clone()); }>"Cancel"</button>
+                <button type="button" class="secondary" on:click=move |_| { change.dispatch(JobChange::Cancel(cancel_id.clone())); }>"Cancel"</button>
                 <label for=input_id.clone()>"New time"</label>
                 <input type="datetime-local" id=input_id step="1" bind:value=new_time/>
                 <button
@@ -59,7 +64,7 @@ pub(super) fn QueuePanel(
                     disabled=move || new_time.with(|t| local_input_to_rfc3339(t).is_none())
                     on:click=move |_| {
                         if let Some(at) = local_input_to_rfc3339(&new_time.get_untracked()) {
-                            reschedule.dispatch((move_id.clone(), at));
+                            change.dispatch(JobChange::Reschedule(move_id.clone(), at));
                         }
                     }
                 >
