@@ -743,8 +743,8 @@ impl UploaderPage {
             .await
     }
 
-    /// Presses the panel's Refresh button (`queue` or `history`) until `done` holds for its
-    /// rows, as a person checking back would.
+    /// Presses the lists' Refresh button until `done` holds for the rows of `panel` (`queue` or
+    /// `history`), as a person checking back would.
     pub async fn refresh_until(
         &self,
         panel: &str,
@@ -763,13 +763,7 @@ impl UploaderPage {
                 let _ = self.screenshot("timeout").await;
                 bail!("timed out waiting for the {panel} panel; it shows {rows:#?}");
             }
-            let label = format!("Refresh the {panel}");
-            self.browser
-                .client
-                .find(Locator::Css(&format!("button[aria-label='{label}']")))
-                .await?
-                .click()
-                .await?;
+            self.click_labelled_button("Refresh").await?;
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }

@@ -20,7 +20,7 @@ use fields::{
 pub use host::Remote;
 use host::report_to_host;
 use outcome::Outcome;
-use panels::{HistoryPanel, QueuePanel};
+use panels::{Lists, Panels};
 use resume::ResumeOffer;
 pub use sign_in::Gate;
 use sign_in::{SignIn, SignOut, TokensOnly};
@@ -323,12 +323,12 @@ pub fn Uploader(
     });
     // "Post later": the chosen time as the `datetime-local` input holds it (empty: post now).
     let later = RwSignal::new(String::new());
-    // The proxy's queue, which a scheduled post joins; an embed may not see it.
-    let jobs = (!embedded).then(|| {
+    // The proxy's queue, which a scheduled post joins, and its history; an embed sees neither.
+    let lists = (!embedded).then(|| {
         let api = api.clone();
         LocalResource::new(move || {
             let api = api.clone();
-            async move { api.jobs().await }
+            async move { Lists::load(&api).await }
         })
     });
     // Bytes of a scheduled post sent to the proxy so far, and of how many.
@@ -340,8 +340,8 @@ pub fn Uploader(
         async move {
             sent.set((0, post.file.size() as u64));
             let job = job::send(&api, &post, move |done, total| sent.set((done, total))).await;
-            if let (Ok(_), Some(jobs)) = (&job, jobs) {
-                jobs.refetch();
+            if let (Ok(_), Some(lists)) = (&job, lists) {
+                lists.refetch();
             }
             job
         }
@@ -570,9 +570,12 @@ pub fn Uploader(
                     <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>
                 </Show>
             </section>
-            {jobs.map(|jobs| view! {
-                <QueuePanel api=api.clone() jobs=jobs/>
-                <HistoryPanel api=api.clone() username=Signal::derive(move || account.with(|a| a.creator().map(|c| c.username.clone())))/>
+            {lists.map(|lists| view! {
+                <Panels
+                    api=api.clone()
+                    lists=lists
+                    username=Signal::derive(move || account.with(|a| a.creator().map(|c| c.username.clone())))
+                />
             })}
         </main>
     }

@@ -1,52 +1,65 @@
 //! The operator's two lists under the posting screen: the proxy's queue of server-side jobs
 //! (`GET /api/jobs`, with cancel and reschedule while a job has not started) and the history of
-//! posts (`GET /api/posts`, with a re-check of TikTok's status).
+//! posts (`GET /api/posts`, with a re-check of TikTok's status). Both load together, so one
+//! refresh shows a job and the post it became as they are now.
 
 use crate::api::{Api, ApiError};
 use crate::job::{local_input_to_rfc3339, local_time};
 use leptos::prelude::*;
 use protocol::wire::{History, HistoryEntry, JobInfo, JobList, JobStage};
 
-/// What the operator asks of a job that has not started, by its `job_id`.
+/// The queue and the history, as the proxy last answered.
 #[derive(Debug, Clone)]
-enum JobChange {
+pub(super) struct Lists {
+    jobs: Result<JobList, ApiError>,
+    history: Result<History, ApiError>,
+}
+
+impl Lists {
+    /// `GET /api/jobs` and `GET /api/posts`, side by side.
+    pub(super) async fn load(api: &Api) -> Self {
+        let (jobs, history) = futures::join!(api.jobs(), api.history());
+        Self { jobs, history }
+    }
+}
+
+/// What the operator asks of the proxy from the lists.
+#[derive(Debug, Clone)]
+enum Request {
     /// `DELETE /api/jobs/{job_id}`.
     Cancel(String),
     /// `PATCH /api/jobs/{job_id}` with a new `publish_at` (RFC 3339).
     Reschedule(String, String),
+    /// `GET /api/posts/{publish_id}`: ask TikTok's status again.
+    Recheck(String),
 }
 
-/// A list the proxy answers with, loaded in the browser.
-pub(super) type Listing<T> = LocalResource<Result<T, ApiError>>;
-
-/// The queue of server-side jobs: when, caption, stage; cancel and reschedule until it starts.
+/// The queue (when, caption, stage; cancel and reschedule until a job starts) and the history
+/// (status, time, caption, a link once TikTok names the post, re-check).
 #[component]
-pub(super) fn QueuePanel(
-    /// The proxy that runs the jobs.
+pub(super) fn Panels(
+    /// The proxy that runs the jobs and keeps the log.
     api: Api,
-    /// `GET /api/jobs`, shared with Post so a scheduled post shows up at once.
-    jobs: Listing<JobList>,
+    /// Both lists, shared with Post so a scheduled post shows up at once.
+    lists: LocalResource<Lists>,
+    /// The creator's username, for links to their posts, once known.
+    #[prop(into)]
+    username: Signal<Option<String>>,
 ) -> impl IntoView {
-    // Cancel and reschedule are one action: one pending answer, one error line.
-    let change = Action::new_unsync(move |change: &JobChange| {
-        let (api, change) = (api.clone(), change.clone());
+    // One action for every request: one pending answer, one error line, and the lists again.
+    let request = Action::new_unsync(move |request: &Request| {
+        let (api, request) = (api.clone(), request.clone());
         async move {
-            let done = match change {
-                JobChange::Cancel(job_id) => api.cancel_job(&job_id).await,
-                JobChange::Reschedule(job_id, at) => api.reschedule_job(&job_id, at).await,
+            let done = match request {
+                Request::Cancel(job_id) => api.cancel_job(&job_id).await,
+                Request::Reschedule(job_id, at) => api.reschedule_job(&job_id, at).await,
+                Request::Recheck(publish_id) => api.post_state(&publish_id).await.map(|_| ()),
             };
-            jobs.refetch();
+            lists.refetch();
             done
         }
     });
-    let error = move || {
-        change
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
-    };
-    let row = move |job: JobInfo| {
+    let job_row = move |job: JobInfo| {
         let open = matches!(job.stage, JobStage::Queued | JobStage::Waiting);
         let when = job.publish_at.as_deref().unwrap_or(&job.created_at);
         let new_time = RwSignal::new(String::new());
@@ -55,16 +68,15 @@ pub(super) fn QueuePanel(
             let (cancel_id, move_id) = (id.clone(), id.clone());
             let input_id = format!("move-{id}");
             view! {
-                <button type="button" class="secondary" on:click=move |_| { change.dispatch(JobChange::Cancel(cancel_id.clone())); }>"Cancel"</button>
+                <button type="button" class="secondary" on:click=move |_| { request.dispatch(Request::Cancel(cancel_id.clone())); }>"Cancel"</button>
                 <label for=input_id.clone()>"New time"</label>
                 <input type="datetime-local" id=input_id step="1" bind:value=new_time/>
                 <button
                     type="button"
                     class="secondary"
-                    disabled=move || new_time.with(|t| local_input_to_rfc3339(t).is_none())
                     on:click=move |_| {
                         if let Some(at) = local_input_to_rfc3339(&new_time.get_untracked()) {
-                            change.dispatch(JobChange::Reschedule(move_id.clone(), at));
+                            request.dispatch(Request::Reschedule(move_id.clone(), at));
                         }
                     }
                 >
@@ -82,46 +94,7 @@ pub(super) fn QueuePanel(
             </li>
         }
     };
-    view! {
-        <section class="card" aria-labelledby="queue-title" data-testid="queue">
-            <h2 id="queue-title">"Queue"</h2>
-            <button type="button" class="secondary" aria-label="Refresh the queue" on:click=move |_| jobs.refetch()>"Refresh"</button>
-            {error}
-            <Transition>
-                {move || jobs.get().map(|answer| match answer {
-                    Ok(list) if list.jobs.is_empty() => view! { <p class="muted">"No scheduled posts."</p> }.into_any(),
-                    Ok(list) => view! { <ul>{list.jobs.into_iter().map(row).collect_view()}</ul> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                })}
-            </Transition>
-        </section>
-    }
-}
-
-/// The posts in the proxy's log: status, time, caption, a link once TikTok names the post, and a
-/// re-check that asks TikTok's status again.
-#[component]
-pub(super) fn HistoryPanel(
-    /// The proxy that keeps the log.
-    api: Api,
-    /// The creator's username, for links to their posts, once known.
-    #[prop(into)]
-    username: Signal<Option<String>>,
-) -> impl IntoView {
-    let list_api = api.clone();
-    let history: Listing<History> = LocalResource::new(move || {
-        let api = list_api.clone();
-        async move { api.history().await }
-    });
-    let recheck = Action::new_unsync(move |publish_id: &String| {
-        let (api, publish_id) = (api.clone(), publish_id.clone());
-        async move {
-            let answer = api.post_state(&publish_id).await.map(|_| ());
-            history.refetch();
-            answer
-        }
-    });
-    let row = move |post: HistoryEntry| {
+    let post_row = move |post: HistoryEntry| {
         let link = post.post_ids.first().cloned().and_then(|id| {
             let user = username.get()?;
             Some(view! {
@@ -142,20 +115,29 @@ pub(super) fn HistoryPanel(
                 <span>{caption}</span>" · "
                 <strong>{shown}</strong>" "
                 {link}
-                <button type="button" class="secondary" on:click=move |_| { recheck.dispatch(id.clone()); }>"Re-check"</button>
+                <button type="button" class="secondary" on:click=move |_| { request.dispatch(Request::Recheck(id.clone())); }>"Re-check"</button>
             </li>
         }
     };
+    let failed = |error: ApiError| view! { <p class="error">{error.to_string()}</p> }.into_any();
     view! {
-        <section class="card" aria-labelledby="history-title" data-testid="history">
-            <h2 id="history-title">"History"</h2>
-            <button type="button" class="secondary" aria-label="Refresh the history" on:click=move |_| history.refetch()>"Refresh"</button>
-            {move || recheck.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+        <section class="card" aria-label="Queue and history" data-testid="lists">
+            <button type="button" class="secondary" on:click=move |_| lists.refetch()>"Refresh"</button>
+            {move || request.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <Transition>
-                {move || history.get().map(|answer| match answer {
-                    Ok(page) if page.posts.is_empty() => view! { <p class="muted">"Nothing posted yet."</p> }.into_any(),
-                    Ok(page) => view! { <ul>{page.posts.into_iter().map(row).collect_view()}</ul> }.into_any(),
-                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                {move || lists.get().map(|Lists { jobs, history }| view! {
+                    <h2>"Queue"</h2>
+                    {match jobs {
+                        Ok(list) if list.jobs.is_empty() => view! { <p class="muted">"No scheduled posts."</p> }.into_any(),
+                        Ok(list) => view! { <ul data-testid="queue">{list.jobs.into_iter().map(job_row).collect_view()}</ul> }.into_any(),
+                        Err(e) => failed(e),
+                    }}
+                    <h2>"History"</h2>
+                    {match history {
+                        Ok(page) if page.posts.is_empty() => view! { <p class="muted">"Nothing posted yet."</p> }.into_any(),
+                        Ok(page) => view! { <ul data-testid="history">{page.posts.into_iter().map(post_row).collect_view()}</ul> }.into_any(),
+                        Err(e) => failed(e),
+                    }}
                 })}
             </Transition>
         </section>
