@@ -704,16 +704,43 @@ impl UploaderPage {
     /// Sets "Post later" to the browser's local time `ahead` from now, as a person picking it
     /// would (the `input` event of the `datetime-local` field).
     pub async fn choose_post_time(&self, ahead: Duration) -> Result<()> {
+        self.set_time_field("post-at", ahead).await
+    }
+
+    /// Picks a new time `ahead` from now in the queue's row of `job_id` and presses Reschedule.
+    pub async fn reschedule_job(&self, job_id: &str, ahead: Duration) -> Result<()> {
+        self.set_time_field(&format!("move-{job_id}"), ahead)
+            .await?;
+        self.click_in_job(job_id, "Reschedule").await
+    }
+
+    /// When the queue shows `job_id` to start: its `<time datetime>` (RFC 3339).
+    pub async fn job_time(&self, job_id: &str) -> Result<String> {
+        // Read in one script: the list may be drawn again between two WebDriver calls.
+        let found = self
+            .browser
+            .client
+            .execute(
+                "const time = document.querySelector(`li[data-job-id='${arguments[0]}'] time`);
+                 return time ? time.getAttribute('datetime') : '';",
+                vec![job_id.into()],
+            )
+            .await?;
+        Ok(found.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Sets the `datetime-local` field `id` to the browser's local time `ahead` from now.
+    async fn set_time_field(&self, id: &str, ahead: Duration) -> Result<()> {
         let ms = serde_json::json!(ahead.as_millis() as u64);
         self.browser
             .client
             .execute(
                 "const at = new Date(Date.now() + arguments[0]);
                  const local = new Date(at.getTime() - at.getTimezoneOffset() * 60000);
-                 const field = document.getElementById('post-at');
+                 const field = document.getElementById(arguments[1]);
                  field.value = local.toISOString().slice(0, 19);
                  field.dispatchEvent(new Event('input', { bubbles: true }));",
-                vec![ms],
+                vec![ms, id.into()],
             )
             .await?;
         Ok(())

@@ -1,13 +1,13 @@
 //! "Post later" (issue 14): the page sends the video to the proxy's `POST /api/upload` with a
 //! time, the job waits in the queue panel, the proxy posts it then, and the history shows it;
-//! a second scheduled job is cancelled from the queue before it starts.
+//! a second scheduled job is rescheduled, then cancelled from the queue before it starts.
 
 use anyhow::Result;
 use std::time::{Duration, Instant};
 use tests::{Harness, files};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn posts_a_scheduled_video_at_its_time_and_cancels_another() -> Result<()> {
+async fn posts_a_scheduled_video_at_its_time_then_reschedules_and_cancels_another() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
     let page = &harness.page;
     page.open().await?;
@@ -66,6 +66,22 @@ async fn posts_a_scheduled_video_at_its_time_and_cancels_another() -> Result<()>
         .iter()
         .find(|(id, _, _)| id != first)
         .expect("the second job is listed");
+    // Moved an hour later first (the queue loads again by itself), then cancelled.
+    let before = page.job_time(second).await?;
+    page.reschedule_job(second, Duration::from_secs(7200))
+        .await?;
+    let started = Instant::now();
+    let mut after = before.clone();
+    while after == before {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the reschedule never showed: still {before}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        after = page.job_time(second).await?;
+    }
+    // The proxy writes both in UTC (`…Z`), which sorts as text.
+    assert!(after > before, "rescheduled from {before} to {after}");
     page.click_in_job(second, "Cancel").await?;
     page.refresh_until("queue", |jobs| {
         jobs.iter()

@@ -86,7 +86,7 @@ pub(super) fn Panels(
         });
         view! {
             <li data-testid="job" data-job-id=id data-stage=stage_name(job.stage)>
-                <time>{local_time(when)}</time>" · "
+                <time datetime=when.to_owned()>{local_time(when)}</time>" · "
                 <span>{if job.caption.is_empty() { job.file_name.clone() } else { job.caption.clone() }}</span>" · "
                 <strong>{stage_name(job.stage)}</strong>
                 {job.message.map(|m| view! { <span class="muted">" — "{m}</span> })}
