@@ -3,7 +3,8 @@
 
 use protocol::wire::{
     ACCESS_PATH, Access, ConnectStart, Connection, CreatePost, CreatedPost, Creator, ErrorBody,
-    LOGIN_PATH, LOGOUT_PATH, LoggedOut, PostState, SESSION_PATH, SignIn, UploadEvent,
+    History, JOBS_PATH, JobList, JobPatch, LOGIN_PATH, LOGOUT_PATH, LoggedOut, PostState,
+    SESSION_PATH, SignIn, UploadEvent,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -169,7 +170,35 @@ impl Api {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// `GET /api/jobs`: the proxy's server-side jobs, newest first.
+    pub async fn jobs(&self) -> Result<JobList, ApiError> {
+        self.call("GET", JOBS_PATH, None).await
+    }
+
+    /// `PATCH /api/jobs/{job_id}` with a new `publish_at` (RFC 3339).
+    pub async fn reschedule_job(&self, job_id: &str, publish_at: String) -> Result<(), ApiError> {
+        let patch = JobPatch {
+            publish_at: Some(publish_at),
+            ..JobPatch::default()
+        };
+        let body = crate::json::to_string(&patch).map_err(|e| ApiError::Network(e.to_string()))?;
+        self.call_for_nothing("PATCH", &job_path(job_id), Some(body))
+            .await
+    }
+
+    /// `DELETE /api/jobs/{job_id}`: cancel a job (a queued one is dropped with its video).
+    pub async fn cancel_job(&self, job_id: &str) -> Result<(), ApiError> {
+        self.call_for_nothing("DELETE", &job_path(job_id), None)
+            .await
+    }
+
+    /// `GET /api/posts`: the newest page of the history.
+    pub async fn history(&self) -> Result<History, ApiError> {
+        self.call("GET", "/api/posts", None).await
+    }
+
+    /// The full URL of `path` on the proxy.
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -233,8 +262,13 @@ impl Api {
     }
 }
 
+/// Where one job lives: `/api/jobs/{job_id}`.
+fn job_path(job_id: &str) -> String {
+    format!("{JOBS_PATH}/{}", js_sys::encode_uri_component(job_id))
+}
+
 /// The proxy's answer: `T` on a 2xx, otherwise its error body.
-fn read<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ApiError> {
+pub(crate) fn read<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ApiError> {
     if (200..300).contains(&status) {
         return crate::json::from_str(text).map_err(|e| ApiError::BadResponse {
             status,

@@ -17,6 +17,7 @@
 pub mod api;
 pub mod embed;
 pub mod engine;
+pub mod job;
 pub mod json;
 pub mod page;
 pub mod post;

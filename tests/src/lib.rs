@@ -167,6 +167,8 @@ impl Harness {
                 .then(|| proxy::Secret::new(sim.access_token())),
             oauth,
             log_path: log_path.clone(),
+            // Videos sent for "Post later" are spooled here, never in the working directory.
+            uploads_dir: dir.path().join("uploads"),
             static_dir: Some(static_dir),
             allowed_hosts,
             operator: proxy::OperatorConfig {

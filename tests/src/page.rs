@@ -701,6 +701,131 @@ impl UploaderPage {
         self.browser.close().await
     }
 
+    /// Sets "Post later" to the browser's local time `ahead` from now, as a person picking it
+    /// would (the `input` event of the `datetime-local` field).
+    pub async fn choose_post_time(&self, ahead: Duration) -> Result<()> {
+        self.set_time_field("post-at", ahead).await
+    }
+
+    /// Picks a new time `ahead` from now in the queue's row of `job_id` and presses Reschedule.
+    pub async fn reschedule_job(&self, job_id: &str, ahead: Duration) -> Result<()> {
+        self.set_time_field(&format!("move-{job_id}"), ahead)
+            .await?;
+        self.click_in_job(job_id, "Reschedule").await
+    }
+
+    /// When the queue shows `job_id` to start: its `<time datetime>` (RFC 3339).
+    pub async fn job_time(&self, job_id: &str) -> Result<String> {
+        // Read in one script: the list may be drawn again between two WebDriver calls.
+        let found = self
+            .browser
+            .client
+            .execute(
+                "const time = document.querySelector(`li[data-job-id='${arguments[0]}'] time`);
+                 return time ? time.getAttribute('datetime') : '';",
+                vec![job_id.into()],
+            )
+            .await?;
+        Ok(found.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Sets the `datetime-local` field `id` to the browser's local time `ahead` from now.
+    async fn set_time_field(&self, id: &str, ahead: Duration) -> Result<()> {
+        let ms = serde_json::json!(ahead.as_millis() as u64);
+        self.browser
+            .client
+            .execute(
+                "const at = new Date(Date.now() + arguments[0]);
+                 const local = new Date(at.getTime() - at.getTimezoneOffset() * 60000);
+                 const field = document.getElementById(arguments[1]);
+                 field.value = local.toISOString().slice(0, 19);
+                 field.dispatchEvent(new Event('input', { bubbles: true }));",
+                vec![ms, id.into()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Waits for "Post later" to answer with the job scheduled; the status line's text.
+    pub async fn wait_until_scheduled(&self) -> Result<String> {
+        self.wait_for(
+            |page| async move {
+                let text = page.text_of("schedule-status").await?;
+                Ok(text.starts_with("Scheduled for"))
+            },
+            "the video to be scheduled",
+        )
+        .await?;
+        self.text_of("schedule-status").await
+    }
+
+    /// The queue panel's jobs as `(job_id, stage, text)`, newest first.
+    pub async fn jobs(&self) -> Result<Vec<(String, String, String)>> {
+        self.rows("job", "data-job-id", "data-stage").await
+    }
+
+    /// The history panel's posts as `(publish_id, status, text)`, newest first.
+    pub async fn history(&self) -> Result<Vec<(String, String, String)>> {
+        self.rows("history-entry", "data-publish-id", "data-status")
+            .await
+    }
+
+    /// Presses the lists' Refresh button until `done` holds for the rows of `panel` (`queue` or
+    /// `history`), as a person checking back would.
+    pub async fn refresh_until(
+        &self,
+        panel: &str,
+        done: impl Fn(&[(String, String, String)]) -> bool,
+    ) -> Result<Vec<(String, String, String)>> {
+        let started = Instant::now();
+        loop {
+            let rows = match panel {
+                "queue" => self.jobs().await?,
+                _ => self.history().await?,
+            };
+            if done(&rows) {
+                return Ok(rows);
+            }
+            if started.elapsed() > WAIT {
+                let _ = self.screenshot("timeout").await;
+                bail!("timed out waiting for the {panel} panel; it shows {rows:#?}");
+            }
+            self.click_labelled_button("Refresh").await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Presses `button` (Cancel, Reschedule) in the queue's row of `job_id`.
+    pub async fn click_in_job(&self, job_id: &str, button: &str) -> Result<()> {
+        let xpath = format!("//li[@data-job-id='{job_id}']//button[normalize-space(.)='{button}']");
+        self.browser
+            .client
+            .find(Locator::XPath(&xpath))
+            .await?
+            .click()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Rows of a panel: each element with `data-testid=testid` as `(id, state, text)`.
+    async fn rows(
+        &self,
+        testid: &str,
+        id: &str,
+        state: &str,
+    ) -> Result<Vec<(String, String, String)>> {
+        let found = self
+            .browser
+            .client
+            .execute(
+                "return [...document.querySelectorAll(`[data-testid=${arguments[0]}]`)]
+                   .map(e => [e.getAttribute(arguments[1]), e.getAttribute(arguments[2]), e.innerText]);",
+                vec![testid.into(), id.into(), state.into()],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
     async fn testid(&self, testid: &str) -> Result<Element> {
         self.browser
             .client

@@ -8,6 +8,7 @@ mod account;
 mod fields;
 mod host;
 mod outcome;
+mod panels;
 mod resume;
 mod sign_in;
 
@@ -19,19 +20,21 @@ use fields::{
 pub use host::Remote;
 use host::report_to_host;
 use outcome::Outcome;
+use panels::{Lists, Panels};
 use resume::ResumeOffer;
 pub use sign_in::Gate;
 use sign_in::{SignIn, SignOut, TokensOnly};
 
 use crate::api::{Api, ApiError};
 use crate::engine::{self, Control};
+use crate::job::{self, LaterPost, local_input_to_rfc3339, local_time};
 use crate::post::{self, Context, Phase};
 use crate::storage::{self, SavedUpload};
 use crate::video::{self, ChosenVideo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::ErrorCode;
-use protocol::media::check_duration;
+use protocol::media::{check_duration, human_bytes};
 use protocol::screen::{CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, creator_changed};
 use protocol::wire::{
     CONNECT_ERROR_PARAM, Connection, CreatePost, Creator, PostFields, PostMode, PostState,
@@ -318,6 +321,32 @@ pub fn Uploader(
             .with(|a| form.with(|f| f.blocker(length, a.creator())))
             .map(|b| b.to_string())
     });
+    // "Post later": the chosen time as the `datetime-local` input holds it (empty: post now).
+    let later = RwSignal::new(String::new());
+    // The proxy's queue, which a scheduled post joins, and its history; an embed sees neither.
+    let lists = (!embedded).then(|| {
+        let api = api.clone();
+        LocalResource::new(move || {
+            let api = api.clone();
+            async move { Lists::load(&api).await }
+        })
+    });
+    // Bytes of a scheduled post sent to the proxy so far, and of how many.
+    let sent = RwSignal::new((0_u64, 0_u64));
+    let schedule_api = api.clone();
+    // Sending the video to the proxy, which posts it at the chosen time.
+    let schedule = Action::new_unsync(move |post: &LaterPost| {
+        let (api, post) = (schedule_api.clone(), post.clone());
+        async move {
+            sent.set((0, post.file.size() as u64));
+            let job = job::send(&api, &post, move |done, total| sent.set((done, total))).await;
+            if let (Ok(_), Some(lists)) = (&job, lists) {
+                lists.refetch();
+            }
+            job
+        }
+    });
+    let scheduling = schedule.pending();
     let can_connect =
         move || connection.with_untracked(|c| c.as_ref().is_some_and(|c| c.login_url.is_some()));
     let post_api = api.clone();
@@ -354,6 +383,15 @@ pub fn Uploader(
                 Some(creator) if form.mode == PostMode::Direct => form.post_fields(&creator),
                 _ => PostFields::default(),
             };
+            if let Some(publish_at) = later.with_untracked(|t| local_input_to_rfc3339(t)) {
+                schedule.dispatch(LaterPost {
+                    file: chosen.file,
+                    mode: form.mode,
+                    fields: post_info,
+                    publish_at,
+                });
+                return None;
+            }
             let request = CreatePost {
                 mode: form.mode,
                 video_size: chosen.size,
@@ -397,6 +435,8 @@ pub fn Uploader(
     let hint = Memo::new(move |_| {
         if checking.get() {
             Some("Checking your TikTok account…".to_owned())
+        } else if scheduling.get() {
+            Some("Sending the video to your autoposter…".to_owned())
         } else {
             blocker.get()
         }
@@ -429,6 +469,8 @@ pub fn Uploader(
         phase.set(Phase::Editing);
         armed.set(false);
         post.value().set(None);
+        later.set(String::new());
+        schedule.value().set(None);
         // TikTok says to query the creator each time the posting screen is shown.
         reload_account();
     };
@@ -436,7 +478,27 @@ pub fn Uploader(
     if let Some(remote) = remote {
         remote.connect(arm, move || control.get_untracked().cancel(), reset.clone());
     }
-    let locked = move || phase.with(Phase::busy);
+    let locked = move || phase.with(Phase::busy) || scheduling.get();
+    let schedule_note = move || {
+        if scheduling.get() {
+            let (done, total) = sent.get();
+            return format!(
+                "Sending to your autoposter: {} of {}.",
+                human_bytes(done),
+                human_bytes(total)
+            );
+        }
+        match schedule.value().get() {
+            Some(Ok(job)) => format!(
+                "Scheduled for {}: see the queue below.",
+                job.publish_at
+                    .as_deref()
+                    .map_or_else(String::new, local_time)
+            ),
+            Some(Err(error)) => error.to_string(),
+            None => String::new(),
+        }
+    };
     let direct = move || form.with(|f| f.mode == PostMode::Direct);
 
     view! {
@@ -494,14 +556,27 @@ pub fn Uploader(
                     aria-describedby="post-hint"
                     on:click=move |_| on_post()
                 >
-                    "Post"
+                    {move || if later.with(String::is_empty) { "Post" } else { "Post later" }}
                 </button>
                 <p id="post-hint" class="hint" aria-live="polite" data-testid="post-hint">{move || hint.get().unwrap_or_default()}</p>
+                {(!embedded).then(|| view! {
+                    <label for="post-at" class="label">"Post later"</label>
+                    <input type="datetime-local" id="post-at" step="1" data-testid="post-at" aria-describedby="post-at-note" bind:value=later/>
+                    <p id="post-at-note" class="muted">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
+                    <p role="status" data-testid="schedule-status">{schedule_note}</p>
+                })}
                 <Outcome phase=phase account=account control=control/>
                 <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
                     <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>
                 </Show>
             </section>
+            {lists.map(|lists| view! {
+                <Panels
+                    api=api.clone()
+                    lists=lists
+                    username=Signal::derive(move || account.with(|a| a.creator().map(|c| c.username.clone())))
+                />
+            })}
         </main>
     }
 }
