@@ -72,6 +72,8 @@ pub fn run(args: Args) -> Result<()> {
             access_token: args.connected.then(|| proxy::Secret::new(sim.access_token())),
             oauth,
             log_path: state_dir.join("posts.jsonl"),
+            // Videos sent to POST /api/upload are spooled here, not in the working directory.
+            uploads_dir: state_dir.join("uploads"),
             static_dir: Some(dist),
             ..proxy::Config::default()
         };
