@@ -209,6 +209,14 @@ impl UploaderPage {
             .map_err(Into::into)
     }
 
+    /// Opens the page, picks `video`, chooses "Only me", presses Post.
+    pub async fn post_privately(&self, video: &Path) -> Result<()> {
+        self.open().await?;
+        self.choose_file(video).await?;
+        self.choose_privacy("Only me").await?;
+        self.post().await
+    }
+
     /// Presses Post.
     pub async fn post(&self) -> Result<()> {
         self.testid("post-button")

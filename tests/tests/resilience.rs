@@ -15,15 +15,6 @@ fn large_video(dir: &Path) -> Result<PathBuf> {
     files::large_mp4(dir, "long-take.mp4", LARGE)
 }
 
-/// Opens the page, picks `video`, chooses "Only me", presses Post.
-async fn post(harness: &Harness, video: &Path) -> Result<()> {
-    let page = &harness.page;
-    page.open().await?;
-    page.choose_file(video).await?;
-    page.choose_privacy("Only me").await?;
-    page.post().await
-}
-
 /// Posts a large video whose first chunk hangs for `secs`: time to act while it is in flight.
 async fn post_with_first_chunk_hanging(
     harness: &Harness,
@@ -36,7 +27,7 @@ async fn post_with_first_chunk_hanging(
         times: 1,
     });
     let video = large_video(dir)?;
-    post(harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     Ok(video)
 }
 
@@ -71,7 +62,7 @@ async fn a_5xx_on_a_chunk_is_retried_until_it_goes_through() -> Result<()> {
     });
     let dir = tempfile::tempdir()?;
     let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     finishes_posted(&harness).await?;
     harness.assert_byte_exact(&video)?;
     let retried: Vec<_> = upload_events(&harness)?
@@ -88,7 +79,7 @@ async fn a_connection_dropped_mid_chunk_loses_nothing() -> Result<()> {
     harness.sim.script(sim::Fault::DropConnection { chunk: 3 });
     let dir = tempfile::tempdir()?;
     let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     finishes_posted(&harness).await?;
     harness.assert_byte_exact(&video)?;
     // The cut connection reached the simulator; whether the page or Chromium itself (PUT is
@@ -117,7 +108,7 @@ async fn a_lost_answer_resyncs_from_tiktoks_content_range() -> Result<()> {
     harness.sim.script(sim::Fault::LoseAnswer { chunk: 1 });
     let dir = tempfile::tempdir()?;
     let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     finishes_posted(&harness).await?;
     harness.assert_byte_exact(&video)?;
     let events = upload_events(&harness)?;
@@ -147,7 +138,7 @@ async fn an_expired_upload_link_starts_a_fresh_upload_and_says_so() -> Result<()
     });
     let dir = tempfile::tempdir()?;
     let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     finishes_posted(&harness).await?;
     harness.assert_byte_exact(&video)?;
     let uploads = harness.sim.uploads();
@@ -181,7 +172,7 @@ async fn a_slow_answer_past_the_timeout_is_abandoned_and_retried() -> Result<()>
         duration: Duration::from_secs(4),
         times: 1,
     });
-    post(&harness, &files::clip_mp4()).await?;
+    harness.page.post_privately(&files::clip_mp4()).await?;
     finishes_posted(&harness).await?;
     harness.assert_byte_exact(&files::clip_mp4())?;
     assert!(upload_events(&harness)?.contains(&("retried".to_owned(), Some(0))));
@@ -195,7 +186,7 @@ async fn cors_refused_switches_to_the_relay_and_remembers_it() -> Result<()> {
     let harness = Harness::start(options).await?;
     let dir = tempfile::tempdir()?;
     let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     harness.page.wait_for_testid("transport").await?;
     finishes_posted(&harness).await?;
     harness.assert_byte_exact(&video)?;
@@ -223,7 +214,7 @@ async fn cors_refused_switches_to_the_relay_and_remembers_it() -> Result<()> {
     // The next upload starts on the relay at once: no refused direct attempt first.
     harness.page.click_labelled("Post another video").await.ok();
     let before = harness.sim.requests().len();
-    post(&harness, &files::clip_mp4()).await?;
+    harness.page.post_privately(&files::clip_mp4()).await?;
     finishes_posted(&harness).await?;
     let later: Vec<_> = harness.sim.requests()[before..]
         .iter()
@@ -246,7 +237,7 @@ async fn a_rate_limited_init_says_to_wait() -> Result<()> {
         http_status: 429,
         times: 1,
     });
-    post(&harness, &files::clip_mp4()).await?;
+    harness.page.post_privately(&files::clip_mp4()).await?;
     let (status, text) = harness.page.final_status().await?;
     assert_eq!(status, "ERROR");
     assert_eq!(text, ErrorCode::RateLimitExceeded.user_message());
@@ -394,7 +385,7 @@ async fn a_reload_mid_upload_resumes_with_the_same_file_only() -> Result<()> {
     });
     let dir = tempfile::tempdir()?;
     let video = large_video(dir.path())?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     let page = &harness.page;
     page.wait_for_testid("upload-note").await?;
     assert_eq!(

@@ -9,15 +9,6 @@ use std::time::{Duration, Instant};
 use tests::link::LinkSpec;
 use tests::{Harness, PageOptions, files};
 
-/// Opens the page, picks `video`, chooses "Only me", presses Post.
-async fn post(harness: &Harness, video: &Path) -> Result<()> {
-    let page = &harness.page;
-    page.open().await?;
-    page.choose_file(video).await?;
-    page.choose_privacy("Only me").await?;
-    page.post().await
-}
-
 /// Waits up to `limit` for the post to end published, the simulator holding exactly `video`.
 async fn finishes_byte_exact(harness: &Harness, video: &Path, limit: Duration) -> Result<()> {
     let (status, text) = harness.page.final_status_within(limit).await?;
@@ -55,7 +46,7 @@ async fn forty_megabytes_through_the_relay_at_8_mbit_post_byte_exact() -> Result
     let size = 40_000_000;
     let video = files::large_mp4(dir.path(), "forty.mp4", size)?;
     let started = Instant::now();
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     let floor = spec.transfer_time(size);
     finishes_byte_exact(&harness, &video, floor * 3).await?;
     let took = started.elapsed();
@@ -91,7 +82,7 @@ async fn a_chunk_slower_than_the_old_total_timeout_finishes_without_a_retry() ->
         floor > Duration::from_millis(u64::from(page.stall_timeout_ms)),
         "the chunk takes longer than the timeout, which used to be a total"
     );
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     finishes_byte_exact(&harness, &video, floor * 3).await?;
     let events = upload_events(&harness)?;
     assert_eq!(count(&events, "retried"), 0, "{events:?}");
@@ -115,7 +106,7 @@ async fn a_stalled_chunk_is_retried_and_finishes() -> Result<()> {
     });
     let dir = tempfile::tempdir()?;
     let video = files::large_mp4(dir.path(), "stalled.mp4", 12_000_000)?;
-    post(&harness, &video).await?;
+    harness.page.post_privately(&video).await?;
     finishes_byte_exact(&harness, &video, Duration::from_secs(60)).await?;
     let events = upload_events(&harness)?;
     assert!(

@@ -77,7 +77,7 @@ pub fn ensure_build() -> Result<Tools> {
 /// Installs npm's axe-core (only JavaScript, nothing to build) under `~/.cache` unless that
 /// version is there, and returns its `axe.min.js`.
 pub fn ensure_axe() -> Result<PathBuf> {
-    let prefix = cache_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
+    let prefix = npm_prefix("axe-core", AXE_CORE_VERSION);
     let script = prefix
         .join("node_modules")
         .join("axe-core")
@@ -85,22 +85,7 @@ pub fn ensure_axe() -> Result<PathBuf> {
     if script.is_file() {
         return Ok(script);
     }
-    if which("npm").is_none() {
-        apt_install(&["nodejs", "npm"])?;
-    }
-    step(&format!(
-        "installing npm's axe-core@{AXE_CORE_VERSION} into {}",
-        prefix.display()
-    ));
-    std::fs::create_dir_all(&prefix)?;
-    exec(Command::new("npm").args([
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--prefix",
-        &prefix.to_string_lossy(),
-        &format!("axe-core@{AXE_CORE_VERSION}"),
-    ]))?;
+    npm_install("axe-core", AXE_CORE_VERSION)?;
     anyhow::ensure!(script.is_file(), "npm installed no {}", script.display());
     Ok(script)
 }
@@ -189,25 +174,11 @@ fn ensure_wasm_opt() -> Result<String> {
     if wasm_opt_is_right(Path::new("wasm-opt")) {
         return Ok(path);
     }
-    let prefix = cache_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
-    let bin = prefix.join("node_modules").join(".bin");
+    let bin = npm_prefix("binaryen", BINARYEN_VERSION)
+        .join("node_modules")
+        .join(".bin");
     if !wasm_opt_is_right(&bin.join("wasm-opt")) {
-        if which("npm").is_none() {
-            apt_install(&["nodejs", "npm"])?;
-        }
-        step(&format!(
-            "installing npm's binaryen@{BINARYEN_VERSION} into {}",
-            prefix.display()
-        ));
-        std::fs::create_dir_all(&prefix)?;
-        exec(Command::new("npm").args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            &prefix.to_string_lossy(),
-            &format!("binaryen@{BINARYEN_VERSION}"),
-        ]))?;
+        npm_install("binaryen", BINARYEN_VERSION)?;
     }
     link_wasm_opt(&bin.join("wasm-opt"))?;
     if !wasm_opt_is_right(Path::new("wasm-opt")) {
@@ -272,6 +243,32 @@ fn ensure_browser() -> Result<()> {
         return Ok(());
     }
     apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Where npm's `package@version` is installed: its own prefix in our cache.
+fn npm_prefix(package: &str, version: &str) -> PathBuf {
+    cache_dir().join(format!("{package}-{version}"))
+}
+
+/// `npm install package@version` into [`npm_prefix`], installing npm first if needed.
+fn npm_install(package: &str, version: &str) -> Result<()> {
+    if which("npm").is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    let prefix = npm_prefix(package, version);
+    step(&format!(
+        "installing npm's {package}@{version} into {}",
+        prefix.display()
+    ));
+    std::fs::create_dir_all(&prefix)?;
+    exec(Command::new("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &prefix.to_string_lossy(),
+        &format!("{package}@{version}"),
+    ]))
 }
 
 /// `ip` and `tc` (Debian's iproute2), with which the link shaper (`tests/src/link.rs`) makes its
