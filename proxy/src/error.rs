@@ -61,6 +61,13 @@ pub enum Error {
     /// Too many wrong passwords from this address; holds the seconds to wait.
     #[error("Too many wrong passwords. Try again in {0} s.")]
     TooManySignIns(u64),
+    /// An init (`POST /api/posts`) past our count of TikTok's per-minute init limit
+    /// (`init_limit.rs`), which the server-side jobs share; holds the seconds until a place
+    /// frees. Refused before TikTok is asked, so the account's limit is not spent on a sure 429.
+    #[error(
+        "TikTok lets an account start only a few uploads a minute, and this minute's are taken. Try again in {0} s."
+    )]
+    TooManyInits(u64),
     /// A sign-in, but no password is set up.
     #[error("Password sign-in is not set up on this proxy (AUTOPOSTER_ADMIN_PASSWORD_HASH).")]
     SignInNotConfigured,
@@ -291,6 +298,7 @@ impl Error {
             Self::TokenInvalid => "api_token_invalid".into(),
             Self::WrongPassword => "wrong_password".into(),
             Self::TooManySignIns(_) => "too_many_sign_ins".into(),
+            Self::TooManyInits(_) => "too_many_inits".into(),
             Self::SignInNotConfigured => "sign_in_not_configured".into(),
             Self::NotForEmbeds => "not_for_embeds".into(),
             Self::NotYourPost => "not_your_post".into(),
@@ -342,7 +350,7 @@ impl Error {
             Self::SignInRequired | Self::TokenInvalid | Self::WrongPassword => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::TooManySignIns(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManySignIns(_) | Self::TooManyInits(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::SignInNotConfigured => StatusCode::NOT_FOUND,
             Self::NotForEmbeds | Self::NotYourPost => StatusCode::FORBIDDEN,
             // The site itself may not call: no credential would change that.
@@ -422,7 +430,7 @@ impl Error {
             Self::TikTok(tiktok) if status == StatusCode::TOO_MANY_REQUESTS => {
                 Some(tiktok.retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS))
             }
-            Self::TooManySignIns(secs) => Some(*secs),
+            Self::TooManySignIns(secs) | Self::TooManyInits(secs) => Some(*secs),
             _ => None,
         };
         let allow = match &self {

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: String,
-    /// The spooled video; removed once TikTok's final word is in, kept on failure.
+    /// The spooled video; removed once posted, kept on failure unless `keep_failed` is off.
     pub file: PathBuf,
     /// The caller's name for it, for the log.
     pub file_name: String,
@@ -84,7 +84,7 @@ pub enum JobState {
         status: String,
         post_ids: Vec<String>,
     },
-    /// Stopped for good; the file stays on disk.
+    /// Stopped for good; the file stays on disk (unless `AUTOPOSTER_KEEP_FAILED=false`).
     Failed {
         publish_id: Option<String>,
         message: String,

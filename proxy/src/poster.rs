@@ -130,10 +130,13 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
             return;
         }
     }
-    if matches!(job.state, JobState::Done { .. })
-        && let Err(error) = tokio::fs::remove_file(&job.file).await
-    {
-        tracing::warn!(job = %job.id, %error, "could not remove a posted video's file");
+    let remove = match job.state {
+        JobState::Done { .. } => true,
+        JobState::Failed { .. } => !app.keep_failed,
+        _ => false,
+    };
+    if remove && let Err(error) = tokio::fs::remove_file(&job.file).await {
+        tracing::warn!(job = %job.id, %error, "could not remove a finished job's video");
     }
 }
 

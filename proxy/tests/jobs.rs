@@ -401,6 +401,64 @@ async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
     );
 }
 
+/// The page's inits (`POST /api/posts`) and the jobs' share one count of TikTok's per-minute
+/// limit: past it the page hears when to try again, before TikTok is asked, and a job waits.
+#[tokio::test]
+async fn the_pages_inits_and_the_jobs_share_one_init_limit() {
+    let proxy = spawn_proxy(|config| {
+        config.init_limit = 2;
+        config.init_window = Duration::from_secs(3);
+    })
+    .await;
+    let post = json!({
+        "mode": "direct",
+        "video_size": 20_000,
+        "content_type": "video/mp4",
+        "post_info": { "privacy_level": "SELF_ONLY" },
+    });
+    proxy.create(&post).await;
+    proxy.create(&post).await;
+    let refused = proxy.post_json("/api/posts", &post).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let error = refused.error().error;
+    assert_eq!(error.code, "too_many_inits");
+    let secs = error.retry_after_secs.expect("the page is told when to try again");
+    assert!((1..=3).contains(&secs), "{secs}");
+    assert_eq!(refused.header("retry-after"), Some(secs.to_string().as_str()));
+    assert!(
+        error.message.contains(&format!("Try again in {secs} s")),
+        "{}",
+        error.message
+    );
+    assert_eq!(proxy.sim.uploads().len(), 2, "TikTok was not asked a third time");
+    assert_eq!(
+        proxy.log_lines().len(),
+        2,
+        "nothing happened at TikTok, so nothing is logged: {:?}",
+        proxy.log_lines()
+    );
+
+    // The page's two inits hold the job back too, until the window frees a place.
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", mp4_video(20_000))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    let done = proxy
+        .job_until(
+            waiting["job_id"].as_str().unwrap(),
+            stage_in(&["done", "failed"]),
+        )
+        .await;
+    assert_eq!(done["stage"], "done", "{done}");
+    // And the job's init, in the next window, holds the page back in turn.
+    let again = proxy.post_json("/api/posts", &post).await;
+    assert_eq!(again.status, 201, "a place is free again: {}", again.body);
+    let full = proxy.post_json("/api/posts", &post).await;
+    assert_eq!(full.status, 429, "{}", full.body);
+}
+
 #[tokio::test]
 async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
     let options = SimOptions {

@@ -467,3 +467,23 @@ async fn a_post_tiktok_fails_is_a_failed_job_and_its_video_is_kept() {
     let again = post_raw(&proxy, "?mode=inbox", "video/mp4", mp4(50_000)).await;
     assert_eq!(again.status, 202, "{}", again.body);
 }
+
+#[tokio::test]
+async fn with_keep_failed_off_a_failed_jobs_video_is_removed_too() {
+    let proxy = spawn_proxy(|config| config.keep_failed = false).await;
+    proxy.sim.script(sim::Fault::FailPublish {
+        reason: "frame_rate_check_failed".into(),
+    });
+    let reply = post_raw(&proxy, "?mode=inbox&wait=true", "video/mp4", mp4(50_000)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["stage"], "failed", "{}", reply.body);
+    // The answer goes out as the final state is saved; the file goes right after.
+    let uploads = proxy._dir.path().join("uploads");
+    for _ in 0..100 {
+        if spooled(&uploads).is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the failed video stayed: {:?}", spooled(&uploads));
+}
