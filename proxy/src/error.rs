@@ -170,13 +170,11 @@ pub enum Error {
     /// `POST /api/upload`: the file is empty.
     #[error("{}", protocol::VideoError::Empty)]
     EmptyVideo,
-    /// `POST /api/upload`: the uploads directory's disk cannot hold the video; holds the bytes
-    /// needed and free.
-    #[error(
-        "The server's disk has no room for this video ({} needed, {} free). Free some space and send it again.",
-        protocol::media::human_bytes(*.0), protocol::media::human_bytes(*.1)
-    )]
-    DiskFull(u64, u64),
+    /// `POST /api/upload`: the uploads directory's disk cannot hold the video. `needed` is the
+    /// video's announced size, when it was announced (a raw body's `Content-Length`) and the
+    /// refusal came before a byte was written; `None` when the disk filled as it arrived.
+    #[error("{}", disk_full_message(*.needed, *.free))]
+    DiskFull { needed: Option<u64>, free: u64 },
     /// `POST /api/upload`: the form or query is not what the call takes; holds what is wrong.
     #[error("{0}")]
     BadUpload(String),
@@ -329,7 +327,7 @@ impl Error {
             Self::VideoTooLarge => "video_too_large".into(),
             Self::NotAVideo => "not_a_video".into(),
             Self::EmptyVideo => "empty_video".into(),
-            Self::DiskFull(..) => "disk_full".into(),
+            Self::DiskFull { .. } => "disk_full".into(),
             Self::BadUpload(_) => "invalid_upload".into(),
             Self::UnsupportedUpload(_) => "unsupported_media_type".into(),
             Self::Duplicate(..) => "duplicate_video".into(),
@@ -384,7 +382,7 @@ impl Error {
             Self::VideoTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAVideo | Self::UnsupportedUpload(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::EmptyVideo | Self::BadUpload(_) => StatusCode::BAD_REQUEST,
-            Self::DiskFull(..) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::DiskFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Self::Duplicate(..) => StatusCode::CONFLICT,
             Self::UnknownJob => StatusCode::NOT_FOUND,
             Self::JobStarted(_) | Self::JobUploaded | Self::JobFinished(_) => StatusCode::CONFLICT,
@@ -512,6 +510,23 @@ impl From<TokenError> for Error {
             }
             TokenError::Refused { error, .. } => Self::SignInRefused(error),
         }
+    }
+}
+
+/// What a person reads when the uploads disk is full: what it would have taken, counting the
+/// space always kept free beside the videos (`spool::DISK_RESERVE`).
+fn disk_full_message(needed: Option<u64>, free: u64) -> String {
+    use protocol::media::human_bytes;
+    let reserve = human_bytes(crate::spool::DISK_RESERVE);
+    let free = human_bytes(free);
+    match needed {
+        Some(needed) => format!(
+            "The server's disk has no room for this video: it needs {} and keeps {reserve} free for the proxy's own files, but only {free} is free. Free some space and send it again.",
+            human_bytes(needed)
+        ),
+        None => format!(
+            "The server's disk filled up while the video arrived ({free} free; the proxy keeps {reserve} free for its own files), so it was not kept. Free some space and send it again."
+        ),
     }
 }
 
