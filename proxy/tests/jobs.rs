@@ -422,15 +422,24 @@ async fn the_pages_inits_and_the_jobs_share_one_init_limit() {
     assert_eq!(refused.status, 429, "{}", refused.body);
     let error = refused.error().error;
     assert_eq!(error.code, "too_many_inits");
-    let secs = error.retry_after_secs.expect("the page is told when to try again");
+    let secs = error
+        .retry_after_secs
+        .expect("the page is told when to try again");
     assert!((1..=3).contains(&secs), "{secs}");
-    assert_eq!(refused.header("retry-after"), Some(secs.to_string().as_str()));
+    assert_eq!(
+        refused.header("retry-after"),
+        Some(secs.to_string().as_str())
+    );
     assert!(
         error.message.contains(&format!("Try again in {secs} s")),
         "{}",
         error.message
     );
-    assert_eq!(proxy.sim.uploads().len(), 2, "TikTok was not asked a third time");
+    assert_eq!(
+        proxy.sim.uploads().len(),
+        2,
+        "TikTok was not asked a third time"
+    );
     assert_eq!(
         proxy.log_lines().len(),
         2,
