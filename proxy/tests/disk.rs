@@ -53,6 +53,13 @@ async fn answer(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// The proxy's answer for a full disk: 507 `disk_full`, saying `says`.
+fn assert_disk_full(answer: &str, says: &str) {
+    assert!(answer.starts_with("HTTP/1.1 507"), "{answer}");
+    assert!(answer.contains(r#""code":"disk_full""#), "{answer}");
+    assert!(answer.contains(says), "{answer}");
+}
+
 /// One piece of a chunked body.
 async fn send_chunk(stream: &mut TcpStream, bytes: &[u8]) {
     let mut framed = format!("{:x}\r\n", bytes.len()).into_bytes();
@@ -96,12 +103,9 @@ async fn a_video_announced_too_big_for_the_disk_is_refused_before_a_byte_is_writ
         16 * MIB
     );
     stream.write_all(request.as_bytes()).await.unwrap();
-    let answer = answer(&mut stream).await;
-    assert!(answer.starts_with("HTTP/1.1 507"), "{answer}");
-    assert!(answer.contains(r#""code":"disk_full""#), "{answer}");
-    assert!(
-        answer.contains("it needs 16.8 MB and keeps 67.1 MB free"),
-        "{answer}"
+    assert_disk_full(
+        &answer(&mut stream).await,
+        "it needs 16.8 MB and keeps 67.1 MB free",
     );
     assert_eq!(disk.free(), free, "nothing was written");
     assert_eq!(leftovers(&uploads), Vec::<String>::new());
@@ -152,12 +156,9 @@ async fn a_disk_that_fills_while_the_video_arrives_refuses_it_and_keeps_nothing(
     send_chunk(&mut stream, &video[64 * 1024..]).await;
     send_chunk(&mut stream, format!("\r\n--{BOUNDARY}--\r\n").as_bytes()).await;
     let _ = stream.write_all(b"0\r\n\r\n").await;
-    let answer = answer(&mut stream).await;
-    assert!(answer.starts_with("HTTP/1.1 507"), "{answer}");
-    assert!(answer.contains(r#""code":"disk_full""#), "{answer}");
-    assert!(
-        answer.contains("The server's disk filled up while the video arrived"),
-        "{answer}"
+    assert_disk_full(
+        &answer(&mut stream).await,
+        "The server's disk filled up while the video arrived",
     );
     assert_eq!(leftovers(&uploads), Vec::<String>::new(), "no partial file");
     assert_eq!(

@@ -366,13 +366,27 @@ async fn tiktoks_limits_make_a_job_wait_not_fail() {
     );
 }
 
+/// Posts `video` privately; the job must answer 202 `waiting`. Returns it.
+async fn post_waiting(proxy: &Proxy, video: bytes::Bytes) -> Value {
+    let reply = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    waiting
+}
+
+/// A proxy that counts TikTok's init limit as 2 per `window` (6 a minute, faster).
+async fn two_inits_per(window: Duration) -> Proxy {
+    spawn_proxy(|config| {
+        config.init_limit = 2;
+        config.init_window = window;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
-    let proxy = spawn_proxy(|config| {
-        config.init_limit = 2;
-        config.init_window = Duration::from_secs(2);
-    })
-    .await;
+    let proxy = two_inits_per(Duration::from_secs(2)).await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let reply = proxy
@@ -405,11 +419,7 @@ async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
 /// limit: past it the page hears when to try again, before TikTok is asked, and a job waits.
 #[tokio::test]
 async fn the_pages_inits_and_the_jobs_share_one_init_limit() {
-    let proxy = spawn_proxy(|config| {
-        config.init_limit = 2;
-        config.init_window = Duration::from_secs(3);
-    })
-    .await;
+    let proxy = two_inits_per(Duration::from_secs(3)).await;
     let post = json!({
         "mode": "direct",
         "video_size": 20_000,
@@ -448,12 +458,7 @@ async fn the_pages_inits_and_the_jobs_share_one_init_limit() {
     );
 
     // The page's two inits hold the job back too, until the window frees a place.
-    let reply = proxy
-        .post_video("?privacy_level=SELF_ONLY", mp4_video(20_000))
-        .await;
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    let waiting = reply.json();
-    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    let waiting = post_waiting(&proxy, mp4_video(20_000)).await;
     let done = proxy
         .job_until(
             waiting["job_id"].as_str().unwrap(),
@@ -485,12 +490,7 @@ async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
         .post_video("?privacy_level=SELF_ONLY&wait=true", mp4_video(30_000))
         .await;
     assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
-    let reply = proxy
-        .post_video("?privacy_level=SELF_ONLY", mp4_video(40_000))
-        .await;
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    let waiting = reply.json();
-    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    let waiting = post_waiting(&proxy, mp4_video(40_000)).await;
     assert!(
         waiting["message"].as_str().unwrap().contains("daily limit"),
         "{waiting}"
@@ -553,11 +553,7 @@ async fn an_init_that_fails_on_the_way_is_tried_again_a_few_times_then_fails() {
         http_status: 500,
         times: 2,
     });
-    let reply = proxy
-        .post_video("?privacy_level=SELF_ONLY", mp4_video(30_000))
-        .await;
-    let waiting = reply.json();
-    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    let waiting = post_waiting(&proxy, mp4_video(30_000)).await;
     assert!(
         waiting["message"].as_str().unwrap().contains("tries again"),
         "{waiting}"
