@@ -52,6 +52,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// directory.
 pub const DEFAULT_UPLOADS_DIR: &str = "uploads";
 
+/// Whether a video whose job failed stays in the uploads directory, so it can be looked at or
+/// sent again without uploading it twice. Posted videos are always removed, cancelled ones too.
+pub const DEFAULT_KEEP_FAILED: bool = true;
+
 /// How often a server-side job asks `status/fetch` while TikTok processes its video. TikTok
 /// allows 30 status calls a minute per token and its own guide suggests every 5 to 10 s; 5 s
 /// leaves room for the page's polls beside a job's.
@@ -101,10 +105,13 @@ pub struct Config {
     /// Where `POST /api/upload` spools videos (created at start-up); its `jobs/` keeps the
     /// job records that survive restarts.
     pub uploads_dir: PathBuf,
+    /// `AUTOPOSTER_KEEP_FAILED`: whether a failed job's video stays on disk (a posted one is
+    /// always removed).
+    pub keep_failed: bool,
     /// How often a server-side job polls `status/fetch` until TikTok's final word.
     pub job_poll_interval: Duration,
-    /// At most this many inits in `init_window` are started by jobs (TikTok allows 6 a minute;
-    /// the page's inits count too, `init_limit.rs`).
+    /// At most this many inits in `init_window`, the page's and the jobs' together (TikTok
+    /// allows 6 a minute per account, `init_limit.rs`).
     pub init_limit: u32,
     /// The window `init_limit` counts over.
     pub init_window: Duration,
@@ -150,6 +157,7 @@ impl Default for Config {
             oauth: None,
             log_path: PathBuf::from(DEFAULT_LOG_PATH),
             uploads_dir: PathBuf::from(DEFAULT_UPLOADS_DIR),
+            keep_failed: DEFAULT_KEEP_FAILED,
             job_poll_interval: DEFAULT_JOB_POLL_INTERVAL,
             init_limit: protocol::limits::INIT_PER_MINUTE,
             init_window: DEFAULT_INIT_WINDOW,

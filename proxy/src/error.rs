@@ -61,6 +61,13 @@ pub enum Error {
     /// Too many wrong passwords from this address; holds the seconds to wait.
     #[error("Too many wrong passwords. Try again in {0} s.")]
     TooManySignIns(u64),
+    /// An init (`POST /api/posts`) past our count of TikTok's per-minute init limit
+    /// (`init_limit.rs`), which the server-side jobs share; holds the seconds until a place
+    /// frees. Refused before TikTok is asked, so the account's limit is not spent on a sure 429.
+    #[error(
+        "TikTok lets an account start only a few uploads a minute, and this minute's are taken. Try again in {0} s."
+    )]
+    TooManyInits(u64),
     /// A sign-in, but no password is set up.
     #[error("Password sign-in is not set up on this proxy (AUTOPOSTER_ADMIN_PASSWORD_HASH).")]
     SignInNotConfigured,
@@ -163,13 +170,11 @@ pub enum Error {
     /// `POST /api/upload`: the file is empty.
     #[error("{}", protocol::VideoError::Empty)]
     EmptyVideo,
-    /// `POST /api/upload`: the uploads directory's disk cannot hold the video; holds the bytes
-    /// needed and free.
-    #[error(
-        "The server's disk has no room for this video ({} needed, {} free). Free some space and send it again.",
-        protocol::media::human_bytes(*.0), protocol::media::human_bytes(*.1)
-    )]
-    DiskFull(u64, u64),
+    /// `POST /api/upload`: the uploads directory's disk cannot hold the video. `needed` is the
+    /// video's announced size, when it was announced (a raw body's `Content-Length`) and the
+    /// refusal came before a byte was written; `None` when the disk filled as it arrived.
+    #[error("{}", disk_full_message(*.needed, *.free))]
+    DiskFull { needed: Option<u64>, free: u64 },
     /// `POST /api/upload`: the form or query is not what the call takes; holds what is wrong.
     #[error("{0}")]
     BadUpload(String),
@@ -291,6 +296,7 @@ impl Error {
             Self::TokenInvalid => "api_token_invalid".into(),
             Self::WrongPassword => "wrong_password".into(),
             Self::TooManySignIns(_) => "too_many_sign_ins".into(),
+            Self::TooManyInits(_) => "too_many_inits".into(),
             Self::SignInNotConfigured => "sign_in_not_configured".into(),
             Self::NotForEmbeds => "not_for_embeds".into(),
             Self::NotYourPost => "not_your_post".into(),
@@ -321,7 +327,7 @@ impl Error {
             Self::VideoTooLarge => "video_too_large".into(),
             Self::NotAVideo => "not_a_video".into(),
             Self::EmptyVideo => "empty_video".into(),
-            Self::DiskFull(..) => "disk_full".into(),
+            Self::DiskFull { .. } => "disk_full".into(),
             Self::BadUpload(_) => "invalid_upload".into(),
             Self::UnsupportedUpload(_) => "unsupported_media_type".into(),
             Self::Duplicate(..) => "duplicate_video".into(),
@@ -342,7 +348,7 @@ impl Error {
             Self::SignInRequired | Self::TokenInvalid | Self::WrongPassword => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::TooManySignIns(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManySignIns(_) | Self::TooManyInits(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::SignInNotConfigured => StatusCode::NOT_FOUND,
             Self::NotForEmbeds | Self::NotYourPost => StatusCode::FORBIDDEN,
             // The site itself may not call: no credential would change that.
@@ -376,7 +382,7 @@ impl Error {
             Self::VideoTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAVideo | Self::UnsupportedUpload(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::EmptyVideo | Self::BadUpload(_) => StatusCode::BAD_REQUEST,
-            Self::DiskFull(..) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::DiskFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Self::Duplicate(..) => StatusCode::CONFLICT,
             Self::UnknownJob => StatusCode::NOT_FOUND,
             Self::JobStarted(_) | Self::JobUploaded | Self::JobFinished(_) => StatusCode::CONFLICT,
@@ -422,7 +428,7 @@ impl Error {
             Self::TikTok(tiktok) if status == StatusCode::TOO_MANY_REQUESTS => {
                 Some(tiktok.retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS))
             }
-            Self::TooManySignIns(secs) => Some(*secs),
+            Self::TooManySignIns(secs) | Self::TooManyInits(secs) => Some(*secs),
             _ => None,
         };
         let allow = match &self {
@@ -504,6 +510,23 @@ impl From<TokenError> for Error {
             }
             TokenError::Refused { error, .. } => Self::SignInRefused(error),
         }
+    }
+}
+
+/// What a person reads when the uploads disk is full: what it would have taken, counting the
+/// space always kept free beside the videos (`spool::DISK_RESERVE`).
+fn disk_full_message(needed: Option<u64>, free: u64) -> String {
+    use protocol::media::human_bytes;
+    let reserve = human_bytes(crate::spool::DISK_RESERVE);
+    let free = human_bytes(free);
+    match needed {
+        Some(needed) => format!(
+            "The server's disk has no room for this video: it needs {} and keeps {reserve} free for the proxy's own files, but only {free} is free. Free some space and send it again.",
+            human_bytes(needed)
+        ),
+        None => format!(
+            "The server's disk filled up while the video arrived ({free} free; the proxy keeps {reserve} free for its own files), so it was not kept. Free some space and send it again."
+        ),
     }
 }
 

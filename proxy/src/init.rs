@@ -98,13 +98,17 @@ pub fn logged_reading(plan: &ChunkPlan) -> Option<PlanReading> {
 /// the remembered reading. Logging is the caller's: it writes the `post_created` line (with
 /// [`logged_reading`]) or the `post_failed` one.
 ///
-/// Every init call is counted in `app.init_limit`; `reserved` says the caller already counted
-/// the first (a job, which waits for its turn with `InitLimit::reserve`).
+/// Every init call is counted in `app.init_limit`. `reserved` says the caller already holds a
+/// place for the first (a job, which waits for its turn with `InitLimit::reserve`); otherwise
+/// (the page's `POST /api/posts`) one is taken here, and with none free the call is refused
+/// with [`Error::TooManyInits`] before TikTok is asked.
 pub async fn start(app: &App, post: &CreatePost, reserved: bool) -> Result<Started, Error> {
     let first = ChunkPlan::for_reading(post.video_size, app.readings.current())
         .map_err(InvalidPost::from)?;
     if !reserved {
-        app.init_limit.note();
+        app.init_limit
+            .reserve()
+            .map_err(|free_in| Error::TooManyInits(free_in.as_secs_f64().ceil().max(1.0) as u64))?;
     }
     let refused = match init(app, post, first).await {
         Err(Error::TikTok(refused))

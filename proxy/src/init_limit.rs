@@ -1,7 +1,7 @@
-//! Our own count of TikTok's init limit (6 a minute per account, `protocol::limits`), so a
-//! server-side job waits its turn instead of spending a call on a sure 429. Every init the proxy
-//! makes is counted — the page's `POST /api/posts` too — but only jobs wait on it: the page
-//! keeps TikTok's own answer, as before.
+//! Our own count of TikTok's init limit (6 a minute per account, `protocol::limits`), shared by
+//! every init the proxy makes, so none is spent on a sure 429: a server-side job waits its turn,
+//! and the page's `POST /api/posts` is answered 429 `too_many_inits` with the seconds until a
+//! place frees (`init::start`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -42,8 +42,8 @@ impl InitLimit {
         Err((oldest + self.window).saturating_duration_since(now))
     }
 
-    /// Counts an init made now whether or not the window had room (the page's, and a second
-    /// reading of the chunk rule).
+    /// Counts an init made now whether or not the window had room: the second reading of the
+    /// chunk rule, which belongs to the init whose place was already taken.
     pub fn note(&self) {
         let now = Instant::now();
         self.lock(now).push_back(now);
@@ -77,14 +77,14 @@ mod tests {
             limit.reserve().unwrap();
             tokio::time::advance(Duration::from_secs(10)).await;
         }
-        // The page's init counts too.
+        // The second reading of a refused plan counts too.
         limit.note();
         // At 50 s the window holds six: the first leaves it at 60 s.
         assert_eq!(limit.reserve(), Err(Duration::from_secs(10)));
         tokio::time::advance(Duration::from_secs(10)).await;
         limit.reserve().unwrap();
         assert_eq!(limit.reserve(), Err(Duration::from_secs(10)));
-        // A page's init past the limit is counted, and pushes the next job's turn back.
+        // A second reading past the limit is counted, and pushes the next turn back.
         limit.note();
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(limit.reserve(), Err(Duration::from_secs(10)));

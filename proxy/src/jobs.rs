@@ -1,5 +1,5 @@
-//! Server-side jobs: one record per video `POST /api/upload` received, saved atomically after
-//! every change (`{uploads}/jobs/{job_id}.json`), so a restart picks each unfinished one up where
+//! Server-side jobs: one record per video `POST /api/upload` received (`{uploads}/jobs/`), saved
+//! atomically at each change of stage, so a restart picks each unfinished one up where
 //! TikTok's record says it is (`poster.rs`). The records also answer the duplicate guard: a
 //! video whose SHA-256 already went to this account is refused unless forced.
 //!
@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: String,
-    /// The spooled video; removed once TikTok's final word is in, kept on failure.
+    /// The spooled video; removed once posted, kept on failure unless `keep_failed` is off.
     pub file: PathBuf,
     /// The caller's name for it, for the log.
     pub file_name: String,
@@ -84,7 +84,7 @@ pub enum JobState {
         status: String,
         post_ids: Vec<String>,
     },
-    /// Stopped for good; the file stays on disk.
+    /// Stopped for good; the file stays on disk (unless `AUTOPOSTER_KEEP_FAILED=false`).
     Failed {
         publish_id: Option<String>,
         message: String,
@@ -331,6 +331,17 @@ impl Jobs {
     /// truth a restart resyncs from). A job cancelled meanwhile is not overwritten: false then,
     /// and its task should stop.
     pub async fn save(&self, job: &mut Job) -> bool {
+        self.keep(job, true).await
+    }
+
+    /// [`Jobs::save`] in memory only, for progress a restart does not need (each chunk TikTok
+    /// confirmed: a restart asks TikTok where the upload stands): the API shows it, waiters are
+    /// told, a cancel is noticed, and the disk is spared a write and two `fsync`s per chunk.
+    pub async fn note(&self, job: &mut Job) -> bool {
+        self.keep(job, false).await
+    }
+
+    async fn keep(&self, job: &mut Job, durable: bool) -> bool {
         let _writing = self.writing.lock().await;
         if self
             .get(&job.id)
@@ -339,7 +350,7 @@ impl Jobs {
             return false;
         }
         job.updated_at = now_rfc3339();
-        if let Err(error) = self.write(job).await {
+        if durable && let Err(error) = self.write(job).await {
             tracing::error!(job = %job.id, %error, "could not save a job record");
         }
         self.lock().insert(job.id.clone(), job.clone());

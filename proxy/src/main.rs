@@ -107,6 +107,23 @@ struct Args {
     #[arg(long, env = "AUTOPOSTER_UPLOADS_DIR", default_value = DEFAULT_UPLOADS_DIR, global = true)]
     uploads_dir: PathBuf,
 
+    /// Whether a video whose server-side job failed stays in the uploads directory ("true" or
+    /// "false"), to look at or send again. A posted video is always removed.
+    #[arg(
+        long,
+        env = "AUTOPOSTER_KEEP_FAILED",
+        default_value_t = proxy::DEFAULT_KEEP_FAILED,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    keep_failed: bool,
+
+    /// How many uploads may start (TikTok inits, the page's and the jobs' together) per minute.
+    /// TikTok allows 6 per account; past it the page is told when to try again and jobs wait.
+    /// Raise it only against a simulator without limits.
+    #[arg(long, env = "AUTOPOSTER_INIT_LIMIT", default_value_t = protocol::limits::INIT_PER_MINUTE)]
+    init_limit: u32,
+
     /// The built app (Trunk's dist/) to serve at /. Without it / shows how to build it.
     #[arg(long, env = "AUTOPOSTER_STATIC_DIR")]
     static_dir: Option<PathBuf>,
@@ -269,6 +286,8 @@ impl TryFrom<Args> for Config {
             access_token: args.access_token.filter(|token| !token.expose().is_empty()),
             log_path: args.log_path,
             uploads_dir: args.uploads_dir,
+            keep_failed: args.keep_failed,
+            init_limit: args.init_limit.max(1),
             job_poll_interval: args.job_poll_interval.into(),
             cap_wait: args.job_cap_wait.into(),
             static_dir: args.static_dir,

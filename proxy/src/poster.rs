@@ -4,10 +4,13 @@
 //! `protocol::retry::should_retry` (retry, resync from TikTok's record, one fresh init when the
 //! upload URL died), then `status/fetch` through the same cache and log as the page's polls.
 //!
-//! Every state change is saved (`jobs.rs`) before the next step, so a restart continues from
-//! the record: within the upload URL's hour it asks TikTok how much it holds and never inits
-//! again; after it, a fresh init replaces the dead URL. Bytes stream from disk: one chunk is
-//! never read into memory whole.
+//! Every change of stage is saved (`jobs.rs`) before the next step — the init's `publish_id`
+//! and upload URL before the first PUT — so a restart continues from the record: within the
+//! upload URL's hour it asks TikTok how much it holds and never inits again; after it, a fresh
+//! init replaces the dead URL. Progress within the upload is TikTok's to tell a restart, so it
+//! is kept in memory after each chunk and written to disk at most once per
+//! [`PROGRESS_SAVE_INTERVAL`]: a save costs two `fsync`s, as long as a 10 MiB PUT on loopback.
+//! Bytes stream from disk: one chunk is never read into memory whole.
 
 use crate::init;
 use crate::jobs::{Job, JobState, unix_now};
@@ -32,6 +35,7 @@ use std::io::SeekFrom;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::time::Instant;
 use tokio_util::io::ReaderStream;
 
 /// TikTok's upload URL works for an hour from init.
@@ -40,6 +44,11 @@ const UPLOAD_URL_LIFETIME_SECS: u64 = 3600;
 /// An upload URL this close to its hour's end is treated as dead: a chunk started now might
 /// not finish in time, and a fresh init is cheaper than a failure at the last chunk.
 const UPLOAD_URL_MARGIN_SECS: u64 = 120;
+
+/// The longest an upload's progress goes unwritten to its job record (it is in memory after
+/// every chunk). A restart resyncs from TikTok's status whatever the record says, so this only
+/// keeps the record from lagging far behind on a slow uplink, where a chunk takes seconds.
+const PROGRESS_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How many fresh inits one job may make after its upload URL died, as the page allows.
 const MAX_REINITS: u32 = 1;
@@ -121,10 +130,13 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
             return;
         }
     }
-    if matches!(job.state, JobState::Done { .. })
-        && let Err(error) = tokio::fs::remove_file(&job.file).await
-    {
-        tracing::warn!(job = %job.id, %error, "could not remove a posted video's file");
+    let remove = match job.state {
+        JobState::Done { .. } => true,
+        JobState::Failed { .. } => !app.keep_failed,
+        _ => false,
+    };
+    if remove && let Err(error) = tokio::fs::remove_file(&job.file).await {
+        tracing::warn!(job = %job.id, %error, "could not remove a finished job's video");
     }
 }
 
@@ -295,7 +307,8 @@ fn remember(app: &App, job: &Job, publish_id: &str, upload_url: &str, plan: Chun
     );
 }
 
-/// PUTs the chunks TikTok does not hold yet, saving each confirmation.
+/// PUTs the chunks TikTok does not hold yet, noting each confirmation (on disk at most once per
+/// [`PROGRESS_SAVE_INTERVAL`]).
 async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
     let JobState::Uploading {
         publish_id,
@@ -333,6 +346,8 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
         }
     }
     let mut attempt = 0;
+    // The `Uploading` state is on disk as this step starts.
+    let mut saved_at = Instant::now();
     while offset < plan.video_size {
         let chunk = plan
             .chunk_starting_at(offset)
@@ -348,7 +363,13 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
                     at,
                     confirmed: offset,
                 };
-                if !app.jobs.save(job).await {
+                let kept = if saved_at.elapsed() >= PROGRESS_SAVE_INTERVAL {
+                    saved_at = Instant::now();
+                    app.jobs.save(job).await
+                } else {
+                    app.jobs.note(job).await
+                };
+                if !kept {
                     // Cancelled: stop sending (the task is being stopped too).
                     return job.state.clone();
                 }

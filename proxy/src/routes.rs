@@ -225,7 +225,8 @@ async fn create_post(
 
     let started = match init::start(app, &post, false).await {
         Ok(started) => started,
-        Err(Error::NotConnected) => return Err(Error::NotConnected),
+        // Nothing was asked of TikTok: nothing to log.
+        Err(error @ (Error::NotConnected | Error::TooManyInits(_))) => return Err(error),
         Err(error) => {
             init::note_failure(&mut event, &error);
             append(app, &event).await;

@@ -75,9 +75,11 @@ pub struct App {
     pub uploads_dir: PathBuf,
     /// Server-side jobs, saved under `uploads_dir/jobs/`.
     pub jobs: Jobs,
+    /// Whether a failed job's video stays on disk.
+    pub keep_failed: bool,
     /// How often a job polls `status/fetch`.
     pub job_poll_interval: Duration,
-    /// Our count of TikTok's init limit; jobs wait on it.
+    /// Our count of TikTok's init limit; jobs wait on it, the page's inits are refused past it.
     pub init_limit: InitLimit,
     /// How long a job waits after a 429 without `Retry-After`.
     pub rate_limit_wait: Duration,
@@ -170,6 +172,7 @@ pub async fn run(
         operator,
         uploads_dir: config.uploads_dir,
         jobs,
+        keep_failed: config.keep_failed,
         job_poll_interval: config.job_poll_interval,
         init_limit: InitLimit::new(config.init_limit, config.init_window),
         rate_limit_wait: config.rate_limit_wait,

@@ -52,7 +52,7 @@ where
     if expected.is_some_and(|size| size > MAX_VIDEO_SIZE) {
         return Err(Error::VideoTooLarge);
     }
-    check_space(dir, expected.unwrap_or(0))?;
+    check_space(dir, expected)?;
     let partial = dir.join(format!("{name}.part"));
     let received = receive(body, dir, &partial).await;
     let (size, sha256, content_type) = match received {
@@ -116,7 +116,7 @@ where
         file.write_all(&piece).await.map_err(write_error(dir))?;
         if size >= next_space_check {
             next_space_check = size + SPACE_CHECK_EVERY;
-            check_space(dir, 0)?;
+            check_space(dir, None)?;
         }
     }
     if size == 0 {
@@ -146,21 +146,29 @@ pub fn remove_partials(dir: &Path) {
     }
 }
 
-/// Refuses when the disk holding `dir` has less than `needed` plus [`DISK_RESERVE`] free.
-fn check_space(dir: &Path, needed: u64) -> Result<(), Error> {
-    let available =
+/// Refuses when the disk holding `dir` has less than `needed` (the video's announced size, if
+/// known and not yet written) plus [`DISK_RESERVE`] free.
+fn check_space(dir: &Path, needed: Option<u64>) -> Result<(), Error> {
+    let free =
         fs4::available_space(dir).map_err(|error| internal("reading the free space", &error))?;
-    if available < needed.saturating_add(DISK_RESERVE) {
-        return Err(Error::DiskFull(needed.max(1), available));
+    if free < needed.unwrap_or(0).saturating_add(DISK_RESERVE) {
+        return Err(Error::DiskFull { needed, free });
     }
     Ok(())
 }
 
-/// A write error: a full disk (or quota) is the caller's to know about, the rest is ours.
+/// A write error: a full disk (ENOSPC) or quota (EDQUOT) is the caller's to know about, the
+/// rest is ours.
 fn write_error(dir: &Path) -> impl Fn(io::Error) -> Error + '_ {
     move |error| {
-        if error.raw_os_error() == Some(28) || error.kind() == io::ErrorKind::StorageFull {
-            Error::DiskFull(0, fs4::available_space(dir).unwrap_or(0))
+        if matches!(
+            error.kind(),
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+        ) {
+            Error::DiskFull {
+                needed: None,
+                free: fs4::available_space(dir).unwrap_or(0),
+            }
         } else {
             internal("writing the spool file", &error)
         }

@@ -255,9 +255,14 @@ async fn killed_mid_upload_the_job_resyncs_from_tiktok_and_sends_only_the_rest()
         put_seen(&sim, third.start)
     })
     .await;
-    assert_eq!(
-        record(dir.path(), &job_id)["state"]["confirmed"],
-        third.start
+    // The record holds the upload URL; its progress may lag (it is written at most once a
+    // second), never lead: TikTok's status tells the restart where to go on.
+    let saved = record(dir.path(), &job_id);
+    assert_eq!(saved["state"]["stage"], "uploading", "{saved}");
+    assert_eq!(saved["state"]["publish_id"], job["publish_id"]);
+    assert!(
+        saved["state"]["confirmed"].as_u64().unwrap() <= third.start,
+        "{saved}"
     );
     proxy.kill();
 
@@ -304,9 +309,11 @@ async fn killed_after_tiktok_took_the_last_chunk_unanswered_the_job_learns_it_fr
     })
     .await;
     // The proxy does not know yet: its record still waits for the last chunk's answer.
-    assert_eq!(
-        record(dir.path(), &job_id)["state"]["confirmed"],
-        last.start
+    let saved = record(dir.path(), &job_id);
+    assert_eq!(saved["state"]["stage"], "uploading", "{saved}");
+    assert!(
+        saved["state"]["confirmed"].as_u64().unwrap() <= last.start,
+        "{saved}"
     );
     proxy.kill();
 

@@ -366,13 +366,27 @@ async fn tiktoks_limits_make_a_job_wait_not_fail() {
     );
 }
 
+/// Posts `video` privately; the job must answer 202 `waiting`. Returns it.
+async fn post_waiting(proxy: &Proxy, video: bytes::Bytes) -> Value {
+    let reply = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let waiting = reply.json();
+    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    waiting
+}
+
+/// A proxy that counts TikTok's init limit as 2 per `window` (6 a minute, faster).
+async fn two_inits_per(window: Duration) -> Proxy {
+    spawn_proxy(|config| {
+        config.init_limit = 2;
+        config.init_window = window;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
-    let proxy = spawn_proxy(|config| {
-        config.init_limit = 2;
-        config.init_window = Duration::from_secs(2);
-    })
-    .await;
+    let proxy = two_inits_per(Duration::from_secs(2)).await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let reply = proxy
@@ -401,6 +415,64 @@ async fn a_seventh_job_in_the_init_window_waits_for_a_free_place() {
     );
 }
 
+/// The page's inits (`POST /api/posts`) and the jobs' share one count of TikTok's per-minute
+/// limit: past it the page hears when to try again, before TikTok is asked, and a job waits.
+#[tokio::test]
+async fn the_pages_inits_and_the_jobs_share_one_init_limit() {
+    let proxy = two_inits_per(Duration::from_secs(3)).await;
+    let post = json!({
+        "mode": "direct",
+        "video_size": 20_000,
+        "content_type": "video/mp4",
+        "post_info": { "privacy_level": "SELF_ONLY" },
+    });
+    proxy.create(&post).await;
+    proxy.create(&post).await;
+    let refused = proxy.post_json("/api/posts", &post).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let error = refused.error().error;
+    assert_eq!(error.code, "too_many_inits");
+    let secs = error
+        .retry_after_secs
+        .expect("the page is told when to try again");
+    assert!((1..=3).contains(&secs), "{secs}");
+    assert_eq!(
+        refused.header("retry-after"),
+        Some(secs.to_string().as_str())
+    );
+    assert!(
+        error.message.contains(&format!("Try again in {secs} s")),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        proxy.sim.uploads().len(),
+        2,
+        "TikTok was not asked a third time"
+    );
+    assert_eq!(
+        proxy.log_lines().len(),
+        2,
+        "nothing happened at TikTok, so nothing is logged: {:?}",
+        proxy.log_lines()
+    );
+
+    // The page's two inits hold the job back too, until the window frees a place.
+    let waiting = post_waiting(&proxy, mp4_video(20_000)).await;
+    let done = proxy
+        .job_until(
+            waiting["job_id"].as_str().unwrap(),
+            stage_in(&["done", "failed"]),
+        )
+        .await;
+    assert_eq!(done["stage"], "done", "{done}");
+    // And the job's init, in the next window, holds the page back in turn.
+    let again = proxy.post_json("/api/posts", &post).await;
+    assert_eq!(again.status, 201, "a place is free again: {}", again.body);
+    let full = proxy.post_json("/api/posts", &post).await;
+    assert_eq!(full.status, 429, "{}", full.body);
+}
+
 #[tokio::test]
 async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
     let options = SimOptions {
@@ -418,12 +490,7 @@ async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
         .post_video("?privacy_level=SELF_ONLY&wait=true", mp4_video(30_000))
         .await;
     assert_eq!(reply.json()["stage"], "done", "{}", reply.body);
-    let reply = proxy
-        .post_video("?privacy_level=SELF_ONLY", mp4_video(40_000))
-        .await;
-    assert_eq!(reply.status, 202, "{}", reply.body);
-    let waiting = reply.json();
-    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    let waiting = post_waiting(&proxy, mp4_video(40_000)).await;
     assert!(
         waiting["message"].as_str().unwrap().contains("daily limit"),
         "{waiting}"
@@ -486,11 +553,7 @@ async fn an_init_that_fails_on_the_way_is_tried_again_a_few_times_then_fails() {
         http_status: 500,
         times: 2,
     });
-    let reply = proxy
-        .post_video("?privacy_level=SELF_ONLY", mp4_video(30_000))
-        .await;
-    let waiting = reply.json();
-    assert_eq!(waiting["stage"], "waiting", "{waiting}");
+    let waiting = post_waiting(&proxy, mp4_video(30_000)).await;
     assert!(
         waiting["message"].as_str().unwrap().contains("tries again"),
         "{waiting}"

@@ -115,6 +115,13 @@ impl Harness {
         password: Option<&str>,
         link: Option<link::LinkSpec>,
     ) -> Result<Self> {
+        // The proxy counts TikTok's init limit itself (issue 14): against a simulator without
+        // one (`quick_sim`) it counts none either, or a test posting a dozen times a minute
+        // would meet 429 too_many_inits.
+        let init_limit = match options.rate_limits.init {
+            None => u32::MAX,
+            Some(_) => proxy::Config::default().init_limit,
+        };
         let (sim, link) = match link {
             None => {
                 let sim = sim::spawn(options)
@@ -169,6 +176,7 @@ impl Harness {
             log_path: log_path.clone(),
             // Videos sent for "Post later" are spooled here, never in the working directory.
             uploads_dir: dir.path().join("uploads"),
+            init_limit,
             static_dir: Some(static_dir),
             allowed_hosts,
             operator: proxy::OperatorConfig {

@@ -1,5 +1,7 @@
 //! Test plumbing: a simulator and a proxy wired together on loopback, and small HTTP helpers.
 
+pub mod tmpfs;
+
 use bytes::Bytes;
 use protocol::wire::{CreatedPost, ErrorBody};
 use proxy::{Config, Secret};

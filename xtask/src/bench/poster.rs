@@ -3,12 +3,13 @@
 //! the file. Its upload is timed from the proxy's own JSONL log: from the `post_created` event
 //! (stamped just before the init call, so after the spooled file is complete) to the first
 //! `status` event (the poll made at once after the last chunk was accepted). That span holds
-//! the init, every chunk PUT, the job record saved after each chunk and one `status/fetch`: a
+//! the init, every chunk PUT, the job record's saves (after init, at most once a second while
+//! the chunks go, once uploaded) and one `status/fetch`: a
 //! few loopback calls more than the reference, `curl` PUTting the same chunk plan straight to
 //! the simulator. The log stamps milliseconds.
 //!
 //! Diagnostic: the same post with the proxy's uploads directory on tmpfs (`/dev/shm`), where
-//! the spool's write-back and the `fsync`s of the job record (saved after every chunk) cost
+//! the spool's write-back and the `fsync`s of the job record's saves cost
 //! nothing — the disk's share of the poster's time.
 //!
 //! Each upload runs on a fresh simulator and proxy, so the proxy's peak RSS (`VmHWM`, read

@@ -86,6 +86,9 @@ impl Stack {
                 .arg(site)
                 .arg("--log")
                 .arg(scratch.join("posts.jsonl"))
+                // The simulator counts no limits; nor does the proxy's mirror of its per-minute
+                // init limit, or figure 4's thousands of `POST /api/posts` would meet 429s.
+                .args(["--init-limit", &u32::MAX.to_string()])
                 .args(proxy_args)
                 // Videos sent to `POST /api/upload` are spooled here, not in the working tree;
                 // set in the environment so that `--uploads-dir` in `proxy_args` may override it.
