@@ -92,6 +92,29 @@ impl Running {
         }
     }
 
+    /// Starts the binary and posts `video` privately; the job's first answer and its id.
+    async fn start_posting(sim: &Sim, dir: &Path, video: &Bytes) -> (Self, Value, String) {
+        let proxy = Self::start(sim, dir).await;
+        let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
+        let job_id = job["job_id"].as_str().unwrap().to_owned();
+        (proxy, job, job_id)
+    }
+
+    /// Kills the binary (SIGKILL), starts it again on the same files and waits for the job,
+    /// which must end done.
+    async fn kill_and_finish(self, sim: &Sim, dir: &Path, job_id: &str) -> Value {
+        self.kill();
+        Self::restart_until_done(sim, dir, job_id).await
+    }
+
+    /// Starts the binary again on the same files and waits for the job, which must end done.
+    async fn restart_until_done(sim: &Sim, dir: &Path, job_id: &str) -> Value {
+        let proxy = Self::start(sim, dir).await;
+        let done = proxy.job_until_final(job_id).await;
+        assert_eq!(done["stage"], "done", "{done}");
+        done
+    }
+
     /// SIGKILL: no shutdown, no last write.
     fn kill(mut self) {
         self.child.kill().unwrap();
@@ -202,6 +225,14 @@ fn assert_posted_once(sim: &Sim, video: &[u8], expected_inits: usize) {
     assert_eq!(inits(sim), expected_inits, "inits made");
 }
 
+/// The simulator holds the PUT of chunk `index` (without answering) for [`HOLD`].
+fn hold_chunk(sim: &Sim, index: u64) {
+    sim.script(Fault::HangChunk {
+        chunk: index,
+        duration: HOLD,
+    });
+}
+
 async fn sim() -> Sim {
     sim::spawn(SimOptions {
         processing_delay: Duration::from_millis(300),
@@ -216,22 +247,13 @@ async fn killed_after_init_before_any_chunk_the_job_resumes_without_a_second_ini
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_video(3_000_000);
-    sim.script(Fault::HangChunk {
-        chunk: 0,
-        duration: HOLD,
-    });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    hold_chunk(&sim, 0);
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the first PUT is at TikTok", || put_seen(&sim, 0)).await;
     let saved = record(dir.path(), &job_id);
     assert_eq!(saved["state"]["stage"], "uploading", "{saved}");
     assert_eq!(saved["state"]["confirmed"], 0);
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    let done = proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_eq!(done["publish_id"], job["publish_id"]);
     assert_posted_once(&sim, &video, 1);
     assert_eq!(puts(&sim), 2, "the held PUT, then the same chunk once more");
@@ -244,13 +266,8 @@ async fn killed_mid_upload_the_job_resyncs_from_tiktok_and_sends_only_the_rest()
     let video = mp4_video(MULTI_CHUNK);
     let plan = ChunkPlan::new(MULTI_CHUNK as u64).unwrap();
     let third = plan.chunk(2).unwrap();
-    sim.script(Fault::HangChunk {
-        chunk: 2,
-        duration: HOLD,
-    });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    hold_chunk(&sim, 2);
+    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the third chunk's PUT is at TikTok", || {
         put_seen(&sim, third.start)
     })
@@ -259,11 +276,7 @@ async fn killed_mid_upload_the_job_resyncs_from_tiktok_and_sends_only_the_rest()
         record(dir.path(), &job_id)["state"]["confirmed"],
         third.start
     );
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_posted_once(&sim, &video, 1);
     // The first two chunks went once: after the restart the PUTs start at the third.
     let puts_of_first = sim
@@ -294,9 +307,7 @@ async fn killed_after_tiktok_took_the_last_chunk_unanswered_the_job_learns_it_fr
         chunk: last.index,
         duration: HOLD,
     });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     let publish_id = job["publish_id"].as_str().unwrap().to_owned();
     until("TikTok holds every byte", || {
         sim.upload(&publish_id)
@@ -308,11 +319,7 @@ async fn killed_after_tiktok_took_the_last_chunk_unanswered_the_job_learns_it_fr
         record(dir.path(), &job_id)["state"]["confirmed"],
         last.start
     );
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    let done = proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_eq!(done["status"], "PUBLISH_COMPLETE");
     assert_posted_once(&sim, &video, 1);
     assert_eq!(
@@ -332,9 +339,7 @@ async fn killed_after_the_last_chunk_before_any_status_the_job_polls_on() {
         duration: HOLD,
         times: 1,
     });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the first status call is at TikTok", || {
         sim.requests()
             .iter()
@@ -342,11 +347,7 @@ async fn killed_after_the_last_chunk_before_any_status_the_job_polls_on() {
     })
     .await;
     assert_eq!(record(dir.path(), &job_id)["state"]["stage"], "uploaded");
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_posted_once(&sim, &video, 1);
 }
 
@@ -360,9 +361,7 @@ async fn killed_while_polling_the_job_polls_on_to_tiktoks_final_word() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_video(3_000_000);
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("a few status polls were answered PROCESSING_UPLOAD", || {
         sim.requests()
             .iter()
@@ -372,11 +371,7 @@ async fn killed_while_polling_the_job_polls_on_to_tiktoks_final_word() {
     })
     .await;
     assert_eq!(record(dir.path(), &job_id)["state"]["stage"], "uploaded");
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_posted_once(&sim, &video, 1);
 }
 
@@ -420,11 +415,7 @@ async fn killed_while_init_is_on_its_way_a_fresh_init_still_makes_exactly_one_po
         record(dir.path(), &job_id)["state"]["stage"],
         "initializing"
     );
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     // Let the held init finish at TikTok: it may open a session, which stays empty.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let complete: Vec<_> = sim.uploads().into_iter().filter(|u| u.complete).collect();
@@ -454,21 +445,14 @@ async fn restarted_after_the_upload_url_died_the_job_makes_one_fresh_init() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_video(3_000_000);
-    sim.script(Fault::HangChunk {
-        chunk: 0,
-        duration: HOLD,
-    });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    hold_chunk(&sim, 0);
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the first PUT is at TikTok", || put_seen(&sim, 0)).await;
     proxy.kill();
     // Down until the upload URL is dead.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    let done = Running::restart_until_done(&sim, dir.path(), &job_id).await;
     assert_ne!(done["publish_id"], job["publish_id"], "a new upload");
     assert_posted_once(&sim, &video, 2);
     let first = sim.upload(job["publish_id"].as_str().unwrap()).unwrap();
