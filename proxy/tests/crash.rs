@@ -15,13 +15,15 @@
 mod support;
 
 use bytes::Bytes;
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
 use protocol::ChunkPlan;
 use serde_json::Value;
 use sim::{Endpoint, Fault, Sim, SimOptions};
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 use support::{mp4_video, sha256_hex};
 
 /// Over 64,000,000 bytes, so it goes in chunks (six of 10 MiB, the last one larger).
@@ -29,6 +31,10 @@ const MULTI_CHUNK: usize = 64_000_001;
 
 /// How long a held request stays held: longer than any test needs to kill the proxy.
 const HOLD: Duration = Duration::from_secs(20);
+
+/// How long a proxy told to stop (SIGTERM) may take before it is killed: its shutdown grace,
+/// with room for a loaded machine.
+const STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// The proxy binary, running on loopback against the simulator, with its files in a directory
 /// that outlives it. Killed when dropped, so a failing test leaves nothing running.
@@ -46,8 +52,7 @@ impl Running {
             .append(true)
             .open(dir.join("proxy.stderr"))
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .env_clear()
+        let mut child = support::proxy_binary()
             .env("TIKTOK_ACCESS_TOKEN", sim.access_token())
             .env("RUST_LOG", "info")
             .args(["--listen", "127.0.0.1:0", "--api-base", &sim.base_url()])
@@ -159,7 +164,16 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// SIGTERM, as a deploy would stop it: the proxy shuts down cleanly, and an instrumented
+    /// build writes its coverage profile. SIGKILL if it is still there after [`STOP_GRACE`].
     fn drop(&mut self) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid fits an i32"));
+        if signal::kill(pid, Signal::SIGTERM).is_ok() {
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,6 +1,6 @@
 //! `post`, `jobs`, `cancel`, `history`: what they print and how they exit.
 
-use crate::support::{Killed, Run, Stack, clip_variant, eventually, sha256_hex};
+use crate::support::{Background, Run, Stack, clip_variant, eventually, sha256_hex};
 use autoposter::exit;
 use protocol::wire::{History, JobList};
 use sim::{Fault, SimOptions};
@@ -164,7 +164,7 @@ fn wait_rides_through_a_restart_of_the_proxy() {
         ..SimOptions::default()
     });
     let (_dir, file) = video("clip.mp4", &clip_variant("proxy-restart", 0));
-    let waiting = Killed::new(
+    let waiting = Background::new(
         stack
             .cli()
             .args([

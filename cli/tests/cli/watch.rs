@@ -2,7 +2,7 @@
 //! is filed under failed/ with why; a watcher killed mid-way and started again posts nothing
 //! twice.
 
-use crate::support::{Killed, Stack, clip_variant, eventually, names, sha256_hex};
+use crate::support::{Background, Stack, clip_variant, eventually, names, sha256_hex};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A watcher on `dir`, looking every 300 ms, posting privately unless a sidecar says otherwise.
-fn watcher(stack: &Stack, dir: &Path) -> Killed {
+fn watcher(stack: &Stack, dir: &Path) -> Background {
     let child = stack
         .cli()
         .args(["watch", "--interval", "300ms", "--privacy", "only-me"])
@@ -22,7 +22,7 @@ fn watcher(stack: &Stack, dir: &Path) -> Killed {
         .stderr(Stdio::null())
         .spawn()
         .expect("the watcher starts");
-    Killed::new(child)
+    Background::new(child)
 }
 
 #[test]
