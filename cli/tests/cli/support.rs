@@ -200,6 +200,13 @@ impl Background {
         }
     }
 
+    /// Stops it as `kill` would (SIGTERM, see [`Background`]), and what it printed.
+    pub fn terminate(mut self) -> Run {
+        let mut child = self.0.take().expect("not finished yet");
+        stop(&mut child);
+        Run::of(child.wait_with_output().expect("the binary ended"))
+    }
+
     /// Waits for it to end by itself, and what it printed.
     pub fn finish(mut self) -> Run {
         let child = self.0.take().expect("not finished yet");
@@ -209,19 +216,23 @@ impl Background {
 
 impl Drop for Background {
     fn drop(&mut self) {
-        let Some(mut child) = self.0.take() else {
-            return;
-        };
-        let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits an i32"));
-        if signal::kill(pid, Signal::SIGTERM).is_ok() {
-            let start = Instant::now();
-            while start.elapsed() < STOP_GRACE && matches!(child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        if let Some(mut child) = self.0.take() {
+            stop(&mut child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
+}
+
+/// SIGTERM, then SIGKILL if `child` is still there after [`STOP_GRACE`].
+fn stop(child: &mut std::process::Child) {
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits an i32"));
+    if signal::kill(pid, Signal::SIGTERM).is_ok() {
+        let start = Instant::now();
+        while start.elapsed() < STOP_GRACE && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The real 5-second clip the e2e tests use (82 KB, H.264 in MP4).

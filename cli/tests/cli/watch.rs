@@ -29,7 +29,7 @@ fn watcher(stack: &Stack, dir: &Path) -> Background {
 fn a_video_written_slowly_is_posted_once_complete_and_filed() {
     let stack = Stack::start();
     let dir = tempfile::tempdir().unwrap();
-    let _watcher = watcher(&stack, dir.path());
+    let looking = watcher(&stack, dir.path());
     std::fs::write(dir.path().join("slow.txt"), "Written slowly #autoposter\n").unwrap();
     let bytes = clip_variant("slow", 400_000);
     let mut file = std::fs::File::create(dir.path().join("slow.mp4")).unwrap();
@@ -66,6 +66,8 @@ fn a_video_written_slowly_is_posted_once_complete_and_filed() {
     assert_eq!(stack.sim.uploads().len(), 1);
     let state = std::fs::read_to_string(dir.path().join(".autoposter-watch.json")).unwrap();
     assert!(!state.contains("slow.mp4"), "forgotten once filed: {state}");
+    // Stopped as a service manager stops it (SIGTERM): between two looks, exit code 0.
+    looking.terminate().expect_code(0);
 }
 
 #[test]
