@@ -37,7 +37,7 @@ const HOLD: Duration = Duration::from_secs(20);
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// The proxy binary, running on loopback against the simulator, with its files in a directory
-/// that outlives it. Killed when dropped, so a failing test leaves nothing running.
+/// that outlives it. Stopped when dropped, so a failing test leaves nothing running.
 struct Running {
     child: Child,
     base_url: String,
@@ -167,8 +167,10 @@ impl Drop for Running {
     /// SIGTERM, as a deploy would stop it: the proxy shuts down cleanly, and an instrumented
     /// build writes its coverage profile. SIGKILL if it is still there after [`STOP_GRACE`].
     fn drop(&mut self) {
+        // A child already waited for (after `kill`) has given up its pid: signal only a live one.
         let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid fits an i32"));
-        if signal::kill(pid, Signal::SIGTERM).is_ok() {
+        let live = matches!(self.child.try_wait(), Ok(None));
+        if live && signal::kill(pid, Signal::SIGTERM).is_ok() {
             let deadline = Instant::now() + STOP_GRACE;
             while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(20));
