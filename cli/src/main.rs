@@ -73,7 +73,7 @@ enum Command {
     /// or DIR/failed/ (with NAME.error.txt saying why) once TikTok's final word is in.
     /// NAME.txt beside NAME.mp4 is its caption; NAME.json holds the upload's fields (caption,
     /// privacy_level, mode, disable_comment, …, publish_at, force) and wins over the flags.
-    /// Runs until Ctrl-C; safe to stop and start again: nothing is posted twice.
+    /// Runs until Ctrl-C or SIGTERM; safe to stop and start again: nothing is posted twice.
     #[command(after_help = EXIT_CODES_HELP)]
     Watch {
         /// The folder to watch.
@@ -239,13 +239,26 @@ async fn run(args: Args) -> Result<(), Error> {
                 config.dir.display(),
                 humantime::format_duration(config.interval)
             );
-            autoposter::watch(&client, &config, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            autoposter::watch(&client, &config, stop_requested()).await?;
         }
     }
     Ok(())
+}
+
+/// Completes on Ctrl-C, or on SIGTERM (what `kill`, systemd and `docker stop` send): the
+/// watcher then stops between two looks and exits normally, its state file written.
+async fn stop_requested() {
+    #[cfg(unix)]
+    if let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The bar shown while the video is sent: on stderr, and only when stderr is a terminal.

@@ -15,13 +15,15 @@
 mod support;
 
 use bytes::Bytes;
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
 use protocol::ChunkPlan;
 use serde_json::Value;
 use sim::{Endpoint, Fault, Sim, SimOptions};
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 use support::{mp4_video, sha256_hex};
 
 /// Over 64,000,000 bytes, so it goes in chunks (six of 10 MiB, the last one larger).
@@ -30,8 +32,12 @@ const MULTI_CHUNK: usize = 64_000_001;
 /// How long a held request stays held: longer than any test needs to kill the proxy.
 const HOLD: Duration = Duration::from_secs(20);
 
+/// How long a proxy told to stop (SIGTERM) may take before it is killed: its shutdown grace,
+/// with room for a loaded machine.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
 /// The proxy binary, running on loopback against the simulator, with its files in a directory
-/// that outlives it. Killed when dropped, so a failing test leaves nothing running.
+/// that outlives it. Stopped when dropped, so a failing test leaves nothing running.
 struct Running {
     child: Child,
     base_url: String,
@@ -46,8 +52,7 @@ impl Running {
             .append(true)
             .open(dir.join("proxy.stderr"))
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .env_clear()
+        let mut child = support::proxy_binary()
             .env("TIKTOK_ACCESS_TOKEN", sim.access_token())
             .env("RUST_LOG", "info")
             .args(["--listen", "127.0.0.1:0", "--api-base", &sim.base_url()])
@@ -90,6 +95,29 @@ impl Running {
             base_url,
             client: reqwest::Client::new(),
         }
+    }
+
+    /// Starts the binary and posts `video` privately; the job's first answer and its id.
+    async fn start_posting(sim: &Sim, dir: &Path, video: &Bytes) -> (Self, Value, String) {
+        let proxy = Self::start(sim, dir).await;
+        let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
+        let job_id = job["job_id"].as_str().unwrap().to_owned();
+        (proxy, job, job_id)
+    }
+
+    /// Kills the binary (SIGKILL), starts it again on the same files and waits for the job,
+    /// which must end done.
+    async fn kill_and_finish(self, sim: &Sim, dir: &Path, job_id: &str) -> Value {
+        self.kill();
+        Self::restart_until_done(sim, dir, job_id).await
+    }
+
+    /// Starts the binary again on the same files and waits for the job, which must end done.
+    async fn restart_until_done(sim: &Sim, dir: &Path, job_id: &str) -> Value {
+        let proxy = Self::start(sim, dir).await;
+        let done = proxy.job_until_final(job_id).await;
+        assert_eq!(done["stage"], "done", "{done}");
+        done
     }
 
     /// SIGKILL: no shutdown, no last write.
@@ -136,7 +164,18 @@ impl Running {
 }
 
 impl Drop for Running {
+    /// SIGTERM, as a deploy would stop it: the proxy shuts down cleanly, and an instrumented
+    /// build writes its coverage profile. SIGKILL if it is still there after [`STOP_GRACE`].
     fn drop(&mut self) {
+        // A child already waited for (after `kill`) has given up its pid: signal only a live one.
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("a pid fits an i32"));
+        let live = matches!(self.child.try_wait(), Ok(None));
+        if live && signal::kill(pid, Signal::SIGTERM).is_ok() {
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -202,6 +241,14 @@ fn assert_posted_once(sim: &Sim, video: &[u8], expected_inits: usize) {
     assert_eq!(inits(sim), expected_inits, "inits made");
 }
 
+/// The simulator holds the PUT of chunk `index` (without answering) for [`HOLD`].
+fn hold_chunk(sim: &Sim, index: u64) {
+    sim.script(Fault::HangChunk {
+        chunk: index,
+        duration: HOLD,
+    });
+}
+
 async fn sim() -> Sim {
     sim::spawn(SimOptions {
         processing_delay: Duration::from_millis(300),
@@ -216,22 +263,13 @@ async fn killed_after_init_before_any_chunk_the_job_resumes_without_a_second_ini
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_video(3_000_000);
-    sim.script(Fault::HangChunk {
-        chunk: 0,
-        duration: HOLD,
-    });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    hold_chunk(&sim, 0);
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the first PUT is at TikTok", || put_seen(&sim, 0)).await;
     let saved = record(dir.path(), &job_id);
     assert_eq!(saved["state"]["stage"], "uploading", "{saved}");
     assert_eq!(saved["state"]["confirmed"], 0);
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    let done = proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_eq!(done["publish_id"], job["publish_id"]);
     assert_posted_once(&sim, &video, 1);
     assert_eq!(puts(&sim), 2, "the held PUT, then the same chunk once more");
@@ -244,13 +282,8 @@ async fn killed_mid_upload_the_job_resyncs_from_tiktok_and_sends_only_the_rest()
     let video = mp4_video(MULTI_CHUNK);
     let plan = ChunkPlan::new(MULTI_CHUNK as u64).unwrap();
     let third = plan.chunk(2).unwrap();
-    sim.script(Fault::HangChunk {
-        chunk: 2,
-        duration: HOLD,
-    });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    hold_chunk(&sim, 2);
+    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the third chunk's PUT is at TikTok", || {
         put_seen(&sim, third.start)
     })
@@ -264,11 +297,7 @@ async fn killed_mid_upload_the_job_resyncs_from_tiktok_and_sends_only_the_rest()
         saved["state"]["confirmed"].as_u64().unwrap() <= third.start,
         "{saved}"
     );
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_posted_once(&sim, &video, 1);
     // The first two chunks went once: after the restart the PUTs start at the third.
     let puts_of_first = sim
@@ -299,9 +328,7 @@ async fn killed_after_tiktok_took_the_last_chunk_unanswered_the_job_learns_it_fr
         chunk: last.index,
         duration: HOLD,
     });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     let publish_id = job["publish_id"].as_str().unwrap().to_owned();
     until("TikTok holds every byte", || {
         sim.upload(&publish_id)
@@ -315,11 +342,7 @@ async fn killed_after_tiktok_took_the_last_chunk_unanswered_the_job_learns_it_fr
         saved["state"]["confirmed"].as_u64().unwrap() <= last.start,
         "{saved}"
     );
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    let done = proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_eq!(done["status"], "PUBLISH_COMPLETE");
     assert_posted_once(&sim, &video, 1);
     assert_eq!(
@@ -339,9 +362,7 @@ async fn killed_after_the_last_chunk_before_any_status_the_job_polls_on() {
         duration: HOLD,
         times: 1,
     });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the first status call is at TikTok", || {
         sim.requests()
             .iter()
@@ -349,11 +370,7 @@ async fn killed_after_the_last_chunk_before_any_status_the_job_polls_on() {
     })
     .await;
     assert_eq!(record(dir.path(), &job_id)["state"]["stage"], "uploaded");
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_posted_once(&sim, &video, 1);
 }
 
@@ -367,9 +384,7 @@ async fn killed_while_polling_the_job_polls_on_to_tiktoks_final_word() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_video(3_000_000);
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("a few status polls were answered PROCESSING_UPLOAD", || {
         sim.requests()
             .iter()
@@ -379,11 +394,7 @@ async fn killed_while_polling_the_job_polls_on_to_tiktoks_final_word() {
     })
     .await;
     assert_eq!(record(dir.path(), &job_id)["state"]["stage"], "uploaded");
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     assert_posted_once(&sim, &video, 1);
 }
 
@@ -427,11 +438,7 @@ async fn killed_while_init_is_on_its_way_a_fresh_init_still_makes_exactly_one_po
         record(dir.path(), &job_id)["state"]["stage"],
         "initializing"
     );
-    proxy.kill();
-
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    proxy.kill_and_finish(&sim, dir.path(), &job_id).await;
     // Let the held init finish at TikTok: it may open a session, which stays empty.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let complete: Vec<_> = sim.uploads().into_iter().filter(|u| u.complete).collect();
@@ -461,21 +468,14 @@ async fn restarted_after_the_upload_url_died_the_job_makes_one_fresh_init() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let video = mp4_video(3_000_000);
-    sim.script(Fault::HangChunk {
-        chunk: 0,
-        duration: HOLD,
-    });
-    let proxy = Running::start(&sim, dir.path()).await;
-    let job = proxy.post("?privacy_level=SELF_ONLY", video.clone()).await;
-    let job_id = job["job_id"].as_str().unwrap().to_owned();
+    hold_chunk(&sim, 0);
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the first PUT is at TikTok", || put_seen(&sim, 0)).await;
     proxy.kill();
     // Down until the upload URL is dead.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
-    let proxy = Running::start(&sim, dir.path()).await;
-    let done = proxy.job_until_final(&job_id).await;
-    assert_eq!(done["stage"], "done", "{done}");
+    let done = Running::restart_until_done(&sim, dir.path(), &job_id).await;
     assert_ne!(done["publish_id"], job["publish_id"], "a new upload");
     assert_posted_once(&sim, &video, 2);
     let first = sim.upload(job["publish_id"].as_str().unwrap()).unwrap();

@@ -38,6 +38,16 @@ fn sim_with_ttl(ttl: Duration) -> SimOptions {
 /// Long enough that only a test's own doing expires a token.
 const LONG: Duration = Duration::from_secs(3600);
 
+/// Access tokens a test outlives on purpose. The proxy refreshes one 10 % before it expires
+/// (at 4.5 s), so a test that counts refreshes has seconds, not milliseconds, for the work on
+/// either side of the refresh: enough for a loaded two-core machine.
+const SHORT: Duration = Duration::from_secs(5);
+
+/// Sleeps until a token issued before `issued` (with a [`SHORT`] life) has expired at TikTok.
+async fn until_expired(issued: Instant) {
+    tokio::time::sleep_until((issued + SHORT + Duration::from_millis(100)).into()).await;
+}
+
 /// A sim and a proxy with Login Kit pointed at it (desktop mode, redirect to the proxy's own
 /// `/auth/callback`), keeping its tokens in `dir`. Retries wait milliseconds, not seconds.
 async fn spawn_oauth_in(
@@ -457,14 +467,15 @@ async fn granted_scopes_decide_what_may_be_posted() {
 
 #[tokio::test]
 async fn an_expiry_during_an_upload_is_refreshed_and_nothing_fails() {
-    let proxy = spawn_oauth(sim_with_ttl(Duration::from_secs(1))).await;
+    let proxy = spawn_oauth(sim_with_ttl(SHORT)).await;
     connect(&proxy).await;
+    let issued = Instant::now();
     let first_refresh_token = stored(&proxy)["refresh_token"].clone();
     let created = proxy.create(&direct_post(1000)).await;
     let video = video_bytes(1000);
     assert_eq!(upload(&created, &video, "video/mp4").await, [201]);
     // The access token expires between init and status.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    until_expired(issued).await;
     let state = proxy.poll_until_final(&created.publish_id).await;
     assert_eq!(state["status"], "PUBLISH_COMPLETE", "{state}");
     assert_eq!(proxy.sim.token_calls(), 2, "the exchange and one refresh");
@@ -500,9 +511,9 @@ async fn a_rejected_token_is_refreshed_once_and_the_call_retried() {
 
 #[tokio::test]
 async fn twenty_concurrent_calls_at_expiry_make_exactly_one_refresh() {
-    let proxy = Arc::new(spawn_oauth(sim_with_ttl(Duration::from_secs(1))).await);
+    let proxy = Arc::new(spawn_oauth(sim_with_ttl(SHORT)).await);
     connect(&proxy).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    until_expired(Instant::now()).await;
     let burst = |proxy: Arc<Proxy>| async move {
         let calls: Vec<_> = (0..20)
             .map(|_| {

@@ -428,8 +428,7 @@ fn the_binary_refuses_to_start_exposed_without_access() {
             ("AUTOPOSTER_LOG", log),
         ],
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .env_clear()
+        let output = support::proxy_binary()
             .envs(env.iter().copied())
             .output()
             .unwrap();
@@ -441,8 +440,7 @@ fn the_binary_refuses_to_start_exposed_without_access() {
             "{printed}"
         );
     }
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
-        .env_clear()
+    let output = support::proxy_binary()
         .env("AUTOPOSTER_LISTEN", "0.0.0.0:0")
         .env("AUTOPOSTER_ADMIN_PASSWORD_HASH", "hunter2")
         .env("AUTOPOSTER_LOG", log)

@@ -68,19 +68,34 @@ async fn paces_to_the_rate_and_adds_the_round_trip() -> Result<()> {
     let mut stream = TcpStream::connect(relay.addr).await?;
     stream.set_nodelay(true)?;
 
-    // A few bytes there and one back: a round trip, never less.
-    let ping = exchange(&mut stream, 8, 1).await?;
-    assert!(ping >= spec.round_trip, "a ping took {ping:?}");
-    assert!(ping < spec.round_trip * 3, "a ping took {ping:?}");
+    // A few bytes there and one back: a round trip, never less. The upper bounds hold for the
+    // quickest of a few tries: a loaded machine may delay any one of them, not the shaper.
+    let mut pings = Vec::new();
+    for _ in 0..5 {
+        pings.push(exchange(&mut stream, 8, 1).await?);
+    }
+    assert!(
+        pings.iter().all(|ping| *ping >= spec.round_trip),
+        "pings took {pings:?}"
+    );
+    let quickest = pings.iter().min().expect("five pings");
+    assert!(*quickest < spec.round_trip * 3, "pings took {pings:?}");
 
     // 2 MB up at 8 Mbit/s: 2 s at the line rate, whatever the sender tries.
     let bytes = 2_000_000;
-    let upload = exchange(&mut stream, bytes, 1).await?;
+    let mut uploads = Vec::new();
+    for _ in 0..2 {
+        uploads.push(exchange(&mut stream, bytes, 1).await?);
+    }
     let floor = spec.transfer_time(bytes);
-    assert!(upload >= floor.mul_f64(0.9), "2 MB up in {upload:?}");
     assert!(
-        upload < floor * 2 + spec.round_trip,
-        "2 MB up in {upload:?}"
+        uploads.iter().all(|upload| *upload >= floor.mul_f64(0.9)),
+        "2 MB up in {uploads:?}"
+    );
+    let quickest = uploads.iter().min().expect("two uploads");
+    assert!(
+        *quickest < floor * 2 + spec.round_trip,
+        "2 MB up in {uploads:?}"
     );
 
     // And 1 MB down: the answer direction is paced too.

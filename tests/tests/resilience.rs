@@ -15,15 +15,20 @@ fn large_video(dir: &Path) -> Result<PathBuf> {
     files::large_mp4(dir, "long-take.mp4", LARGE)
 }
 
-/// Posts a large video whose first chunk hangs for `secs`: time to act while it is in flight.
-async fn post_with_first_chunk_hanging(
-    harness: &Harness,
-    dir: &Path,
-    secs: u64,
-) -> Result<PathBuf> {
+/// How long the first chunk hangs at TikTok in the pause, cancel and offline tests: the
+/// test's browser steps while it is in flight (a few WebDriver calls, which take seconds on a
+/// loaded machine) fit in it many times over.
+const HELD: Duration = Duration::from_secs(10);
+
+/// Past the end of [`HELD`]: a PUT the page did not really abandon would have landed by then.
+const PAST_HELD: Duration = Duration::from_secs(11);
+
+/// Posts a large video whose first chunk hangs for [`HELD`]: time to act while it is in
+/// flight.
+async fn post_with_first_chunk_hanging(harness: &Harness, dir: &Path) -> Result<PathBuf> {
     harness.sim.script(sim::Fault::Hang {
         endpoint: sim::Endpoint::Upload,
-        duration: Duration::from_secs(secs),
+        duration: HELD,
         times: 1,
     });
     let video = large_video(dir)?;
@@ -302,7 +307,7 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
     // The first chunk hangs, so there is time to pause while it is in flight.
     let dir = tempfile::tempdir()?;
-    let video = post_with_first_chunk_hanging(&harness, dir.path(), 3).await?;
+    let video = post_with_first_chunk_hanging(&harness, dir.path()).await?;
     let page = &harness.page;
     page.wait_for_status("UPLOADING").await?;
     // Issue 13: a phone that sleeps freezes the tab; the page says so while uploading.
@@ -313,7 +318,7 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
     page.wait_for_testid("pause-button").await?;
     page.click("pause-button").await?;
     page.wait_for_status("PAUSED").await?;
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(PAST_HELD).await;
     assert_eq!(page.text_of("pause-button").await?, "Resume");
     assert_eq!(
         harness.sim.uploads()[0].received_bytes,
@@ -339,7 +344,7 @@ async fn pause_holds_every_byte_and_resume_finishes() -> Result<()> {
 async fn cancel_stops_sending_and_is_logged() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
     let dir = tempfile::tempdir()?;
-    post_with_first_chunk_hanging(&harness, dir.path(), 3).await?;
+    post_with_first_chunk_hanging(&harness, dir.path()).await?;
     let page = &harness.page;
     page.wait_for_testid("cancel-button").await?;
     page.click("cancel-button").await?;
@@ -349,7 +354,7 @@ async fn cancel_stops_sending_and_is_logged() -> Result<()> {
         text.contains("discarded when the upload link expires, within an hour"),
         "{text}"
     );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(PAST_HELD).await;
     assert!(!harness.sim.uploads()[0].complete);
     assert_eq!(
         harness.sim.uploads()[0].received_bytes,
@@ -427,7 +432,7 @@ async fn offline_waits_for_the_network_and_continues() -> Result<()> {
     let harness = Harness::start(Harness::quick_sim()).await?;
     // Chunk 0 hangs, so the browser can go offline while it is in flight.
     let dir = tempfile::tempdir()?;
-    let video = post_with_first_chunk_hanging(&harness, dir.path(), 2).await?;
+    let video = post_with_first_chunk_hanging(&harness, dir.path()).await?;
     let page = &harness.page;
     page.wait_for_status("UPLOADING").await?;
     page.set_online(false).await?;
@@ -437,7 +442,7 @@ async fn offline_waits_for_the_network_and_continues() -> Result<()> {
         "You are offline. The upload continues when the network is back."
     );
     let held = harness.sim.uploads()[0].received_bytes;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(PAST_HELD).await;
     assert_eq!(
         harness.sim.uploads()[0].received_bytes,
         held,

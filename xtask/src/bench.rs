@@ -25,12 +25,13 @@ mod latency;
 mod link;
 mod poster;
 mod proc;
+mod report;
 mod stack;
 mod startup;
 mod throughput;
 
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use report::{Figures, LoadAverage, Machine, Report};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -124,7 +125,7 @@ pub fn run(args: Args) -> Result<()> {
         rounds: args.rounds.max(1),
         root,
     };
-    let machine = machine();
+    let machine = Machine::this();
     let load_before = load_average();
 
     let runtime = tokio::runtime::Runtime::new()?;
@@ -165,33 +166,38 @@ pub fn run(args: Args) -> Result<()> {
         poster_started.elapsed(),
     )?;
 
-    let elapsed = started.elapsed().as_secs_f64();
-    let report = json!({
-        "date": now_utc(),
-        "quick": args.quick,
-        "large_bytes": size,
-        "rounds": setup.rounds,
-        "machine": machine,
-        "load_average": { "before": load_before, "after": load_average() },
-        "uploads": uploads,
-        "memory": memory,
-        "latency": latency,
-        "startup": startup,
-        "bundle": bundle,
-        "shaped_link": serde_json::to_value(&shaped)?,
-        "poster": serde_json::to_value(&posted)?,
-        "elapsed_secs": elapsed,
-    });
-    let table = table(&report);
+    let report = Report {
+        date: now_utc(),
+        quick: args.quick,
+        rounds: setup.rounds,
+        machine,
+        load_average: LoadAverage {
+            before: load_before,
+            after: load_average(),
+        },
+        figures: Figures {
+            large_bytes: size,
+            uploads,
+            memory,
+            latency,
+            startup,
+            bundle,
+        },
+        shaped_link: shaped,
+        poster: posted,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    };
+    let table = report::table(&report.figures);
     println!("\n{table}");
     let stamp = now_utc().replace([':', '-'], "");
     let json_path = out_dir.join(format!("bench-{stamp}.json"));
     let pretty = serde_json::to_string_pretty(&report)?;
     std::fs::write(&json_path, &pretty)?;
     std::fs::write(out_dir.join("latest.json"), &pretty)?;
-    record(&setup.root.join("BENCHMARKS.md"), &report, &table)?;
+    report::record(&benchmarks, &report, &table)?;
     println!(
-        "\nbench finished in {elapsed:.0} s; JSON in {}, table in BENCHMARKS.md",
+        "\nbench finished in {:.0} s; JSON in {}, table in BENCHMARKS.md",
+        report.elapsed_secs,
         json_path.display()
     );
     Ok(())
@@ -237,7 +243,7 @@ fn upload_only(args: &Args, root: &Path) -> Result<()> {
     poster::record(
         &root.join("BENCHMARKS.md"),
         &table,
-        &machine(),
+        &Machine::this(),
         args.quick,
         started.elapsed(),
     )?;
@@ -255,204 +261,6 @@ fn release_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), |dir| root.join(dir))
         .join("release")
-}
-
-/// The table printed at the end and recorded in BENCHMARKS.md.
-fn table(r: &Value) -> String {
-    let mut rows: Vec<[String; 5]> = Vec::new();
-    let mib = |bytes: &Value| {
-        let mib = bytes.as_f64().unwrap_or(0.0) / 1048576.0;
-        if mib < 20.0 {
-            format!("{mib:.1} MiB")
-        } else {
-            format!("{mib:.0} MiB")
-        }
-    };
-    let size = mib(&r["large_bytes"]);
-    let u = &r["uploads"];
-    rows.push([
-        format!("sim ingest, curl direct ({size})"),
-        format!(
-            "{:.2} s, {:.0} MB/s",
-            f(&u["curl_direct"]["median_secs"]),
-            f(&u["curl_direct"]["mb_per_sec"])
-        ),
-        format!(
-            "sim busy {:.0} % of a core",
-            f(&u["curl_direct"]["sim_cpu_percent"])
-        ),
-        "reference".into(),
-        "—".into(),
-    ]);
-    rows.push([
-        format!("1. upload direct, page ({size})"),
-        format!(
-            "{:.2} s, {:.0} MB/s",
-            f(&u["app_direct"]["median_secs"]),
-            f(&u["app_direct"]["mb_per_sec"])
-        ),
-        format!("curl {:.2} s", f(&u["curl_direct"]["median_secs"])),
-        format!("{:.2}×", f(&u["direct_ratio"])),
-        goal(f(&u["direct_ratio"]), 1.11, "≤ 1.11"),
-    ]);
-    rows.push([
-        format!("2. upload relay, page ({size})"),
-        format!(
-            "{:.2} s, {:.0} MB/s",
-            f(&u["app_relay"]["median_secs"]),
-            f(&u["app_relay"]["mb_per_sec"])
-        ),
-        format!("curl direct {:.2} s", f(&u["curl_direct"]["median_secs"])),
-        format!("{:.2}×", f(&u["relay_ratio"])),
-        "—".into(),
-    ]);
-    rows.push([
-        format!("   upload relay, curl ({size})"),
-        format!(
-            "{:.2} s, {:.0} MB/s",
-            f(&u["curl_relay"]["median_secs"]),
-            f(&u["curl_relay"]["mb_per_sec"])
-        ),
-        format!("curl direct {:.2} s", f(&u["curl_direct"]["median_secs"])),
-        format!("{:.2}×", f(&u["curl_relay_ratio"])),
-        "—".into(),
-    ]);
-    for (label, key, ratio) in [
-        ("bare XHR loop", "floor_xhr", "floor_xhr_ratio"),
-        ("bare fetch loop", "floor_fetch", "floor_fetch_ratio"),
-        (
-            "bare XHR, 64 MB chunks",
-            "floor_xhr_64mb",
-            "floor_xhr_64mb_ratio",
-        ),
-    ] {
-        rows.push([
-            format!("   browser floor: {label}"),
-            format!(
-                "{:.2} s, {:.0} MB/s",
-                f(&u[key]["median_secs"]),
-                f(&u[key]["mb_per_sec"])
-            ),
-            format!("curl direct {:.2} s", f(&u["curl_direct"]["median_secs"])),
-            format!("{:.2}×", f(&u[ratio])),
-            "—".into(),
-        ]);
-    }
-    rows.push([
-        "   page direct / bare XHR loop".into(),
-        format!("{:.2} s", f(&u["app_direct"]["median_secs"])),
-        format!("{:.2} s", f(&u["floor_xhr"]["median_secs"])),
-        format!("{:.2}×", f(&u["page_vs_floor_ratio"])),
-        "—".into(),
-    ]);
-    let m = &r["memory"];
-    for (label, key) in [
-        ("JS heap", "js_heap_bytes"),
-        ("renderer RSS", "renderer_rss_bytes"),
-        ("all Chromium RSS", "chromium_rss_bytes"),
-    ] {
-        let ratio = f(&m["large"][key]) / f(&m["small"][key]).max(1.0);
-        rows.push([
-            format!("3. browser peak {label}"),
-            format!("{} ({size})", mib(&m["large"][key])),
-            format!("{} (64 MB)", mib(&m["small"][key])),
-            format!("{ratio:.2}×"),
-            goal(ratio, 1.2, "≤ 1.2"),
-        ]);
-    }
-    let kept = f(&m["large"]["js_heap_after_gc_bytes"]) / f(&m["small"]["js_heap_after_gc_bytes"]);
-    rows.push([
-        "   JS heap kept after the upload (after gc())".into(),
-        format!(
-            "{:.2} MiB ({size})",
-            f(&m["large"]["js_heap_after_gc_bytes"]) / 1048576.0
-        ),
-        format!(
-            "{:.2} MiB (64 MB)",
-            f(&m["small"]["js_heap_after_gc_bytes"]) / 1048576.0
-        ),
-        format!("{kept:.2}×"),
-        goal(kept, 1.2, "≤ 1.2"),
-    ]);
-    for (label, key) in [
-        ("idle", "idle_rss_bytes"),
-        ("peak, direct upload", "direct_peak_rss_bytes"),
-        ("peak, relay upload", "relay_peak_rss_bytes"),
-    ] {
-        rows.push([
-            format!("4. proxy RSS {label}"),
-            mib(&u["proxy"][key]),
-            "—".into(),
-            "—".into(),
-            "—".into(),
-        ]);
-    }
-    for call in ["post", "get"] {
-        for concurrency in ["1", "64"] {
-            let l = &r["latency"][call][concurrency];
-            rows.push([
-                format!(
-                    "4. {} via proxy, c={concurrency}",
-                    if call == "post" {
-                        "POST /api/posts"
-                    } else {
-                        "GET /api/posts/{id}"
-                    }
-                ),
-                format!(
-                    "p50 {:.2} ms, p99 {:.2} ms",
-                    f(&l["proxy"]["p50_ms"]),
-                    f(&l["proxy"]["p99_ms"])
-                ),
-                format!(
-                    "sim p50 {:.2}, p99 {:.2} ms",
-                    f(&l["direct"]["p50_ms"]),
-                    f(&l["direct"]["p99_ms"])
-                ),
-                format!(
-                    "+{:.2} / +{:.2} ms",
-                    f(&l["added_p50_ms"]),
-                    f(&l["added_p99_ms"])
-                ),
-                "—".into(),
-            ]);
-        }
-    }
-    let b = &r["bundle"];
-    for part in ["wasm", "js", "css"] {
-        rows.push([
-            format!("5. bundle {part}"),
-            format!(
-                "{:.1} KB gzip, {:.1} KB br",
-                f(&b[part]["gzip"]) / 1000.0,
-                f(&b[part]["brotli"]) / 1000.0
-            ),
-            format!("{:.1} KB raw", f(&b[part]["raw"]) / 1000.0),
-            "—".into(),
-            "—".into(),
-        ]);
-    }
-    let total = f(&b["total"]["gzip"]) / 1000.0;
-    rows.push([
-        "5. bundle all in".into(),
-        format!(
-            "{total:.1} KB gzip, {:.1} KB br",
-            f(&b["total"]["brotli"]) / 1000.0
-        ),
-        format!("Uppy {:.0} KB gzip", f(&b["uppy_gzip"]) / 1000.0),
-        format!("{:.2}×", f(&b["total"]["gzip"]) / f(&b["uppy_gzip"])),
-        goal(total, 80.0, "≤ 80 KB"),
-    ]);
-    let s = &r["startup"];
-    rows.push([
-        "6. page start (Post button in DOM)".into(),
-        format!("median {:.0} ms", f(&s["warm_median_ms"])),
-        format!("first (cold) load {:.0} ms", f(&s["cold_ms"])),
-        format!("account line {:.0} ms", f(&s["account_median_ms"])),
-        "—".into(),
-    ]);
-
-    markdown_table(["measure", "value", "reference", "figure", "goal"], &rows)
 }
 
 /// A Markdown table with padded columns.
@@ -479,50 +287,6 @@ fn markdown_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> St
     out.join("\n")
 }
 
-/// "met" or "missed (goal …)".
-fn goal(value: f64, limit: f64, text: &str) -> String {
-    if value <= limit {
-        format!("{text}: met")
-    } else {
-        format!("{text}: MISSED")
-    }
-}
-
-fn f(value: &Value) -> f64 {
-    value.as_f64().unwrap_or(f64::NAN)
-}
-
-/// Markers around the latest run's section of BENCHMARKS.md; the rest is written by hand.
-const BEGIN: &str = "<!-- bench:latest:begin -->";
-const END: &str = "<!-- bench:latest:end -->";
-
-/// Replaces the latest-run section of BENCHMARKS.md (creating the file if needed).
-fn record(path: &Path, report: &Value, table: &str) -> Result<()> {
-    let m = &report["machine"];
-    let section = format!(
-        "{BEGIN}\n## Latest run: {date}{quick}\n\nMachine: {nproc} cores ({cpu}), {mem:.1} GiB memory, {kernel}; \
-         {chromium}; {curl}; {rustc}. Load average before/after: {before} / {after}. \
-         `cargo xtask bench` took {secs:.0} s.\n\n{table}\n\nThe full numbers: `target/bench/latest.json`.\n{END}",
-        date = report["date"].as_str().unwrap_or("?"),
-        quick = if report["quick"] == true {
-            " (--quick)"
-        } else {
-            ""
-        },
-        nproc = m["nproc"],
-        cpu = m["cpu"].as_str().unwrap_or("?"),
-        mem = f(&m["memory_bytes"]) / f64::from(1u32 << 30),
-        kernel = m["kernel"].as_str().unwrap_or("?"),
-        chromium = m["chromium"].as_str().unwrap_or("?"),
-        curl = m["curl"].as_str().unwrap_or("?"),
-        rustc = m["rustc"].as_str().unwrap_or("?"),
-        before = report["load_average"]["before"].as_str().unwrap_or("?"),
-        after = report["load_average"]["after"].as_str().unwrap_or("?"),
-        secs = f(&report["elapsed_secs"]),
-    );
-    replace_section(path, BEGIN, END, &section)
-}
-
 /// Replaces the text from `begin` to `end` in `path` by `section` (which carries both markers),
 /// or appends it; creates the file if needed.
 fn replace_section(path: &Path, begin: &str, end: &str, section: &str) -> Result<()> {
@@ -534,32 +298,6 @@ fn replace_section(path: &Path, begin: &str, end: &str, section: &str) -> Result
         _ => format!("{}\n\n{section}\n", text.trim_end()),
     };
     std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
-}
-
-/// The machine, as a skeptic would want it described.
-fn machine() -> Value {
-    let first_line = |program: &str, args: &[&str]| {
-        crate::tools::output(program, args)
-            .and_then(|out| out.lines().next().map(str::to_owned))
-            .unwrap_or_else(|| format!("{program}: unknown"))
-    };
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    json!({
-        "nproc": std::thread::available_parallelism().map_or(0, usize::from),
-        "cpu": cpuinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())),
-        "memory_bytes": meminfo
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024),
-        "kernel": first_line("uname", &["-sr"]),
-        "chromium": first_line("chromium", &["--version"]).trim().to_owned(),
-        "curl": first_line("curl", &["--version"]).split(" (").next().unwrap_or("").to_owned(),
-        "rustc": first_line("rustc", &["--version"]),
-    })
 }
 
 fn load_average() -> String {

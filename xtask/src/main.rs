@@ -8,6 +8,7 @@
 //! Both install what is missing first and skip what is already there.
 
 mod bench;
+mod coverage;
 mod demo;
 mod dist;
 mod test;

@@ -1,6 +1,6 @@
 //! `post`, `jobs`, `cancel`, `history`: what they print and how they exit.
 
-use crate::support::{Killed, Stack, clip_variant, eventually, sha256_hex};
+use crate::support::{Background, Run, Stack, clip_variant, eventually, sha256_hex};
 use autoposter::exit;
 use protocol::wire::{History, JobList};
 use sim::{Fault, SimOptions};
@@ -19,25 +19,32 @@ fn code(code: u8) -> i32 {
     i32::from(code)
 }
 
+/// Runs `post FILE --privacy only-me --wait --poll 50ms`, plus `extra`, to its end.
+fn post_and_wait(stack: &Stack, file: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "post",
+        file,
+        "--privacy",
+        "only-me",
+        "--wait",
+        "--poll",
+        "50ms",
+    ];
+    args.extend_from_slice(extra);
+    stack.run(&args)
+}
+
 #[test]
 fn post_wait_ends_published_with_the_sim_holding_the_bytes() {
     let stack = Stack::start();
     let bytes = clip_variant("post-wait", 0);
     let (_dir, file) = video("clip.mp4", &bytes);
-    let run = stack
-        .run(&[
-            "post",
-            &file,
-            "--caption",
-            "From the CLI #autoposter",
-            "--privacy",
-            "only-me",
-            "--no-duet",
-            "--wait",
-            "--poll",
-            "50ms",
-        ])
-        .expect_code(code(exit::OK));
+    let run = post_and_wait(
+        &stack,
+        &file,
+        &["--caption", "From the CLI #autoposter", "--no-duet"],
+    )
+    .expect_code(code(exit::OK));
     assert!(run.stdout.contains("PUBLISH_COMPLETE"), "{run}");
     assert!(run.stdout.contains("Posted to TikTok."), "{run}");
     let uploads = stack.complete_uploads();
@@ -122,17 +129,7 @@ fn each_kind_of_failure_has_its_exit_code() {
 fn the_same_video_twice_is_a_duplicate_unless_forced() {
     let stack = Stack::start();
     let (_dir, file) = video("clip.mp4", &clip_variant("twice", 0));
-    let first = stack
-        .run(&[
-            "post",
-            &file,
-            "--privacy",
-            "only-me",
-            "--wait",
-            "--poll",
-            "50ms",
-        ])
-        .expect_code(code(exit::OK));
+    let first = post_and_wait(&stack, &file, &[]).expect_code(code(exit::OK));
     let job_id = first.stdout.split_whitespace().next().unwrap().to_owned();
     let run = stack
         .run(&["post", &file, "--privacy", "only-me"])
@@ -141,18 +138,7 @@ fn the_same_video_twice_is_a_duplicate_unless_forced() {
         run.stderr.contains(&job_id),
         "the earlier job is named\n{run}"
     );
-    stack
-        .run(&[
-            "post",
-            &file,
-            "--privacy",
-            "only-me",
-            "--force",
-            "--wait",
-            "--poll",
-            "50ms",
-        ])
-        .expect_code(code(exit::OK));
+    post_and_wait(&stack, &file, &["--force"]).expect_code(code(exit::OK));
     assert_eq!(stack.complete_uploads().len(), 2);
 }
 
@@ -163,17 +149,7 @@ fn tiktok_failing_the_post_exits_7_with_its_reason() {
         reason: "file_format_check_failed".into(),
     });
     let (_dir, file) = video("clip.mp4", &clip_variant("fails", 0));
-    let run = stack
-        .run(&[
-            "post",
-            &file,
-            "--privacy",
-            "only-me",
-            "--wait",
-            "--poll",
-            "50ms",
-        ])
-        .expect_code(code(exit::POST_FAILED));
+    let run = post_and_wait(&stack, &file, &[]).expect_code(code(exit::POST_FAILED));
     assert!(run.stderr.contains("was not posted"), "{run}");
     assert!(
         run.stderr.contains("MP4"),
@@ -188,7 +164,7 @@ fn wait_rides_through_a_restart_of_the_proxy() {
         ..SimOptions::default()
     });
     let (_dir, file) = video("clip.mp4", &clip_variant("proxy-restart", 0));
-    let waiting = Killed::new(
+    let waiting = Background::new(
         stack
             .cli()
             .args([
@@ -219,19 +195,7 @@ fn wait_rides_through_a_restart_of_the_proxy() {
 fn jobs_and_history_list_what_was_posted() {
     let stack = Stack::start();
     let (_dir, file) = video("listed.mp4", &clip_variant("listed", 0));
-    let posted = stack
-        .run(&[
-            "post",
-            &file,
-            "--caption",
-            "Listed",
-            "--privacy",
-            "only-me",
-            "--wait",
-            "--poll",
-            "50ms",
-        ])
-        .expect_code(code(exit::OK));
+    let posted = post_and_wait(&stack, &file, &["--caption", "Listed"]).expect_code(code(exit::OK));
     let job_id = posted.stdout.split_whitespace().next().unwrap().to_owned();
     let publish_id = stack.complete_uploads()[0].publish_id.clone();
 

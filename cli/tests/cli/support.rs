@@ -1,6 +1,8 @@
 //! Test plumbing: a simulator and a proxy with operator access on, running in-process on
 //! loopback, and the `autoposter` binary run against them as a script would run it.
 
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
 use proxy::{Config, Secret};
 use sim::{Sim, SimOptions};
 use std::path::Path;
@@ -175,17 +177,34 @@ impl std::fmt::Display for Run {
     }
 }
 
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves no watcher behind.
-pub struct Killed(Option<std::process::Child>);
+/// A binary running in the background. Dropped, it is stopped as `kill` would stop it
+/// (SIGTERM), so a failing test leaves no watcher behind and an instrumented build (under
+/// `cargo llvm-cov`) writes its coverage profile; SIGKILL if it is still there after
+/// [`STOP_GRACE`].
+pub struct Background(Option<std::process::Child>);
 
-impl Killed {
+/// How long a binary told to stop may take: a watcher stops between two looks, once the look
+/// in progress (which may be sending a video) is over.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+impl Background {
     pub fn new(child: std::process::Child) -> Self {
         Self(Some(child))
     }
 
-    /// Kills it now, as a crash or `kill -9` would.
+    /// Kills it now (SIGKILL), as a crash or `kill -9` would: no last write.
     pub fn kill(mut self) {
-        self.end();
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops it as `kill` would (SIGTERM, see [`Background`]), and what it printed.
+    pub fn terminate(mut self) -> Run {
+        let mut child = self.0.take().expect("not finished yet");
+        stop(&mut child);
+        Run::of(child.wait_with_output().expect("the binary ended"))
     }
 
     /// Waits for it to end by itself, and what it printed.
@@ -193,19 +212,27 @@ impl Killed {
         let child = self.0.take().expect("not finished yet");
         Run::of(child.wait_with_output().expect("the binary ends"))
     }
+}
 
-    fn end(&mut self) {
+impl Drop for Background {
+    fn drop(&mut self) {
         if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child);
         }
     }
 }
 
-impl Drop for Killed {
-    fn drop(&mut self) {
-        self.end();
+/// SIGTERM, then SIGKILL if `child` is still there after [`STOP_GRACE`].
+fn stop(child: &mut std::process::Child) {
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid fits an i32"));
+    if signal::kill(pid, Signal::SIGTERM).is_ok() {
+        let start = Instant::now();
+        while start.elapsed() < STOP_GRACE && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The real 5-second clip the e2e tests use (82 KB, H.264 in MP4).

@@ -2,7 +2,7 @@
 //! is filed under failed/ with why; a watcher killed mid-way and started again posts nothing
 //! twice.
 
-use crate::support::{Killed, Stack, clip_variant, eventually, names, sha256_hex};
+use crate::support::{Background, Stack, clip_variant, eventually, names, sha256_hex};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A watcher on `dir`, looking every 300 ms, posting privately unless a sidecar says otherwise.
-fn watcher(stack: &Stack, dir: &Path) -> Killed {
+fn watcher(stack: &Stack, dir: &Path) -> Background {
     let child = stack
         .cli()
         .args(["watch", "--interval", "300ms", "--privacy", "only-me"])
@@ -22,14 +22,14 @@ fn watcher(stack: &Stack, dir: &Path) -> Killed {
         .stderr(Stdio::null())
         .spawn()
         .expect("the watcher starts");
-    Killed::new(child)
+    Background::new(child)
 }
 
 #[test]
 fn a_video_written_slowly_is_posted_once_complete_and_filed() {
     let stack = Stack::start();
     let dir = tempfile::tempdir().unwrap();
-    let _watcher = watcher(&stack, dir.path());
+    let looking = watcher(&stack, dir.path());
     std::fs::write(dir.path().join("slow.txt"), "Written slowly #autoposter\n").unwrap();
     let bytes = clip_variant("slow", 400_000);
     let mut file = std::fs::File::create(dir.path().join("slow.mp4")).unwrap();
@@ -66,6 +66,8 @@ fn a_video_written_slowly_is_posted_once_complete_and_filed() {
     assert_eq!(stack.sim.uploads().len(), 1);
     let state = std::fs::read_to_string(dir.path().join(".autoposter-watch.json")).unwrap();
     assert!(!state.contains("slow.mp4"), "forgotten once filed: {state}");
+    // Stopped as a service manager stops it (SIGTERM): between two looks, exit code 0.
+    looking.terminate().expect_code(0);
 }
 
 #[test]

@@ -374,11 +374,21 @@ pub fn capture_tracing() -> Captured {
         .clone()
 }
 
+/// The proxy binary with an empty environment, but for where an instrumented build (under
+/// `cargo llvm-cov`) writes its coverage profile: `LLVM_PROFILE_FILE`, when set.
+pub fn proxy_binary() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"));
+    command.env_clear();
+    if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+        command.env("LLVM_PROFILE_FILE", profile);
+    }
+    command
+}
+
 /// Runs the proxy binary with `env` only (and a free loopback port), and returns its exit
 /// status and everything it printed.
 pub fn run_binary(env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
-        .env_clear()
+    let output = proxy_binary()
         .envs(env.iter().copied())
         .env("AUTOPOSTER_LISTEN", "127.0.0.1:0")
         .output()

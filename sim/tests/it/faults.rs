@@ -143,7 +143,9 @@ async fn api_errors_as_scripted() {
 #[tokio::test]
 async fn hang_delays_the_answer() {
     let harness = start().await;
-    let delay = Duration::from_millis(400);
+    // Long enough that the third call, which is not held, answers well within it even on a
+    // loaded machine.
+    let delay = Duration::from_secs(2);
     harness.sim.script(Fault::Hang {
         endpoint: Endpoint::StatusFetch,
         duration: delay,

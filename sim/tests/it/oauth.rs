@@ -246,19 +246,22 @@ async fn refresh_tokens_rotate_strictly() {
 
 #[tokio::test]
 async fn issued_access_tokens_expire_and_revoke() {
+    // Seconds, not milliseconds, for the first call to beat the expiry on a loaded machine;
+    // not whole seconds, to see `expires_in` rounded up.
+    let ttl = Duration::from_millis(2_300);
     let harness = start_with(SimOptions {
-        access_token_ttl: Duration::from_millis(300),
+        access_token_ttl: ttl,
         ..fast()
     })
     .await;
     let tokens = harness.sim.issue_tokens(&oauth::REQUESTED_SCOPES);
-    assert_eq!(tokens.expires_in, 1, "whole seconds, rounded up");
+    assert_eq!(tokens.expires_in, 3, "whole seconds, rounded up");
     check(
         &creator_info_with(&harness, &tokens.access_token).await,
         200,
         "ok",
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     check(
         &creator_info_with(&harness, &tokens.access_token).await,
         401,

@@ -6,7 +6,7 @@
 
 use super::Setup;
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -17,7 +17,7 @@ const UPPY_GZIP: u64 = 89_000 + 21_000;
 /// Rows of `twiggy top` shown.
 const TOP: usize = 15;
 
-pub fn measure(setup: &Setup) -> Result<Value> {
+pub fn measure(setup: &Setup) -> Result<Bundle> {
     crate::tools::step("bundle: gzip and brotli sizes, twiggy");
     let mut parts: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
     // Only what the page loads: files index.html names (dist/ may hold others, e.g. scripts
@@ -45,31 +45,76 @@ pub fn measure(setup: &Setup) -> Result<Value> {
             *total += size;
         }
     }
-    let mut result = json!({ "uppy_gzip": UPPY_GZIP });
-    let mut total = [0u64; 3];
+    let mut bundle = Bundle {
+        uppy_gzip: UPPY_GZIP,
+        ..Bundle::default()
+    };
     for (part, sizes) in &parts {
         eprintln!(
             "    {part:4} {:>8} B raw, {:>7} B gzip, {:>7} B brotli",
             sizes[0], sizes[1], sizes[2]
         );
-        result[*part] = json!({ "raw": sizes[0], "gzip": sizes[1], "brotli": sizes[2] });
-        for (sum, size) in total.iter_mut().zip(sizes) {
-            *sum += size;
+        let sizes = Sizes {
+            raw: sizes[0],
+            gzip: sizes[1],
+            brotli: sizes[2],
+        };
+        bundle.total.raw += sizes.raw;
+        bundle.total.gzip += sizes.gzip;
+        bundle.total.brotli += sizes.brotli;
+        match *part {
+            "wasm" => bundle.wasm = sizes,
+            "js" => bundle.js = sizes,
+            _ => bundle.css = sizes,
         }
     }
-    result["total"] = json!({ "raw": total[0], "gzip": total[1], "brotli": total[2] });
     match what_costs(setup) {
         Ok((top, crates)) => {
             eprintln!("{top}");
-            result["twiggy_top"] = json!(top);
-            result["by_crate"] = json!(crates);
+            bundle.twiggy_top = Some(top);
+            bundle.by_crate = crates;
         }
         Err(error) => {
             eprintln!("    (no twiggy breakdown: {error:#})");
-            result["twiggy_error"] = json!(format!("{error:#}"));
+            bundle.twiggy_error = Some(format!("{error:#}"));
         }
     }
-    Ok(result)
+    Ok(bundle)
+}
+
+/// Figure 5 as recorded in the report, in bytes.
+#[derive(Debug, Default, Serialize)]
+pub struct Bundle {
+    /// The reference: Uppy core + Dashboard + tus, gzip.
+    pub uppy_gzip: u64,
+    pub wasm: Sizes,
+    pub js: Sizes,
+    pub css: Sizes,
+    pub total: Sizes,
+    /// `twiggy top` of the wasm, as printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twiggy_top: Option<String>,
+    /// The wasm's bytes per crate, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_crate: Vec<(String, u64)>,
+    /// Why there is no twiggy breakdown, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twiggy_error: Option<String>,
+}
+
+/// One part of the bundle: its size as served raw, gzip and brotli.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Sizes {
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+}
+
+/// One row of `twiggy top -f json`.
+#[derive(Deserialize)]
+struct TwiggyItem {
+    name: String,
+    shallow_size: u64,
 }
 
 fn gzip(bytes: &[u8]) -> Result<u64> {
@@ -111,16 +156,11 @@ fn what_costs(setup: &Setup) -> Result<(String, Vec<(String, u64)>)> {
         .context("running wasm-opt")?;
     anyhow::ensure!(status.success(), "wasm-opt -Oz -g failed");
     let all = twiggy(&named, &["top", "-n", "100000", "-f", "json"])?;
-    let items: Vec<Value> = serde_json::from_str(&all).context("reading twiggy's JSON")?;
+    let items: Vec<TwiggyItem> = serde_json::from_str(&all).context("reading twiggy's JSON")?;
     // The names `-g` kept are not shipped: leave them out of the sizes and the shares.
     let shipped: Vec<(String, u64)> = items
-        .iter()
-        .map(|item| {
-            (
-                item["name"].as_str().unwrap_or_default().to_owned(),
-                item["shallow_size"].as_u64().unwrap_or(0),
-            )
-        })
+        .into_iter()
+        .map(|item| (item.name, item.shallow_size))
         .filter(|(name, _)| !name.contains("names\" subsection"))
         .collect();
     let total: u64 = shipped.iter().map(|(_, size)| size).sum();

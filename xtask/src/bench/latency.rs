@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 use protocol::chunk::ChunkPlan;
 use protocol::tiktok::{DirectPostInit, PostInfo, SourceInfo, StatusRequest, paths};
 use protocol::wire::{CreatePost, CreatedPost, PostFields, PostMode};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +32,7 @@ struct Call {
     bearer: bool,
 }
 
-pub async fn measure(setup: &Setup) -> Result<Value> {
+pub async fn measure(setup: &Setup) -> Result<Latency> {
     crate::tools::step("proxy overhead: POST /api/posts and GET /api/posts/{id}, c=1 and c=64");
     let stack = Stack::start(
         &setup.bins,
@@ -84,10 +86,10 @@ pub async fn measure(setup: &Setup) -> Result<Value> {
         })?),
         bearer: true,
     };
-    let mut result = json!({});
-    for (name, proxy, direct) in [
-        ("post", &proxy_post, &sim_post),
-        ("get", &proxy_get, &sim_get),
+    let (mut post, mut get) = (BTreeMap::new(), BTreeMap::new());
+    for (loads, name, proxy, direct) in [
+        (&mut post, "post", &proxy_post, &sim_post),
+        (&mut get, "get", &proxy_get, &sim_get),
     ] {
         for (concurrency, requests) in LOADS {
             let (direct_times, direct_rate) = load(&client, direct, concurrency, requests).await?;
@@ -97,20 +99,61 @@ pub async fn measure(setup: &Setup) -> Result<Value> {
             eprintln!(
                 "    {name:4} c={concurrency:<3} direct p50 {d50:.2} p99 {d99:.2} ms ({direct_rate:.0}/s); proxy p50 {p50:.2} p99 {p99:.2} ms ({proxy_rate:.0}/s)"
             );
-            result[name][concurrency.to_string()] = json!({
-                "requests": requests,
-                "direct": { "p50_ms": d50, "p99_ms": d99, "per_sec": direct_rate },
-                "proxy": { "p50_ms": p50, "p99_ms": p99, "per_sec": proxy_rate },
-                "added_p50_ms": p50 - d50,
-                "added_p99_ms": p99 - d99,
-            });
+            loads.insert(
+                concurrency,
+                Overhead {
+                    requests,
+                    direct: Percentiles {
+                        p50_ms: d50,
+                        p99_ms: d99,
+                        per_sec: direct_rate,
+                    },
+                    proxy: Percentiles {
+                        p50_ms: p50,
+                        p99_ms: p99,
+                        per_sec: proxy_rate,
+                    },
+                    added_p50_ms: p50 - d50,
+                    added_p99_ms: p99 - d99,
+                },
+            );
         }
     }
-    result["proxy_rss_after_bytes"] =
-        json!(super::proc::status_bytes(stack.proxy.pid, "VmRSS").unwrap_or(0));
-    result["proxy_peak_rss_bytes"] =
-        json!(super::proc::status_bytes(stack.proxy.pid, "VmHWM").unwrap_or(0));
-    Ok(result)
+    Ok(Latency {
+        post,
+        get,
+        proxy_rss_after_bytes: super::proc::status_bytes(stack.proxy.pid, "VmRSS").unwrap_or(0),
+        proxy_peak_rss_bytes: super::proc::status_bytes(stack.proxy.pid, "VmHWM").unwrap_or(0),
+    })
+}
+
+/// Figure 4's overheads as recorded in the report: `POST /api/posts` and `GET /api/posts/{id}`,
+/// by concurrency.
+#[derive(Debug, Default, Serialize)]
+pub struct Latency {
+    pub post: BTreeMap<usize, Overhead>,
+    pub get: BTreeMap<usize, Overhead>,
+    pub proxy_rss_after_bytes: u64,
+    pub proxy_peak_rss_bytes: u64,
+}
+
+/// One call at one concurrency: straight to the simulator, through the proxy, and the
+/// difference.
+#[derive(Debug, Default, Serialize)]
+pub struct Overhead {
+    pub requests: usize,
+    pub direct: Percentiles,
+    pub proxy: Percentiles,
+    pub added_p50_ms: f64,
+    pub added_p99_ms: f64,
+}
+
+/// Call times in milliseconds, and calls per second.
+#[derive(Debug, Default, Serialize)]
+pub struct Percentiles {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub per_sec: f64,
 }
 
 /// Sends `requests` calls from `concurrency` tasks after a warm-up; each call's time in ms,

@@ -35,7 +35,7 @@ const TRADEOFF_SIZE: u64 = 192_000_000;
 const TRADEOFF_CHUNKS: [u64; 3] = [10 * 1024 * 1024, 32_000_000, 64_000_000];
 
 /// Figure 7 as recorded in the report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Figure {
     pub links: Vec<LinkFigure>,
     pub tradeoff: Tradeoff,
@@ -70,7 +70,7 @@ pub struct Timed {
 }
 
 /// The chunk-size trade-off.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Tradeoff {
     pub mbit: u64,
     pub rtt_ms: u64,
@@ -362,7 +362,7 @@ const END: &str = "<!-- bench:link:end -->";
 pub fn record(
     path: &std::path::Path,
     table: &str,
-    machine: &serde_json::Value,
+    machine: &super::report::Machine,
     took: Duration,
 ) -> Result<()> {
     let section = format!(
@@ -371,10 +371,10 @@ pub fn record(
          trip (`tests/src/link.rs`); every upload on a fresh link and a fresh simulator and proxy. \
          Figure 7 took {secs:.0} s.\n\n{table}\n{END}",
         date = super::now_utc(),
-        nproc = machine["nproc"],
-        kernel = machine["kernel"].as_str().unwrap_or("?"),
-        chromium = machine["chromium"].as_str().unwrap_or("?"),
-        curl = machine["curl"].as_str().unwrap_or("?"),
+        nproc = machine.nproc,
+        kernel = machine.kernel,
+        chromium = machine.chromium,
+        curl = machine.curl,
         secs = took.as_secs_f64(),
     );
     super::replace_section(path, BEGIN, END, &section)

@@ -40,7 +40,7 @@ const MIN_ROUNDS: usize = 5;
 const TMPFS: &str = "/dev/shm";
 
 /// Figure 8 as recorded in the report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Figure {
     pub sizes: Vec<SizeFigure>,
     /// Peak proxy RSS for the large video over that for the 64 MB one.
@@ -385,7 +385,7 @@ const END: &str = "<!-- bench:poster:end -->";
 pub fn record(
     path: &Path,
     table: &str,
-    machine: &Value,
+    machine: &super::report::Machine,
     quick: bool,
     took: Duration,
 ) -> Result<()> {
@@ -395,9 +395,9 @@ pub fn record(
          Figure 8 took {secs:.0} s.\n\n{table}\n{END}",
         date = super::now_utc(),
         quick = if quick { " (--quick)" } else { "" },
-        nproc = machine["nproc"],
-        kernel = machine["kernel"].as_str().unwrap_or("?"),
-        curl = machine["curl"].as_str().unwrap_or("?"),
+        nproc = machine.nproc,
+        kernel = machine.kernel,
+        curl = machine.curl,
         secs = took.as_secs_f64(),
     );
     super::replace_section(path, BEGIN, END, &section)

@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use protocol::chunk::ChunkPlan;
 use protocol::tiktok::{DirectPostInit, PostInfo, SourceInfo, paths};
 use protocol::wire::{CreatePost, CreatedPost, PostFields, PostMode};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -183,7 +184,7 @@ impl Kind {
 }
 
 /// Figures 1 and 2, the proxy's memory during them, and the browser-floor diagnostics.
-pub async fn measure(setup: &Setup) -> Result<Value> {
+pub async fn measure(setup: &Setup) -> Result<Uploads> {
     let video = &setup.large;
     let mut runs: [Vec<Run>; KINDS.len()] = Default::default();
     for round in 1..=setup.rounds {
@@ -227,34 +228,85 @@ pub async fn measure(setup: &Setup) -> Result<Value> {
         floor_fetch,
         floor_xhr_large,
     ] = runs.map(|r| summary(&r, video.size));
-    let ratio = |a: &Value, b: &Value| {
-        a["median_secs"].as_f64().unwrap_or(f64::NAN)
-            / b["median_secs"].as_f64().unwrap_or(f64::NAN)
-    };
-    Ok(json!({
-        "direct_ratio": ratio(&page_direct, &curl_direct),
-        "relay_ratio": ratio(&page_relay, &curl_direct),
-        "curl_relay_ratio": ratio(&curl_relay, &curl_direct),
-        "floor_xhr_ratio": ratio(&floor_xhr, &curl_direct),
-        "floor_fetch_ratio": ratio(&floor_fetch, &curl_direct),
-        "floor_xhr_64mb_ratio": ratio(&floor_xhr_large, &curl_direct),
-        "page_vs_floor_ratio": ratio(&page_direct, &floor_xhr),
-        "proxy": {
-            "idle_rss_bytes": page_direct["proxy_idle_rss_bytes"],
-            "direct_peak_rss_bytes": page_direct["proxy_peak_rss_bytes"],
-            "relay_peak_rss_bytes": page_relay["proxy_peak_rss_bytes"],
-            "curl_relay_peak_rss_bytes": curl_relay["proxy_peak_rss_bytes"],
+    let ratio = |a: &Timing, b: &Timing| a.median_secs / b.median_secs;
+    Ok(Uploads {
+        direct_ratio: ratio(&page_direct, &curl_direct),
+        relay_ratio: ratio(&page_relay, &curl_direct),
+        curl_relay_ratio: ratio(&curl_relay, &curl_direct),
+        floor_xhr_ratio: ratio(&floor_xhr, &curl_direct),
+        floor_fetch_ratio: ratio(&floor_fetch, &curl_direct),
+        floor_xhr_64mb_ratio: ratio(&floor_xhr_large, &curl_direct),
+        page_vs_floor_ratio: ratio(&page_direct, &floor_xhr),
+        proxy: ProxyRss {
+            idle_rss_bytes: page_direct.proxy_idle_rss_bytes,
+            direct_peak_rss_bytes: page_direct.proxy_peak_rss_bytes,
+            relay_peak_rss_bytes: page_relay.proxy_peak_rss_bytes,
+            curl_relay_peak_rss_bytes: curl_relay.proxy_peak_rss_bytes,
         },
-        "chunks": video.plan.total_chunk_count,
-        "chunk_size": video.plan.chunk_size,
-        "curl_direct": curl_direct,
-        "app_direct": page_direct,
-        "app_relay": page_relay,
-        "curl_relay": curl_relay,
-        "floor_xhr": floor_xhr,
-        "floor_fetch": floor_fetch,
-        "floor_xhr_64mb": floor_xhr_large,
-    }))
+        chunks: video.plan.total_chunk_count,
+        chunk_size: video.plan.chunk_size,
+        curl_direct,
+        app_direct: page_direct,
+        app_relay: page_relay,
+        curl_relay,
+        floor_xhr,
+        floor_fetch,
+        floor_xhr_64mb: floor_xhr_large,
+    })
+}
+
+/// Figures 1 and 2 as recorded in the report: each kind of upload's [`Timing`], and the
+/// ratios of their medians.
+#[derive(Debug, Default, Serialize)]
+pub struct Uploads {
+    /// Figure 1: the page direct against `curl` direct.
+    pub direct_ratio: f64,
+    /// Figure 2: the page through the relay against `curl` direct.
+    pub relay_ratio: f64,
+    pub curl_relay_ratio: f64,
+    pub floor_xhr_ratio: f64,
+    pub floor_fetch_ratio: f64,
+    pub floor_xhr_64mb_ratio: f64,
+    /// The page direct against the bare XHR loop: what the page adds to the browser's floor.
+    pub page_vs_floor_ratio: f64,
+    pub proxy: ProxyRss,
+    pub chunks: u64,
+    pub chunk_size: u64,
+    pub curl_direct: Timing,
+    pub app_direct: Timing,
+    pub app_relay: Timing,
+    pub curl_relay: Timing,
+    pub floor_xhr: Timing,
+    pub floor_fetch: Timing,
+    pub floor_xhr_64mb: Timing,
+}
+
+/// The proxy's memory during the uploads (figure 4), in bytes.
+#[derive(Debug, Default, Serialize)]
+pub struct ProxyRss {
+    pub idle_rss_bytes: u64,
+    pub direct_peak_rss_bytes: u64,
+    pub relay_peak_rss_bytes: u64,
+    pub curl_relay_peak_rss_bytes: u64,
+}
+
+/// One kind of upload over every round: medians, and every value.
+#[derive(Debug, Default, Serialize)]
+pub struct Timing {
+    pub median_secs: f64,
+    pub all_secs: Vec<f64>,
+    pub mb_per_sec: f64,
+    pub click_to_uploaded_secs: Vec<f64>,
+    pub chunk_put_median_ms: Vec<f64>,
+    pub gap_median_ms: Vec<f64>,
+    /// The simulator's CPU over the median upload, in % of one core.
+    pub sim_cpu_percent: f64,
+    pub proxy_cpu_percent: f64,
+    /// Per run: each kind of Chromium process's CPU, in % of one core over the upload.
+    pub browser_cpu_percent: Vec<BTreeMap<&'static str, f64>>,
+    /// The least idle and the highest peak RSS of the proxy over the rounds.
+    pub proxy_idle_rss_bytes: u64,
+    pub proxy_peak_rss_bytes: u64,
 }
 
 /// CPU seconds spent between two readings of [`Browser::cpu_secs`] (processes started in
@@ -270,7 +322,7 @@ fn cpu_delta(
 }
 
 /// Medians (and every value) of a set of runs.
-fn summary(runs: &[Run], size: u64) -> Value {
+fn summary(runs: &[Run], size: u64) -> Timing {
     let median = |values: Vec<f64>| -> f64 {
         let mut values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
         values.sort_by(f64::total_cmp);
@@ -279,27 +331,34 @@ fn summary(runs: &[Run], size: u64) -> Value {
     let secs: Vec<f64> = runs.iter().map(|r| r.secs).collect();
     let median_secs = median(secs.clone());
     let per_sec = |cpu: f64| cpu / median_secs * 100.0;
-    json!({
-        "median_secs": median_secs,
-        "all_secs": secs,
-        "mb_per_sec": size as f64 / median_secs / 1e6,
-        "click_to_uploaded_secs": runs.iter().filter_map(|r| r.click_to_uploaded_secs).collect::<Vec<_>>(),
-        "chunk_put_median_ms": runs.iter().filter_map(|r| r.chunk_ms).collect::<Vec<_>>(),
-        "gap_median_ms": runs.iter().filter_map(|r| r.gap_ms).collect::<Vec<_>>(),
-        "sim_cpu_percent": per_sec(median(runs.iter().map(|r| r.sim_cpu_secs).collect())),
-        "proxy_cpu_percent": per_sec(median(runs.iter().map(|r| r.proxy_cpu_secs).collect())),
-        // Per run: each kind of Chromium process's CPU, in % of one core over the upload.
-        "browser_cpu_percent": runs.iter().filter_map(|r| {
-            let cpu = r.browser_cpu.as_ref()?;
-            let total: f64 = cpu.values().sum();
-            let mut percent: BTreeMap<&str, f64> =
-                cpu.iter().map(|(kind, secs)| (*kind, secs / r.secs * 100.0)).collect();
-            percent.insert("total", total / r.secs * 100.0);
-            Some(percent)
-        }).collect::<Vec<_>>(),
-        "proxy_idle_rss_bytes": runs.iter().map(|r| r.proxy_idle_rss).min(),
-        "proxy_peak_rss_bytes": runs.iter().map(|r| r.proxy_peak_rss).max(),
-    })
+    Timing {
+        median_secs,
+        all_secs: secs,
+        mb_per_sec: size as f64 / median_secs / 1e6,
+        click_to_uploaded_secs: runs
+            .iter()
+            .filter_map(|r| r.click_to_uploaded_secs)
+            .collect(),
+        chunk_put_median_ms: runs.iter().filter_map(|r| r.chunk_ms).collect(),
+        gap_median_ms: runs.iter().filter_map(|r| r.gap_ms).collect(),
+        sim_cpu_percent: per_sec(median(runs.iter().map(|r| r.sim_cpu_secs).collect())),
+        proxy_cpu_percent: per_sec(median(runs.iter().map(|r| r.proxy_cpu_secs).collect())),
+        browser_cpu_percent: runs
+            .iter()
+            .filter_map(|r| {
+                let cpu = r.browser_cpu.as_ref()?;
+                let total: f64 = cpu.values().sum();
+                let mut percent: BTreeMap<&'static str, f64> = cpu
+                    .iter()
+                    .map(|(kind, secs)| (*kind, secs / r.secs * 100.0))
+                    .collect();
+                percent.insert("total", total / r.secs * 100.0);
+                Some(percent)
+            })
+            .collect(),
+        proxy_idle_rss_bytes: runs.iter().map(|r| r.proxy_idle_rss).min().unwrap_or(0),
+        proxy_peak_rss_bytes: runs.iter().map(|r| r.proxy_peak_rss).max().unwrap_or(0),
+    }
 }
 
 /// `POST /api/posts` through the proxy for `video`, as the page sends it.
@@ -678,8 +737,8 @@ fn click_to_uploaded(timings: &Value) -> Option<f64> {
 
 /// Figure 3: peak JS heap and renderer RSS while the page uploads the small and the large file,
 /// each in a fresh browser, sampled every [`SAMPLE_EVERY`].
-pub async fn memory(setup: &Setup) -> Result<Value> {
-    let mut result = json!({});
+pub async fn memory(setup: &Setup) -> Result<Memory> {
+    let mut peaks = Vec::new();
     for (name, video) in [("small", &setup.small), ("large", &setup.large)] {
         crate::tools::step(&format!(
             "browser memory while uploading {} MB",
@@ -734,22 +793,48 @@ pub async fn memory(setup: &Setup) -> Result<Value> {
                 peak.chromium_rss as f64 / 1048576.0,
                 samples.len()
             );
-            Ok::<_, anyhow::Error>(json!({
-                "bytes": video.size,
-                "js_heap_bytes": heap_peak,
-                "js_heap_before_bytes": before_heap,
-                "js_heap_after_gc_before_bytes": before_gc,
-                "js_heap_after_gc_bytes": after_gc,
-                "renderer_rss_bytes": peak.renderer_rss,
-                "renderer_rss_before_bytes": before.renderer_rss,
-                "chromium_rss_bytes": peak.chromium_rss,
-                "chromium_rss_before_bytes": before.chromium_rss,
-                "samples": samples.len(),
-            }))
+            Ok::<_, anyhow::Error>(MemoryPeak {
+                bytes: video.size,
+                js_heap_bytes: heap_peak,
+                js_heap_before_bytes: before_heap,
+                js_heap_after_gc_before_bytes: before_gc,
+                js_heap_after_gc_bytes: after_gc,
+                renderer_rss_bytes: peak.renderer_rss,
+                renderer_rss_before_bytes: before.renderer_rss,
+                chromium_rss_bytes: peak.chromium_rss,
+                chromium_rss_before_bytes: before.chromium_rss,
+                samples: samples.len(),
+            })
         }
         .await;
         let _ = browser.close().await;
-        result[name] = measured?;
+        peaks.push(measured?);
     }
-    Ok(result)
+    let [small, large] = <[MemoryPeak; 2]>::try_from(peaks).expect("two sizes were measured");
+    Ok(Memory { small, large })
+}
+
+/// Figure 3 as recorded in the report: the small file's peaks and the large one's.
+#[derive(Debug, Default, Serialize)]
+pub struct Memory {
+    pub small: MemoryPeak,
+    pub large: MemoryPeak,
+}
+
+/// The browser's memory while the page uploads one file, in bytes.
+#[derive(Debug, Default, Serialize)]
+pub struct MemoryPeak {
+    /// The file's size.
+    pub bytes: u64,
+    /// The JS heap's peak during the upload.
+    pub js_heap_bytes: u64,
+    pub js_heap_before_bytes: u64,
+    pub js_heap_after_gc_before_bytes: u64,
+    /// The JS heap after the upload and a `gc()`: what the page keeps.
+    pub js_heap_after_gc_bytes: u64,
+    pub renderer_rss_bytes: u64,
+    pub renderer_rss_before_bytes: u64,
+    pub chromium_rss_bytes: u64,
+    pub chromium_rss_before_bytes: u64,
+    pub samples: usize,
 }
