@@ -283,7 +283,7 @@ async fn killed_mid_upload_the_job_resyncs_from_tiktok_and_sends_only_the_rest()
     let plan = ChunkPlan::new(MULTI_CHUNK as u64).unwrap();
     let third = plan.chunk(2).unwrap();
     hold_chunk(&sim, 2);
-    let (proxy, _, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
+    let (proxy, job, job_id) = Running::start_posting(&sim, dir.path(), &video).await;
     until("the third chunk's PUT is at TikTok", || {
         put_seen(&sim, third.start)
     })

@@ -522,10 +522,12 @@ async fn the_daily_cap_keeps_a_job_waiting_until_tiktok_takes_posts_again() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        proxy.get(&format!("/api/jobs/{job_id}")).await.json()["stage"],
-        "waiting"
-    );
+    // Between a refused init and the job's record of it, the job is briefly mid-init: wait
+    // for where it settles, which must be waiting again (the cap still holds).
+    let settled = proxy
+        .job_until(job_id, stage_in(&["waiting", "done", "failed"]))
+        .await;
+    assert_eq!(settled["stage"], "waiting", "{settled}");
     proxy.sim.set_persona(Persona {
         daily_post_cap: Some(2),
         ..Persona::default()
