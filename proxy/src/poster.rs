@@ -11,7 +11,7 @@
 
 use crate::init;
 use crate::jobs::{Job, JobState, unix_now};
-use crate::log::{EventKind, LogEvent};
+use crate::log::{LogEvent, PostDetails, UploadReported};
 use crate::posts::PostRecord;
 use crate::routes;
 use crate::server::App;
@@ -26,7 +26,7 @@ use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
 };
-use protocol::wire::{CreatePost, PostMode, UploadEventKind};
+use protocol::wire::{CreatePost, UploadEventKind};
 use protocol::{ChunkPlan, PublishStatus};
 use std::io::SeekFrom;
 use std::sync::Arc;
@@ -206,23 +206,19 @@ async fn initialize(app: &App, job: &mut Job) -> JobState {
     if let Err(error) = app.account.check_mode(job.mode).await {
         return failed(None, error.message());
     }
-    let mut event = LogEvent::now(EventKind::PostCreated);
-    event.mode = Some(job.mode);
-    event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
-    event.video_size = Some(job.video_size);
-    event.by = Some(job.owner.clone());
-    if job.mode == PostMode::Direct {
-        event.caption = Some(job.post_info.title.clone()).filter(|title| !title.is_empty());
-    }
+    let details = PostDetails::of(&post, job.owner.clone());
     // The same init as the page's posts, with its fallback to the other chunk-rule reading.
     match init::start(app, &post, true).await {
         Ok(started) => {
-            init::note_started(&mut event, &started);
-            routes::append(app, &event).await;
+            let mut created = init::created(details, &started);
+            created.sha256 = Some(job.sha256.clone());
+            created.job_id = Some(job.id.clone());
+            routes::append(app, LogEvent::PostCreated(created)).await;
             let init::Started {
                 plan,
                 publish_id,
                 upload_url,
+                ..
             } = started;
             remember(app, job, &publish_id, &upload_url, plan);
             JobState::Uploading {
@@ -261,8 +257,7 @@ async fn initialize(app: &App, job: &mut Job) -> JobState {
             }
         }
         Err(error) => {
-            init::note_failure(&mut event, &error);
-            routes::append(app, &event).await;
+            routes::append(app, LogEvent::PostFailed(init::failed(details, &error))).await;
             failed(None, error.message())
         }
     }
@@ -523,15 +518,11 @@ async fn log_upload(
     http_status: Option<u16>,
     message: Option<&str>,
 ) {
-    let mut event = LogEvent::now(EventKind::Upload);
-    event.publish_id = Some(publish_id.to_owned());
-    event.mode = Some(job.mode);
-    event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
-    event.upload_event = Some(kind);
+    let mut event = UploadReported::new(publish_id, job.mode, &job.file_name, kind);
     event.chunk = chunk;
     event.http_status = http_status;
     event.message = message.map(str::to_owned);
-    routes::append(app, &event).await;
+    routes::append(app, LogEvent::Upload(event)).await;
 }
 
 /// Why one chunk's PUT did not go through.

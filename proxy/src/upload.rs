@@ -19,7 +19,7 @@ use crate::body::{Body, idle_body, json_response, read_json};
 use crate::error::Error;
 use crate::idle_body::is_stalled;
 use crate::jobs::{self, Job, JobState};
-use crate::log::{EventKind, LogEvent};
+use crate::log::{LogEvent, UploadReported};
 use crate::operator::Caller;
 use crate::poster;
 use crate::routes;
@@ -304,12 +304,13 @@ pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
             .await?;
     }
     if let Some(publish_id) = job.publish_id() {
-        let mut event = LogEvent::now(EventKind::Upload);
-        event.publish_id = Some(publish_id.to_owned());
-        event.mode = Some(job.mode);
-        event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
-        event.upload_event = Some(UploadEventKind::Cancelled);
-        routes::append(app, &event).await;
+        let event = UploadReported::new(
+            publish_id,
+            job.mode,
+            &job.file_name,
+            UploadEventKind::Cancelled,
+        );
+        routes::append(app, LogEvent::Upload(event)).await;
     }
     match tokio::fs::remove_file(&job.file).await {
         Ok(()) => {}
