@@ -1,7 +1,8 @@
 //! Server-side jobs: one record per video `POST /api/upload` received, saved atomically after
 //! every change (`{uploads}/jobs/{job_id}.json`), so a restart picks each unfinished one up where
-//! TikTok's record says it is (`poster.rs`). The records also answer the duplicate guard: a
-//! video whose SHA-256 already went to this account is refused unless forced.
+//! TikTok's record says it is (`poster.rs`). The records also answer half the duplicate guard:
+//! a video whose SHA-256 is already on its way in an unfinished job is refused unless forced
+//! (the other half, a video that already went, is the log's: `log/sent.rs`).
 //!
 //! A record holds the upload URL (it carries TikTok's upload token), so it is written readable
 //! by its owner only and never shown as is: the API sees [`JobInfo`].
@@ -301,20 +302,17 @@ impl Jobs {
             .collect()
     }
 
-    /// Adds a new job unless the same video (by SHA-256) already went, or is going, to this
-    /// account and `force` is off; then the earlier job is returned instead. Checked and added
-    /// under one lock, so two copies sent at once cannot both pass.
+    /// Adds a new job unless the same video (by SHA-256) is already on its way in an
+    /// unfinished job and `force` is off; then that job is returned instead. Checked and added
+    /// under one lock, so two copies sent at once cannot both pass. A finished job is not
+    /// looked at: whether its video went, and to which account, is the log's to say.
     pub async fn add(&self, job: Job, force: bool) -> Result<(), Box<Job>> {
         {
             let mut records = self.lock();
             if !force
-                && let Some(earlier) = records.values().find(|earlier| {
-                    earlier.sha256 == job.sha256
-                        && !matches!(
-                            earlier.state,
-                            JobState::Failed { .. } | JobState::Cancelled { .. }
-                        )
-                })
+                && let Some(earlier) = records
+                    .values()
+                    .find(|earlier| earlier.sha256 == job.sha256 && !earlier.is_final())
             {
                 return Err(Box::new(earlier.clone()));
             }

@@ -7,9 +7,10 @@
 //! appends never wait for a reader.
 
 mod event;
+mod sent;
 
 pub use event::{
-    LogEvent, LogLine, PostCreated, PostDetails, PostFailed, StatusSeen, UploadReported,
+    AboutPost, LogEvent, LogLine, PostCreated, PostDetails, PostFailed, StatusSeen, UploadReported,
 };
 
 use protocol::chunk::PlanReading;
@@ -96,6 +97,24 @@ impl Log {
             let mut file = std::fs::File::open(&path)?;
             let end = file.metadata()?.len();
             last_chunk_reading(&mut file, end)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    /// The newest post of the video `sha256` to account `open_id` that TikTok holds, for the
+    /// duplicate guard (`log/sent.rs`). Read without the writer's lock, like a page.
+    pub async fn earlier_post(
+        &self,
+        sha256: &str,
+        open_id: Option<&str>,
+    ) -> io::Result<Option<crate::error::EarlierPost>> {
+        let path = self.path.clone();
+        let (sha256, open_id) = (sha256.to_owned(), open_id.map(str::to_owned));
+        tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&path)?;
+            let end = file.metadata()?.len();
+            sent::earlier_post(&mut file, end, &sha256, open_id.as_deref())
         })
         .await
         .map_err(io::Error::other)?
@@ -285,9 +304,9 @@ pub fn fold(text: &[u8]) -> (History, usize) {
 fn shaped_post(event: &LogEvent) -> Option<&str> {
     match event {
         LogEvent::PostCreated(created) => Some(&created.publish_id),
-        LogEvent::Status(seen) => Some(&seen.publish_id),
+        LogEvent::Status(seen) => Some(&seen.post.publish_id),
         LogEvent::Upload(upload) if upload.upload_event.final_status().is_some() => {
-            Some(&upload.publish_id)
+            Some(&upload.post.publish_id)
         }
         LogEvent::Upload(_) | LogEvent::PostFailed(_) | LogEvent::Unknown => None,
     }
@@ -320,15 +339,13 @@ fn apply(entry: &mut HistoryEntry, line: LogLine) {
             entry.caption = post.caption.or(entry.caption.take());
         }
         LogEvent::Status(seen) => {
-            entry.mode = seen.mode.or(entry.mode);
-            entry.file_name = seen.file_name.or(entry.file_name.take());
+            note_about(entry, seen.post);
             entry.status = seen.status;
             entry.fail_reason = seen.fail_reason;
             entry.post_ids = seen.post_ids;
         }
         LogEvent::Upload(upload) => {
-            entry.mode = upload.mode.or(entry.mode);
-            entry.file_name = upload.file_name.or(entry.file_name.take());
+            note_about(entry, upload.post);
             if let Some(status) = upload.upload_event.final_status() {
                 entry.status = status.to_owned();
                 entry.fail_reason = upload.message;
@@ -337,6 +354,12 @@ fn apply(entry: &mut HistoryEntry, line: LogLine) {
         LogEvent::PostFailed(_) | LogEvent::Unknown => return,
     }
     entry.updated_at = line.ts;
+}
+
+/// What a later line knows of its post's mode and file name fills what its entry lacks.
+fn note_about(entry: &mut HistoryEntry, about: AboutPost) {
+    entry.mode = about.mode.or(entry.mode);
+    entry.file_name = about.file_name.or(entry.file_name.take());
 }
 
 /// How much of the log is read at a time, going backwards.

@@ -4,7 +4,7 @@ use crate::access::{self, Access};
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
 use crate::init;
-use crate::log::{LogEvent, LogLine, Page, PostDetails, StatusSeen, UploadReported};
+use crate::log::{AboutPost, LogEvent, LogLine, Page, PostDetails, StatusSeen, UploadReported};
 use crate::login;
 use crate::operator::{Caller, Client};
 use crate::posts::PostRecord;
@@ -326,11 +326,11 @@ pub(crate) async fn poll(app: &App, publish_id: &str) -> Result<PostState, Error
         let state = &polled.state;
         let record = app.posts.get(publish_id);
         let seen = StatusSeen {
-            publish_id: publish_id.to_owned(),
-            mode: record.as_ref().map(|record| record.mode),
-            file_name: record
-                .map(|record| record.file_name)
-                .filter(|name| !name.is_empty()),
+            post: AboutPost::new(
+                publish_id,
+                record.as_ref().map(|record| record.mode),
+                record.as_ref().map_or("", |record| &record.file_name),
+            ),
             status: state.status.to_string(),
             fail_reason: state.fail_reason.as_ref().map(|reason| reason.0.clone()),
             post_ids: state.post_ids.clone(),

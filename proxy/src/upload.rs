@@ -16,7 +16,7 @@
 //! [`cancel`]).
 
 use crate::body::{Body, idle_body, json_response, read_json};
-use crate::error::Error;
+use crate::error::{EarlierPost, Error};
 use crate::idle_body::is_stalled;
 use crate::jobs::{self, Job, JobState};
 use crate::log::{LogEvent, UploadReported};
@@ -141,6 +141,10 @@ pub async fn upload(
         Ok(_) => app.account.check_mode(post.mode).await,
         Err(invalid) => Err(invalid.into()),
     };
+    let checked = match checked {
+        Ok(()) if !form.force => not_sent_before(app, &spooled.sha256).await,
+        other => other,
+    };
     if let Err(error) = checked {
         discard(Some(&spooled)).await;
         return Err(error);
@@ -165,10 +169,12 @@ pub async fn upload(
     };
     if let Err(earlier) = app.jobs.add(job.clone(), form.force).await {
         discard(Some(&spooled)).await;
-        return Err(Error::Duplicate(
-            earlier.id.clone(),
-            earlier.publish_id().map(str::to_owned),
-        ));
+        return Err(Error::Duplicate(Box::new(EarlierPost {
+            publish_id: earlier.publish_id().map(str::to_owned),
+            at: earlier.created_at.clone(),
+            caption: Some(earlier.post_info.title.clone()).filter(|title| !title.is_empty()),
+            job_id: Some(earlier.id.clone()),
+        })));
     }
     poster::start(app.clone(), job.clone(), false);
     // The 202 carries the publish_id (init is one quick call) unless the job waits for its
@@ -194,6 +200,19 @@ pub async fn upload(
         StatusCode::ACCEPTED
     };
     Ok(json_response(status, &job.info()))
+}
+
+/// The duplicate guard's half that reads the log: refuses a video the log shows already went to
+/// the connected account (the other half, a copy still on its way, is `Jobs::add`'s).
+async fn not_sent_before(app: &App, sha256: &str) -> Result<(), Error> {
+    let open_id = app.account.open_id().await;
+    match app.log.earlier_post(sha256, open_id.as_deref()).await {
+        Ok(None) => Ok(()),
+        Ok(Some(earlier)) => Err(Error::Duplicate(Box::new(earlier))),
+        Err(error) => Err(Error::Internal(format!(
+            "reading the log for the duplicate guard: {error}"
+        ))),
+    }
 }
 
 /// `GET /api/jobs`: every job, newest first.

@@ -141,15 +141,33 @@ pub struct PostFailed {
     pub message: Option<String>,
 }
 
-/// `status`.
+/// The post a `status` or `upload` line is about, with what this proxy remembers of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusSeen {
+pub struct AboutPost {
     pub publish_id: String,
     /// Known while this proxy remembers the post.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<PostMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
+}
+
+impl AboutPost {
+    /// `publish_id`, a post of `mode` (if known) sent as `file_name` (empty: unnamed).
+    pub fn new(publish_id: &str, mode: Option<PostMode>, file_name: &str) -> Self {
+        Self {
+            publish_id: publish_id.to_owned(),
+            mode,
+            file_name: Some(file_name.to_owned()).filter(|name| !name.is_empty()),
+        }
+    }
+}
+
+/// `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusSeen {
+    #[serde(flatten)]
+    pub post: AboutPost,
     /// TikTok's spelling (`PUBLISH_COMPLETE`, …).
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,11 +180,8 @@ pub struct StatusSeen {
 /// `upload`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadReported {
-    pub publish_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<PostMode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_name: Option<String>,
+    #[serde(flatten)]
+    pub post: AboutPost,
     /// What happened to the upload.
     pub upload_event: UploadEventKind,
     /// The 0-based chunk it concerns.
@@ -185,9 +200,7 @@ impl UploadReported {
     /// detail yet.
     pub fn new(publish_id: &str, mode: PostMode, file_name: &str, kind: UploadEventKind) -> Self {
         Self {
-            publish_id: publish_id.to_owned(),
-            mode: Some(mode),
-            file_name: Some(file_name.to_owned()).filter(|name| !name.is_empty()),
+            post: AboutPost::new(publish_id, Some(mode), file_name),
             upload_event: kind,
             chunk: None,
             http_status: None,
