@@ -21,7 +21,7 @@ use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use protocol::chunk::{ChunkRange, ContentRange};
-use protocol::limits::Limit;
+use protocol::limits::{Limit, UPLOAD_URL_LIFETIME_SECS};
 use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
@@ -33,9 +33,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
-
-/// TikTok's upload URL works for an hour from init.
-const UPLOAD_URL_LIFETIME_SECS: u64 = 3600;
 
 /// An upload URL this close to its hour's end is treated as dead: a chunk started now might
 /// not finish in time, and a fresh init is cheaper than a failure at the last chunk.
