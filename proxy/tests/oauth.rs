@@ -1164,14 +1164,9 @@ async fn the_duplicate_guard_counts_per_account() {
     disconnect(&proxy).await;
     proxy.sim.sign_in_as("sim-open-id-someone-else");
     connect(&proxy).await;
-    let other = proxy.post_video("?mode=inbox&wait=true", video).await;
-    assert_eq!(other.status, 200, "{}", other.body);
-    assert_eq!(
-        other.json()["status"],
-        "SEND_TO_USER_INBOX",
-        "{}",
-        other.body
-    );
+    proxy
+        .post_video_to("?mode=inbox&wait=true", video, "SEND_TO_USER_INBOX")
+        .await;
     let created: Vec<_> = proxy
         .log_lines()
         .into_iter()

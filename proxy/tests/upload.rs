@@ -301,9 +301,9 @@ fn refused_as_duplicate_of(reply: &Reply, first: &Value, more: &[&str]) {
 /// `video` sent again with `force=true` added to `query` (which waits) is posted, to `status`,
 /// as the simulator's second upload.
 async fn forced_is_posted(proxy: &Proxy, query: &str, video: Bytes, status: &str) {
-    let forced = post_raw(proxy, &format!("{query}&force=true"), "video/mp4", video).await;
-    assert_eq!(forced.status, 200, "{}", forced.body);
-    assert_eq!(forced.json()["status"], status);
+    proxy
+        .post_video_to(&format!("{query}&force=true"), video, status)
+        .await;
     assert_eq!(proxy.sim.uploads().len(), 2);
 }
 
@@ -314,10 +314,9 @@ async fn a_duplicate_is_named_from_the_log_after_a_restart_without_its_job_recor
     let proxy = spawn_proxy(|_| {}).await;
     let video = mp4(300_000);
     let query = "?privacy_level=SELF_ONLY&caption=first%20take&wait=true";
-    let first = post_raw(&proxy, query, "video/mp4", video.clone()).await;
-    assert_eq!(first.status, 200, "{}", first.body);
-    let first = first.json();
-    assert_eq!(first["status"], "PUBLISH_COMPLETE", "{first}");
+    let first = proxy
+        .post_video_to(query, video.clone(), "PUBLISH_COMPLETE")
+        .await;
     let jobs_dir = proxy._dir.path().join("uploads").join("jobs");
     std::fs::remove_dir_all(&jobs_dir).unwrap();
     let proxy = proxy.restart(|_| {}).await;
@@ -354,14 +353,9 @@ async fn a_video_whose_upload_failed_may_be_sent_again() {
     assert_eq!(history["posts"][0]["status"], "UPLOAD_FAILED");
     let proxy = proxy.restart(|_| {}).await;
 
-    let again = post_raw(&proxy, "?mode=inbox&wait=true", "video/mp4", video).await;
-    assert_eq!(again.status, 200, "{}", again.body);
-    assert_eq!(
-        again.json()["status"],
-        "SEND_TO_USER_INBOX",
-        "{}",
-        again.body
-    );
+    proxy
+        .post_video_to("?mode=inbox&wait=true", video, "SEND_TO_USER_INBOX")
+        .await;
     let complete = proxy
         .sim
         .uploads()
