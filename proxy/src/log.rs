@@ -15,6 +15,8 @@ pub use event::{
 
 use protocol::chunk::PlanReading;
 use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT};
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -243,14 +245,12 @@ fn last_chunk_reading(
 ) -> io::Result<Option<PlanReading>> {
     let mut lines = Backwards::new(reader, end);
     while let Some((_, line)) = lines.next_line()? {
-        if let Ok(LogLine {
-            event:
-                LogEvent::PostCreated(PostCreated {
-                    chunk_reading: Some(reading),
-                    ..
-                }),
+        if let Ok(Peek {
+            event,
+            chunk_reading: Some(reading),
             ..
         }) = serde_json::from_slice(&line)
+            && event == "post_created"
         {
             return Ok(Some(reading));
         }
@@ -360,6 +360,24 @@ fn apply(entry: &mut HistoryEntry, line: LogLine) {
 fn note_about(entry: &mut HistoryEntry, about: AboutPost) {
     entry.mode = about.mode.or(entry.mode);
     entry.file_name = about.file_name.or(entry.file_name.take());
+}
+
+/// The few fields of a line that start-up and the duplicate guard decide on, borrowed where the
+/// text allows: a scan of a long log this way skips building every event whole.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow, default)]
+    publish_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sha256: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    open_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    chunk_reading: Option<PlanReading>,
 }
 
 /// How much of the log is read at a time, going backwards.

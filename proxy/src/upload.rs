@@ -169,12 +169,7 @@ pub async fn upload(
     };
     if let Err(earlier) = app.jobs.add(job.clone(), form.force).await {
         discard(Some(&spooled)).await;
-        return Err(Error::Duplicate(Box::new(EarlierPost {
-            publish_id: earlier.publish_id().map(str::to_owned),
-            at: earlier.created_at.clone(),
-            caption: Some(earlier.post_info.title.clone()).filter(|title| !title.is_empty()),
-            job_id: Some(earlier.id.clone()),
-        })));
+        return Err(duplicate_of(&earlier));
     }
     poster::start(app.clone(), job.clone(), false);
     // The 202 carries the publish_id (init is one quick call) unless the job waits for its
@@ -202,9 +197,14 @@ pub async fn upload(
     Ok(json_response(status, &job.info()))
 }
 
-/// The duplicate guard's half that reads the log: refuses a video the log shows already went to
-/// the connected account (the other half, a copy still on its way, is `Jobs::add`'s).
+/// The duplicate guard: refuses a video on its way in another job, or that the log shows already
+/// went to the connected account. In that order: a job's final status is logged before it is
+/// saved final, so a job finishing meanwhile is seen by one or the other. (`Jobs::add` asks the
+/// first again, for a copy sent at the same time.)
 async fn not_sent_before(app: &App, sha256: &str) -> Result<(), Error> {
+    if let Some(earlier) = app.jobs.in_flight(sha256) {
+        return Err(duplicate_of(&earlier));
+    }
     let open_id = app.account.open_id().await;
     match app.log.earlier_post(sha256, open_id.as_deref()).await {
         Ok(None) => Ok(()),
@@ -213,6 +213,16 @@ async fn not_sent_before(app: &App, sha256: &str) -> Result<(), Error> {
             "reading the log for the duplicate guard: {error}"
         ))),
     }
+}
+
+/// The refusal naming `earlier`, a job still on its way.
+fn duplicate_of(earlier: &Job) -> Error {
+    Error::Duplicate(Box::new(EarlierPost {
+        publish_id: earlier.publish_id().map(str::to_owned),
+        at: earlier.created_at.clone(),
+        caption: Some(earlier.post_info.title.clone()).filter(|title| !title.is_empty()),
+        job_id: Some(earlier.id.clone()),
+    }))
 }
 
 /// `GET /api/jobs`: every job, newest first.

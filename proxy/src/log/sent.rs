@@ -6,7 +6,7 @@
 //! Only posts whose `post_created` line carries the video's hash can match: those made by
 //! `POST /api/upload`. The page sends its bytes straight to TikTok and never sees them whole.
 
-use super::{Backwards, LogEvent, LogLine, PostCreated};
+use super::{Backwards, LogEvent, LogLine, Peek};
 use crate::error::EarlierPost;
 use protocol::PublishStatus;
 use std::collections::HashMap;
@@ -15,7 +15,8 @@ use std::io::{self, Read, Seek};
 /// The newest post among a log's first `end` bytes of the video `sha256` to the account
 /// `open_id` (`None`: an account the proxy cannot name, a fixed access token's) whose newest
 /// status says TikTok holds the video ([`PublishStatus::holds_video`]). Read backwards, so a
-/// recent post is found after reading what follows it; a video never sent costs the whole log.
+/// recent post is found after reading what follows it; a video never sent costs the whole log,
+/// each line looked at only for the few fields in [`Peek`].
 pub fn earlier_post(
     reader: &mut (impl Read + Seek),
     end: u64,
@@ -25,32 +26,36 @@ pub fn earlier_post(
     let mut lines = Backwards::new(reader, end);
     // Whether each post's newest status (the first seen, going backwards) holds the video.
     let mut holds: HashMap<String, bool> = HashMap::new();
-    while let Some((_, line)) = lines.next_line()? {
-        let Ok(line) = serde_json::from_slice::<LogLine>(&line) else {
+    while let Some((_, text)) = lines.next_line()? {
+        let Ok(peek) = serde_json::from_slice::<Peek>(&text) else {
             continue;
         };
-        match line.event {
-            LogEvent::Status(seen) => {
+        let Some(publish_id) = peek.publish_id else {
+            continue;
+        };
+        match (&*peek.event, peek.status) {
+            ("status", Some(status)) => {
                 holds
-                    .entry(seen.post.publish_id)
-                    .or_insert_with(|| PublishStatus::parse(&seen.status).holds_video());
+                    .entry(publish_id.into_owned())
+                    .or_insert_with(|| PublishStatus::parse(&status).holds_video());
             }
-            LogEvent::PostCreated(PostCreated {
-                publish_id,
-                post,
-                sha256: Some(hash),
-                open_id: account,
-                job_id,
-                ..
-            }) if hash == sha256
-                && account.as_deref() == open_id
-                && holds.get(&publish_id) == Some(&true) =>
+            ("post_created", _)
+                if peek.sha256.as_deref() == Some(sha256)
+                    && peek.open_id.as_deref() == open_id
+                    && holds.get(&*publish_id) == Some(&true) =>
             {
+                let Ok(LogLine {
+                    ts,
+                    event: LogEvent::PostCreated(created),
+                }) = serde_json::from_slice(&text)
+                else {
+                    continue;
+                };
                 return Ok(Some(EarlierPost {
-                    publish_id: Some(publish_id),
-                    at: line.ts,
-                    caption: post.caption,
-                    job_id,
+                    publish_id: Some(created.publish_id),
+                    at: ts,
+                    caption: created.post.caption,
+                    job_id: created.job_id,
                 }));
             }
             _ => {}
