@@ -4,7 +4,7 @@
 //! keep TikTok's code and `log_id` and carry [`ErrorCode::user_message`]. Failures on the way to
 //! TikTok get a generic message; their detail goes to the tracing log only. No variant ever holds
 //! the access token, the refresh token or the client secret: upstream text is scrubbed where it
-//! is received, in `tiktok.rs` and `oauth_client.rs`.
+//! is received, in `tiktok.rs` and `oauth_client.rs`, both through `redact.rs`.
 
 use crate::body::{Body, MAX_JSON_BODY, json_response};
 use crate::oauth_client::TokenError;
