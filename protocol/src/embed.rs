@@ -350,7 +350,7 @@ pub fn ticket_mac_input(origin: &Origin, expiry_secs: u64) -> String {
 pub fn mint_ticket(secret: &[u8], origin: &Origin, expiry_secs: u64) -> String {
     let mut mac = hmac_sha256(secret);
     mac.update(ticket_mac_input(origin, expiry_secs).as_bytes());
-    let tag = crate::oauth::hex(&mac.finalize().into_bytes());
+    let tag = hex::encode(mac.finalize().into_bytes());
     format!("{TICKET_VERSION}.{expiry_secs}.{tag}")
 }
 

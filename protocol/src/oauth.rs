@@ -93,15 +93,10 @@ impl FromStr for OAuthMode {
     }
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// A `state` or `code_verifier` from caller-drawn random bytes: their lowercase hex. 32 bytes
 /// give 64 characters and 256 bits, within PKCE's 43–128 characters of `[A-Za-z0-9-._~]`.
 pub fn random_token(random: &[u8]) -> String {
-    hex(random)
+    hex::encode(random)
 }
 
 /// Whether `verifier` is a `code_verifier` TikTok accepts: 43 to 128 of `[A-Za-z0-9-._~]`.
@@ -114,7 +109,7 @@ pub fn is_code_verifier(verifier: &str) -> bool {
 
 /// TikTok's `code_challenge`: the **hex** SHA-256 of the verifier (not RFC 7636's base64url).
 pub fn code_challenge(verifier: &str) -> String {
-    hex(&Sha256::digest(verifier.as_bytes()))
+    hex::encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Whether `verifier` is well formed and hashes to `challenge` (hex, either case).

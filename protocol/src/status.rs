@@ -49,6 +49,13 @@ impl PublishStatus {
         )
     }
 
+    /// Whether TikTok holds the whole video and has not failed the post: the video went to the
+    /// account (the duplicate guard counts it). Past `PROCESSING_UPLOAD` every byte is in, and
+    /// an undocumented processing status comes later still.
+    pub fn holds_video(&self) -> bool {
+        !matches!(self, Self::ProcessingUpload | Self::Failed)
+    }
+
     /// What a creator should read.
     pub fn user_message(&self) -> &'static str {
         match self {
@@ -152,17 +159,18 @@ mod tests {
 
     #[test]
     fn statuses() {
-        for (text, is_final) in [
-            ("PROCESSING_UPLOAD", false),
-            ("PROCESSING_DOWNLOAD", false),
-            ("SEND_TO_USER_INBOX", true),
-            ("PUBLISH_COMPLETE", true),
-            ("FAILED", true),
-            ("PROCESSING_TRANSCODING", false),
+        for (text, is_final, holds_video) in [
+            ("PROCESSING_UPLOAD", false, false),
+            ("PROCESSING_DOWNLOAD", false, true),
+            ("SEND_TO_USER_INBOX", true, true),
+            ("PUBLISH_COMPLETE", true, true),
+            ("FAILED", true, false),
+            ("PROCESSING_TRANSCODING", false, true),
         ] {
             let status = PublishStatus::parse(text);
             assert_eq!(status.as_str(), text);
             assert_eq!(status.is_final(), is_final, "{text}");
+            assert_eq!(status.holds_video(), holds_video, "{text}");
         }
         assert_eq!(
             PublishStatus::parse("PROCESSING_PUBLISH").user_message(),

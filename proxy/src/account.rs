@@ -151,6 +151,18 @@ impl Account {
         }
     }
 
+    /// The connected account's `open_id`, when TikTok told it (Login Kit does; a fixed access
+    /// token says nothing about its account).
+    pub async fn open_id(&self) -> Option<String> {
+        let Source::OAuth(oauth) = &self.source else {
+            return None;
+        };
+        match &*oauth.slot.lock().await {
+            Slot::Held(tokens) if !tokens.open_id.is_empty() => Some(tokens.open_id.clone()),
+            _ => None,
+        }
+    }
+
     /// Refuses a post whose mode the granted scopes do not allow, before TikTok is asked.
     pub async fn check_mode(&self, mode: PostMode) -> Result<(), Error> {
         let Source::OAuth(oauth) = &self.source else {

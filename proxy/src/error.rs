@@ -4,7 +4,7 @@
 //! keep TikTok's code and `log_id` and carry [`ErrorCode::user_message`]. Failures on the way to
 //! TikTok get a generic message; their detail goes to the tracing log only. No variant ever holds
 //! the access token, the refresh token or the client secret: upstream text is scrubbed where it
-//! is received, in `tiktok.rs` and `oauth_client.rs`.
+//! is received, in `tiktok.rs` and `oauth_client.rs`, both through `redact.rs`.
 
 use crate::body::{Body, MAX_JSON_BODY, json_response};
 use crate::oauth_client::TokenError;
@@ -22,6 +22,36 @@ use std::time::Duration;
 /// How long to ask callers to wait after a 429 when TikTok does not say: its limits are per
 /// minute.
 pub const DEFAULT_RETRY_AFTER_SECS: u64 = 60;
+
+/// The post a refused duplicate names: a post the log shows went to TikTok, or a job still on
+/// its way there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierPost {
+    /// `None` for a job that has not reached TikTok's init yet.
+    pub publish_id: Option<String>,
+    /// When TikTok took it (its `post_created` line) or, for a job, when the proxy received it;
+    /// RFC 3339.
+    pub at: String,
+    pub caption: Option<String>,
+    /// The server-side job that posted it, if one did.
+    pub job_id: Option<String>,
+}
+
+impl std::fmt::Display for EarlierPost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.publish_id {
+            Some(publish_id) => write!(f, "publish_id {publish_id}, sent {}", self.at)?,
+            None => write!(f, "not at TikTok yet, received {}", self.at)?,
+        }
+        if let Some(caption) = &self.caption {
+            write!(f, ", caption {caption:?}")?;
+        }
+        if let Some(job_id) = &self.job_id {
+            write!(f, ", job {job_id}")?;
+        }
+        Ok(())
+    }
+}
 
 /// Everything that can go wrong in a request.
 #[derive(Debug, thiserror::Error)]
@@ -184,12 +214,9 @@ pub enum Error {
     )]
     UnsupportedUpload(String),
     /// `POST /api/upload`: this exact video already went (or is going) to this account; holds
-    /// the earlier job's id and `publish_id`.
-    #[error(
-        "This video was already sent to this account (job {0}{publish}). Send force=true to post it again.",
-        publish = .1.as_deref().map(|id| format!(", publish_id {id}")).unwrap_or_default()
-    )]
-    Duplicate(String, Option<String>),
+    /// the earlier post.
+    #[error("This video was already sent to this account ({0}). Send force=true to post it again.")]
+    Duplicate(Box<EarlierPost>),
     /// No job by that id.
     #[error("There is no job by that id.")]
     UnknownJob,

@@ -13,7 +13,7 @@
 //! Every route that starts an upload calls [`start`]; only it asks TikTok for an `upload_url`.
 
 use crate::error::{Error, PlanAttempt, PlanRefusal};
-use crate::log::{EventKind, LogEvent};
+use crate::log::{PostCreated, PostDetails, PostFailed};
 use crate::server::App;
 use protocol::chunk::{ChunkPlan, PlanReading, refuses_plan};
 use protocol::tiktok::{DirectPostInit, InboxInit, InitData, SourceInfo, is_publish_id};
@@ -28,6 +28,8 @@ pub struct Started {
     pub publish_id: String,
     /// TikTok's upload URL, valid for an hour.
     pub upload_url: String,
+    /// The account the post was made for, when the proxy knows it.
+    pub open_id: Option<String>,
 }
 
 /// The reading the next multi-chunk plan starts with: the one TikTok accepted last.
@@ -60,43 +62,57 @@ impl Readings {
     }
 }
 
-/// Fills a `post_created` line for an init TikTok accepted: the post and the plan it took.
-pub fn note_started(event: &mut LogEvent, started: &Started) {
-    event.publish_id = Some(started.publish_id.clone());
-    event.chunk_size = Some(started.plan.chunk_size);
-    event.total_chunk_count = Some(started.plan.total_chunk_count);
-    event.chunk_reading = logged_reading(&started.plan);
+/// The `post_created` event of an init TikTok accepted: the post, the plan it took and the
+/// account it went to.
+pub fn created(post: PostDetails, started: &Started) -> PostCreated {
+    PostCreated {
+        publish_id: started.publish_id.clone(),
+        post,
+        chunk_size: Some(started.plan.chunk_size),
+        total_chunk_count: Some(started.plan.total_chunk_count),
+        chunk_reading: logged_reading(&started.plan),
+        open_id: started.open_id.clone(),
+        sha256: None,
+        job_id: None,
+    }
 }
 
-/// Turns a `post_created` line into the `post_failed` one for an init that failed with `error`:
-/// TikTok's code and `log_id` when TikTok refused, ours otherwise.
-pub fn note_failure(event: &mut LogEvent, error: &Error) {
-    event.event = EventKind::PostFailed;
+/// The `post_failed` event of an init that failed with `error`: TikTok's code and `log_id`
+/// when TikTok refused, ours otherwise.
+pub fn failed(post: PostDetails, error: &Error) -> PostFailed {
+    let mut failed = PostFailed {
+        post,
+        tiktok_code: None,
+        code: None,
+        log_id: None,
+        message: None,
+    };
     match error {
         Error::TikTok(tiktok) => {
-            event.tiktok_code = Some(tiktok.api.code.to_string());
-            event.log_id = tiktok.api.log_id.clone();
+            failed.tiktok_code = Some(tiktok.api.code.to_string());
+            failed.log_id = tiktok.api.log_id.clone();
         }
         Error::PlanRefused(refusal) => {
             // Both plans and both log_ids are in the message.
-            event.code = Some(error.code());
-            event.log_id = refusal.tried[1].log_id.clone();
-            event.message = Some(refusal.to_string());
+            failed.code = Some(error.code());
+            failed.log_id = refusal.tried[1].log_id.clone();
+            failed.message = Some(refusal.to_string());
         }
-        other => event.code = Some(other.code()),
+        other => failed.code = Some(other.code()),
     }
+    failed
 }
 
 /// The reading a `post_created` log line records for `plan`: its reading when it is chunked,
 /// nothing for a whole upload (which says nothing about the rule).
-pub fn logged_reading(plan: &ChunkPlan) -> Option<PlanReading> {
+fn logged_reading(plan: &ChunkPlan) -> Option<PlanReading> {
     (plan.total_chunk_count > 1).then(|| plan.reading())
 }
 
 /// Inits `post` (already validated) at TikTok: the plan under the remembered reading first; on
 /// TikTok's refusal of that plan, the other reading's plan once. Whichever is accepted becomes
-/// the remembered reading. Logging is the caller's: it writes the `post_created` line (with
-/// [`logged_reading`]) or the `post_failed` one.
+/// the remembered reading. Logging is the caller's: it writes the `post_created` line
+/// ([`created`]) or the `post_failed` one ([`failed`]).
 ///
 /// Every init call is counted in `app.init_limit`. `reserved` says the caller already holds a
 /// place for the first (a job, which waits for its turn with `InitLimit::reserve`); otherwise
@@ -185,5 +201,6 @@ async fn init(app: &App, post: &CreatePost, plan: ChunkPlan) -> Result<Started, 
         plan,
         publish_id: data.publish_id,
         upload_url,
+        open_id: app.account.open_id().await,
     })
 }

@@ -1,7 +1,9 @@
-//! Server-side jobs: one record per video `POST /api/upload` received (`{uploads}/jobs/`), saved
-//! atomically at each change of stage, so a restart picks each unfinished one up where
-//! TikTok's record says it is (`poster.rs`). The records also answer the duplicate guard: a
-//! video whose SHA-256 already went to this account is refused unless forced.
+//! Server-side jobs: one record per video `POST /api/upload` received
+//! (`{uploads}/jobs/{job_id}.json`), saved atomically at each change of stage, so a restart
+//! picks each unfinished one up where TikTok's record says it is (`poster.rs`). The records also
+//! answer half the duplicate guard: a video whose SHA-256 is already on its way in an unfinished
+//! job is refused unless forced (the other half, a video that already went, is the log's:
+//! `log/sent.rs`).
 //!
 //! A record holds the upload URL (it carries TikTok's upload token), so it is written readable
 //! by its owner only and never shown as is: the API sees [`JobInfo`].
@@ -301,21 +303,21 @@ impl Jobs {
             .collect()
     }
 
-    /// Adds a new job unless the same video (by SHA-256) already went, or is going, to this
-    /// account and `force` is off; then the earlier job is returned instead. Checked and added
-    /// under one lock, so two copies sent at once cannot both pass.
+    /// An unfinished job sending the video `sha256`, if there is one. A finished job is not
+    /// looked at: whether its video went, and to which account, is the log's to say (its final
+    /// status is logged before the job is saved final, so asking this first and the log next
+    /// leaves no gap).
+    pub fn in_flight(&self, sha256: &str) -> Option<Job> {
+        in_flight(&self.lock(), sha256).cloned()
+    }
+
+    /// Adds a new job unless the same video is already on its way ([`Self::in_flight`]) and
+    /// `force` is off; then that job is returned instead. Checked and added under one lock, so
+    /// two copies sent at once cannot both pass.
     pub async fn add(&self, job: Job, force: bool) -> Result<(), Box<Job>> {
         {
             let mut records = self.lock();
-            if !force
-                && let Some(earlier) = records.values().find(|earlier| {
-                    earlier.sha256 == job.sha256
-                        && !matches!(
-                            earlier.state,
-                            JobState::Failed { .. } | JobState::Cancelled { .. }
-                        )
-                })
-            {
+            if !force && let Some(earlier) = in_flight(&records, &job.sha256) {
                 return Err(Box::new(earlier.clone()));
             }
             records.insert(job.id.clone(), job.clone());
@@ -437,6 +439,13 @@ impl Jobs {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// An unfinished job among `records` sending the video `sha256`.
+fn in_flight<'a>(records: &'a HashMap<String, Job>, sha256: &str) -> Option<&'a Job> {
+    records
+        .values()
+        .find(|job| job.sha256 == sha256 && !job.is_final())
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ mod operator;
 mod password;
 mod poster;
 mod posts;
+mod redact;
 mod relay;
 mod routes;
 mod server;

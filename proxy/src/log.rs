@@ -6,13 +6,20 @@
 //! costs about what lies between the end of the log and that page, never the whole log, and
 //! appends never wait for a reader.
 
+mod event;
+mod sent;
+
+pub use event::{
+    AboutPost, LogEvent, LogLine, PostCreated, PostDetails, PostFailed, StatusSeen, UploadReported,
+};
+
 use protocol::chunk::PlanReading;
-use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT, PostMode};
-use serde::{Deserialize, Serialize};
+use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT};
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -20,114 +27,6 @@ use tokio::sync::Mutex;
 /// The status a post has in the history between `post_created` and its first poll: what
 /// TikTok itself answers right after init.
 pub const STATUS_AFTER_CREATE: &str = "PROCESSING_UPLOAD";
-
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// An init call succeeded: TikTok handed out a `publish_id` and an upload URL.
-    PostCreated,
-    /// An init call failed; `tiktok_code` or `code` says why.
-    PostFailed,
-    /// A poll saw a status different from the last one seen.
-    Status,
-    /// The browser reported something that happened to the upload; `upload_event` says what.
-    Upload,
-    /// An event written by a later version; kept out of the history.
-    #[serde(other)]
-    Unknown,
-}
-
-/// One line of the log. Absent fields are left out of the line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogEvent {
-    /// RFC 3339, UTC, milliseconds.
-    pub ts: String,
-    pub event: EventKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub publish_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<PostMode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub video_size: Option<u64>,
-    /// Who started the post (`post_created`): `local`, `session:…`, `token:tok_…`,
-    /// `embed-key:…` or `ticket:ORIGIN`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
-    /// The title sent to TikTok (direct posts only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caption: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fail_reason: Option<String>,
-    /// Exact decimal strings.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub post_ids: Vec<String>,
-    /// TikTok's `error.code`, when TikTok refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tiktok_code: Option<String>,
-    /// Our code, when the failure was on the way to TikTok (`tiktok_timeout`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// TikTok's request id, for support.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_id: Option<String>,
-    /// What happened to the upload (events of kind `upload`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upload_event: Option<protocol::wire::UploadEventKind>,
-    /// The 0-based chunk an upload event concerns.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk: Option<u64>,
-    /// The HTTP status the upload host answered, for upload events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    /// What the creator was told, for upload events and a refused chunk plan.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The accepted plan's chunk size (`post_created`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk_size: Option<u64>,
-    /// The accepted plan's chunk count (`post_created`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_chunk_count: Option<u64>,
-    /// Which reading of TikTok's chunk rule the accepted plan follows (`post_created` of a
-    /// multi-chunk post only); the newest one is where the next upload starts, also after a
-    /// restart ([`Log::last_chunk_reading`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk_reading: Option<PlanReading>,
-}
-
-impl LogEvent {
-    /// An event of `kind`, stamped now, with every other field empty.
-    pub fn now(kind: EventKind) -> Self {
-        Self {
-            ts: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            event: kind,
-            publish_id: None,
-            mode: None,
-            file_name: None,
-            video_size: None,
-            by: None,
-            caption: None,
-            status: None,
-            fail_reason: None,
-            post_ids: Vec::new(),
-            tiktok_code: None,
-            code: None,
-            log_id: None,
-            upload_event: None,
-            chunk: None,
-            http_status: None,
-            message: None,
-            chunk_size: None,
-            total_chunk_count: None,
-            chunk_reading: None,
-        }
-    }
-}
 
 /// The log file and its single writer.
 #[derive(Debug)]
@@ -173,7 +72,7 @@ impl Log {
     }
 
     /// Appends one line: the whole line in a single write, then a flush.
-    pub async fn append(&self, event: &LogEvent) -> io::Result<()> {
+    pub async fn append(&self, event: &LogLine) -> io::Result<()> {
         let mut writer = self.writer.lock().await;
         let mut line = Vec::with_capacity(256);
         if writer.needs_newline {
@@ -200,6 +99,24 @@ impl Log {
             let mut file = std::fs::File::open(&path)?;
             let end = file.metadata()?.len();
             last_chunk_reading(&mut file, end)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    /// The newest post of the video `sha256` to account `open_id` that TikTok holds, for the
+    /// duplicate guard (`log/sent.rs`). Read without the writer's lock, like a page.
+    pub async fn earlier_post(
+        &self,
+        sha256: &str,
+        open_id: Option<&str>,
+    ) -> io::Result<Option<crate::error::EarlierPost>> {
+        let path = self.path.clone();
+        let (sha256, open_id) = (sha256.to_owned(), open_id.map(str::to_owned));
+        tokio::task::spawn_blocking(move || {
+            let mut file = std::fs::File::open(&path)?;
+            let end = file.metadata()?.len();
+            sent::earlier_post(&mut file, end, &sha256, open_id.as_deref())
         })
         .await
         .map_err(io::Error::other)?
@@ -279,7 +196,7 @@ pub fn read_page(
 ) -> io::Result<(History, usize)> {
     let mut lines = Backwards::new(reader, end);
     // Events seen for posts whose `post_created` line is not reached yet, newest first.
-    let mut open: HashMap<String, Vec<LogEvent>> = HashMap::new();
+    let mut open: HashMap<String, Vec<LogLine>> = HashMap::new();
     let mut posts = Vec::new();
     let mut oldest = None;
     let mut next_before = None;
@@ -288,15 +205,15 @@ pub fn read_page(
         if line.trim_ascii().is_empty() {
             continue;
         }
-        let Ok(event) = serde_json::from_slice::<LogEvent>(&line) else {
+        let Ok(line) = serde_json::from_slice::<LogLine>(&line) else {
             skipped += 1;
             continue;
         };
-        let Some(publish_id) = event.publish_id.clone().filter(|_| counts(&event)) else {
+        let Some(publish_id) = shaped_post(&line.event).map(str::to_owned) else {
             continue;
         };
-        let started = event.event == EventKind::PostCreated;
-        open.entry(publish_id.clone()).or_default().push(event);
+        let started = matches!(line.event, LogEvent::PostCreated(_));
+        open.entry(publish_id.clone()).or_default().push(line);
         if !started {
             continue;
         }
@@ -328,10 +245,13 @@ fn last_chunk_reading(
 ) -> io::Result<Option<PlanReading>> {
     let mut lines = Backwards::new(reader, end);
     while let Some((_, line)) = lines.next_line()? {
-        let Ok(event) = serde_json::from_slice::<LogEvent>(&line) else {
-            continue;
-        };
-        if let (EventKind::PostCreated, Some(reading)) = (event.event, event.chunk_reading) {
+        if let Ok(Peek {
+            event,
+            chunk_reading: Some(reading),
+            ..
+        }) = serde_json::from_slice(&line)
+            && event == "post_created"
+        {
             return Ok(Some(reading));
         }
     }
@@ -349,24 +269,24 @@ pub fn fold(text: &[u8]) -> (History, usize) {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        let Ok(event) = serde_json::from_slice::<LogEvent>(line) else {
+        let Ok(line) = serde_json::from_slice::<LogLine>(line) else {
             skipped += 1;
             continue;
         };
-        let Some(publish_id) = event.publish_id.clone().filter(|_| counts(&event)) else {
+        let Some(publish_id) = shaped_post(&line.event).map(str::to_owned) else {
             continue;
         };
-        let at = match index.get(&publish_id) {
-            Some(&at) => at,
-            None if event.event == EventKind::PostCreated => {
-                posts.push(new_entry(&event));
+        let at = match (index.get(&publish_id), &line.event) {
+            (Some(&at), _) => at,
+            (None, LogEvent::PostCreated(_)) => {
+                posts.push(new_entry(&line));
                 index.insert(publish_id, posts.len() - 1);
                 posts.len() - 1
             }
             // A post this log never saw start (its log was replaced): not listed.
-            None => continue,
+            (None, _) => continue,
         };
-        apply(&mut posts[at], event);
+        apply(&mut posts[at], line);
     }
     // Posts appear in the log in the order they were started.
     posts.reverse();
@@ -379,23 +299,24 @@ pub fn fold(text: &[u8]) -> (History, usize) {
     )
 }
 
-/// Whether an event changes its post's entry: starts, statuses and final upload outcomes do;
-/// failed inits, retries and events from later versions do not.
-fn counts(event: &LogEvent) -> bool {
-    match event.event {
-        EventKind::PostCreated | EventKind::Status => true,
-        EventKind::Upload => event
-            .upload_event
-            .and_then(protocol::wire::UploadEventKind::final_status)
-            .is_some(),
-        EventKind::PostFailed | EventKind::Unknown => false,
+/// The post whose history entry `event` changes, if it changes one: starts, statuses and final
+/// upload outcomes do; failed inits, retries and events from later versions do not.
+fn shaped_post(event: &LogEvent) -> Option<&str> {
+    match event {
+        LogEvent::PostCreated(created) => Some(&created.publish_id),
+        LogEvent::Status(seen) => Some(&seen.post.publish_id),
+        LogEvent::Upload(upload) if upload.upload_event.final_status().is_some() => {
+            Some(&upload.post.publish_id)
+        }
+        LogEvent::Upload(_) | LogEvent::PostFailed(_) | LogEvent::Unknown => None,
     }
 }
 
-/// An entry as its first event leaves it, before [`apply`]ing that event.
-fn new_entry(first: &LogEvent) -> HistoryEntry {
+/// An entry as its first line leaves it, before [`apply`]ing that line.
+fn new_entry(first: &LogLine) -> HistoryEntry {
+    let publish_id = shaped_post(&first.event).unwrap_or_default();
     HistoryEntry {
-        publish_id: first.publish_id.clone().unwrap_or_default(),
+        publish_id: publish_id.to_owned(),
         mode: None,
         file_name: None,
         video_size: None,
@@ -408,27 +329,55 @@ fn new_entry(first: &LogEvent) -> HistoryEntry {
     }
 }
 
-/// Folds one (counted) event into its post's entry.
-fn apply(entry: &mut HistoryEntry, event: LogEvent) {
-    entry.mode = event.mode.or(entry.mode);
-    entry.file_name = event.file_name.or(entry.file_name.take());
-    entry.video_size = event.video_size.or(entry.video_size);
-    entry.caption = event.caption.or(entry.caption.take());
-    if let Some(status) = event
-        .upload_event
-        .and_then(protocol::wire::UploadEventKind::final_status)
-    {
-        entry.status = status.to_owned();
-        entry.fail_reason = event.message.clone();
-    }
-    if event.event == EventKind::Status {
-        if let Some(status) = event.status {
-            entry.status = status;
+/// Folds one line (of an event [`shaped_post`] names) into its post's entry.
+fn apply(entry: &mut HistoryEntry, line: LogLine) {
+    match line.event {
+        LogEvent::PostCreated(PostCreated { post, .. }) => {
+            entry.mode = post.mode.or(entry.mode);
+            entry.file_name = post.file_name.or(entry.file_name.take());
+            entry.video_size = post.video_size.or(entry.video_size);
+            entry.caption = post.caption.or(entry.caption.take());
         }
-        entry.fail_reason = event.fail_reason;
-        entry.post_ids = event.post_ids;
+        LogEvent::Status(seen) => {
+            note_about(entry, seen.post);
+            entry.status = seen.status;
+            entry.fail_reason = seen.fail_reason;
+            entry.post_ids = seen.post_ids;
+        }
+        LogEvent::Upload(upload) => {
+            note_about(entry, upload.post);
+            if let Some(status) = upload.upload_event.final_status() {
+                entry.status = status.to_owned();
+                entry.fail_reason = upload.message;
+            }
+        }
+        LogEvent::PostFailed(_) | LogEvent::Unknown => return,
     }
-    entry.updated_at = event.ts;
+    entry.updated_at = line.ts;
+}
+
+/// What a later line knows of its post's mode and file name fills what its entry lacks.
+fn note_about(entry: &mut HistoryEntry, about: AboutPost) {
+    entry.mode = about.mode.or(entry.mode);
+    entry.file_name = about.file_name.or(entry.file_name.take());
+}
+
+/// The few fields of a line that start-up and the duplicate guard decide on, borrowed where the
+/// text allows: a scan of a long log this way skips building every event whole.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow, default)]
+    publish_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sha256: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    open_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    chunk_reading: Option<PlanReading>,
 }
 
 /// How much of the log is read at a time, going backwards.
@@ -487,6 +436,7 @@ impl<'a, R: Read + Seek> Backwards<'a, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::wire::PostMode;
 
     #[test]
     fn folds_latest_status_newest_first_and_skips_torn_lines() {
@@ -518,6 +468,95 @@ mod tests {
         assert_eq!(a.created_at, "2025-01-01T00:00:00.000Z");
         assert_eq!(a.updated_at, "2025-01-01T00:00:03.000Z");
         assert_eq!(history.posts[0].status, STATUS_AFTER_CREATE);
+    }
+
+    /// Lines as the proxy wrote them before `LogEvent` was an enum: the `post_created`,
+    /// `status` and `upload` lines were copied from test runs of that build (`upload.rs`,
+    /// `api.rs`), the `post_failed` and final `upload` lines follow its field order.
+    const LOG_BEFORE_THE_ENUM: &str = concat!(
+        r#"{"ts":"2026-12-02T03:30:57.653Z","event":"post_created","publish_id":"v_pub_file~v2-1.7028245190732220586","mode":"direct","file_name":"cat.mp4","video_size":70000000,"by":"local","caption":"a #cat","chunk_size":10485760,"total_chunk_count":6,"chunk_reading":"documented"}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:30:58.001Z","event":"post_failed","mode":"inbox","file_name":"b.mp4","video_size":50000,"by":"token:tok_1","tiktok_code":"spam_risk_too_many_pending_share","log_id":"20261202033058ABC"}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:31:02.970Z","event":"status","publish_id":"v_pub_file~v2-1.7028245190732220586","mode":"direct","file_name":"cat.mp4","status":"PROCESSING_UPLOAD"}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:31:13.992Z","event":"post_created","publish_id":"v_inbox_file~v2.1047533987013016589","mode":"inbox","video_size":50000,"by":"local","chunk_size":50000,"total_chunk_count":1}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:31:14.145Z","event":"status","publish_id":"v_inbox_file~v2.1047533987013016589","mode":"inbox","status":"FAILED","fail_reason":"frame_rate_check_failed"}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:30:33.924Z","event":"post_created","publish_id":"v_inbox_file~v2.5117607623357394913","mode":"inbox","video_size":64000001,"by":"local","chunk_size":10485760,"total_chunk_count":6,"chunk_reading":"documented"}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:30:34.810Z","event":"upload","publish_id":"v_inbox_file~v2.5117607623357394913","mode":"inbox","upload_event":"retried","chunk":1}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:30:35.100Z","event":"upload","publish_id":"v_inbox_file~v2.5117607623357394913","mode":"inbox","upload_event":"failed","chunk":2,"http_status":403,"message":"TikTok's upload address expired."}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:31:20.000Z","event":"post_created","publish_id":"v_pub_file~v2-1.1","mode":"direct","video_size":10,"by":"local"}"#,
+        "\n",
+        r#"{"ts":"2026-12-02T03:31:21.000Z","event":"status","publish_id":"v_pub_file~v2-1.1","status":"PUBLISH_COMPLETE","post_ids":["7303974455139846443"]}"#,
+        "\n",
+    );
+
+    #[test]
+    fn lines_written_before_the_enum_read_back_and_write_again_byte_for_byte() {
+        for text in LOG_BEFORE_THE_ENUM.lines() {
+            let line: LogLine =
+                serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_ne!(line.event, LogEvent::Unknown, "{text}");
+            assert_eq!(serde_json::to_string(&line).unwrap(), text);
+        }
+        let (history, skipped) = fold(LOG_BEFORE_THE_ENUM.as_bytes());
+        assert_eq!(skipped, 0);
+        let summary: Vec<_> = history
+            .posts
+            .iter()
+            .map(|post| {
+                (
+                    post.publish_id.as_str(),
+                    post.status.as_str(),
+                    post.fail_reason.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("v_pub_file~v2-1.1", "PUBLISH_COMPLETE", None),
+                (
+                    "v_inbox_file~v2.5117607623357394913",
+                    "UPLOAD_FAILED",
+                    Some("TikTok's upload address expired.")
+                ),
+                (
+                    "v_inbox_file~v2.1047533987013016589",
+                    "FAILED",
+                    Some("frame_rate_check_failed")
+                ),
+                (
+                    "v_pub_file~v2-1.7028245190732220586",
+                    "PROCESSING_UPLOAD",
+                    None
+                ),
+            ]
+        );
+        let cat = &history.posts[3];
+        assert_eq!(
+            (
+                cat.mode,
+                cat.file_name.as_deref(),
+                cat.video_size,
+                cat.caption.as_deref()
+            ),
+            (
+                Some(PostMode::Direct),
+                Some("cat.mp4"),
+                Some(70_000_000),
+                Some("a #cat")
+            )
+        );
+        assert_eq!(history.posts[0].post_ids, ["7303974455139846443"]);
+        let mut reader = io::Cursor::new(LOG_BEFORE_THE_ENUM.as_bytes());
+        let reading = last_chunk_reading(&mut reader, LOG_BEFORE_THE_ENUM.len() as u64).unwrap();
+        assert_eq!(reading, Some(PlanReading::Documented));
     }
 
     /// A log of `posts` posts whose statuses interleave with later posts' starts, with a torn
@@ -646,8 +685,19 @@ mod tests {
 
     #[test]
     fn absent_fields_are_left_out() {
-        let mut event = LogEvent::now(EventKind::PostFailed);
-        event.code = Some("tiktok_timeout".into());
+        let event = LogLine::now(LogEvent::PostFailed(PostFailed {
+            post: PostDetails {
+                mode: None,
+                file_name: None,
+                video_size: None,
+                by: None,
+                caption: None,
+            },
+            tiktok_code: None,
+            code: Some("tiktok_timeout".into()),
+            log_id: None,
+            message: None,
+        }));
         let line = serde_json::to_value(&event).unwrap();
         let keys: Vec<_> = line.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["code", "event", "ts"]);

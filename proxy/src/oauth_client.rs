@@ -4,13 +4,11 @@
 //! are scrubbed from anything TikTok sends back before it can reach an error or a log line.
 
 use crate::config::{OAuthConfig, Secret};
+use crate::redact::{redact, transport_detail};
 use protocol::oauth::TokenFailure;
 use protocol::tiktok::{OAuthError, TokenResponse, parse_token_reply, paths};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE};
 use std::time::Duration;
-
-/// What stands in for a secret wherever upstream text echoed it.
-const REDACTED: &str = "[redacted]";
 
 /// How a token or revoke call failed. Mapped to the proxy's `Error` in `error.rs`.
 #[derive(Debug, thiserror::Error)]
@@ -195,14 +193,7 @@ impl OAuthClient {
         if error.is_timeout() {
             return TokenError::Timeout(self.timeout);
         }
-        let error = error.without_url();
-        let mut detail = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            detail.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        TokenError::Unreachable(self.scrub(detail, secrets))
+        TokenError::Unreachable(self.scrub(transport_detail(error), secrets))
     }
 
     fn scrub_error(&self, error: OAuthError, secrets: &[&str]) -> OAuthError {
@@ -214,13 +205,11 @@ impl OAuthClient {
     }
 
     /// `text` with the client secret and every secret of this call replaced.
-    fn scrub(&self, mut text: String, secrets: &[&str]) -> String {
-        for secret in secrets.iter().copied().chain([self.client_secret.expose()]) {
-            if !secret.is_empty() && text.contains(secret) {
-                text = text.replace(secret, REDACTED);
-            }
-        }
-        text
+    fn scrub(&self, text: String, secrets: &[&str]) -> String {
+        redact(
+            text,
+            secrets.iter().copied().chain([self.client_secret.expose()]),
+        )
     }
 }
 

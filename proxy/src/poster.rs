@@ -14,7 +14,7 @@
 
 use crate::init;
 use crate::jobs::{Job, JobState, unix_now};
-use crate::log::{EventKind, LogEvent};
+use crate::log::{LogEvent, PostDetails, UploadReported};
 use crate::posts::PostRecord;
 use crate::routes;
 use crate::server::App;
@@ -24,12 +24,12 @@ use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE};
 use protocol::chunk::{ChunkRange, ContentRange};
-use protocol::limits::Limit;
+use protocol::limits::{Limit, UPLOAD_URL_LIFETIME_SECS};
 use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
 };
-use protocol::wire::{CreatePost, PostMode, UploadEventKind};
+use protocol::wire::{CreatePost, UploadEventKind};
 use protocol::{ChunkPlan, PublishStatus};
 use std::io::SeekFrom;
 use std::sync::Arc;
@@ -37,9 +37,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::time::Instant;
 use tokio_util::io::ReaderStream;
-
-/// TikTok's upload URL works for an hour from init.
-const UPLOAD_URL_LIFETIME_SECS: u64 = 3600;
 
 /// An upload URL this close to its hour's end is treated as dead: a chunk started now might
 /// not finish in time, and a fresh init is cheaper than a failure at the last chunk.
@@ -218,23 +215,19 @@ async fn initialize(app: &App, job: &mut Job) -> JobState {
     if let Err(error) = app.account.check_mode(job.mode).await {
         return failed(None, error.message());
     }
-    let mut event = LogEvent::now(EventKind::PostCreated);
-    event.mode = Some(job.mode);
-    event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
-    event.video_size = Some(job.video_size);
-    event.by = Some(job.owner.clone());
-    if job.mode == PostMode::Direct {
-        event.caption = Some(job.post_info.title.clone()).filter(|title| !title.is_empty());
-    }
+    let details = PostDetails::of(&post, job.owner.clone());
     // The same init as the page's posts, with its fallback to the other chunk-rule reading.
     match init::start(app, &post, true).await {
         Ok(started) => {
-            init::note_started(&mut event, &started);
-            routes::append(app, &event).await;
+            let mut created = init::created(details, &started);
+            created.sha256 = Some(job.sha256.clone());
+            created.job_id = Some(job.id.clone());
+            routes::append(app, LogEvent::PostCreated(created)).await;
             let init::Started {
                 plan,
                 publish_id,
                 upload_url,
+                ..
             } = started;
             remember(app, job, &publish_id, &upload_url, plan);
             JobState::Uploading {
@@ -273,8 +266,7 @@ async fn initialize(app: &App, job: &mut Job) -> JobState {
             }
         }
         Err(error) => {
-            init::note_failure(&mut event, &error);
-            routes::append(app, &event).await;
+            routes::append(app, LogEvent::PostFailed(init::failed(details, &error))).await;
             failed(None, error.message())
         }
     }
@@ -544,15 +536,11 @@ async fn log_upload(
     http_status: Option<u16>,
     message: Option<&str>,
 ) {
-    let mut event = LogEvent::now(EventKind::Upload);
-    event.publish_id = Some(publish_id.to_owned());
-    event.mode = Some(job.mode);
-    event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
-    event.upload_event = Some(kind);
+    let mut event = UploadReported::new(publish_id, job.mode, &job.file_name, kind);
     event.chunk = chunk;
     event.http_status = http_status;
     event.message = message.map(str::to_owned);
-    routes::append(app, &event).await;
+    routes::append(app, LogEvent::Upload(event)).await;
 }
 
 /// Why one chunk's PUT did not go through.

@@ -6,6 +6,7 @@
 
 use crate::body::{Body, empty_response, idle_body};
 use crate::error::Error;
+use crate::redact::transport_detail;
 use crate::server::App;
 use crate::upstream_stall::Progress;
 use http_body_util::Limited;
@@ -79,7 +80,7 @@ pub async fn put_chunk(
         } else if error.is_timeout() {
             Error::UploadHostTimeout
         } else {
-            Error::UploadHostUnreachable(describe(error))
+            Error::UploadHostUnreachable(transport_detail(error))
         }
     })?;
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -90,16 +91,4 @@ pub async fn put_chunk(
         response.headers_mut().insert(CONTENT_RANGE, value);
     }
     Ok(response)
-}
-
-/// The transport error and its causes, without the URL (it carries TikTok's upload token).
-fn describe(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    detail
 }

@@ -4,7 +4,7 @@ use crate::access::{self, Access};
 use crate::body::{Body, json_response, read_json};
 use crate::error::Error;
 use crate::init;
-use crate::log::{EventKind, LogEvent, Page};
+use crate::log::{AboutPost, LogEvent, LogLine, Page, PostDetails, StatusSeen, UploadReported};
 use crate::login;
 use crate::operator::{Caller, Client};
 use crate::posts::PostRecord;
@@ -19,8 +19,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use protocol::tiktok::is_publish_id;
 use protocol::wire::{
     ACCESS_PATH, Access as AccessState, CreatePost, CreatedPost, Creator, Health, JOBS_PATH,
-    LOGIN_PATH, MAX_UPLOAD_EVENT_MESSAGE, PostMode, PostState, SESSION_PATH, UPLOAD_PATH,
-    UploadEvent,
+    LOGIN_PATH, MAX_UPLOAD_EVENT_MESSAGE, PostState, SESSION_PATH, UPLOAD_PATH, UploadEvent,
 };
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -213,31 +212,23 @@ async fn create_post(
     let (_, content_type) = post.validate()?;
     // A mode the granted scopes do not allow is refused here, before TikTok is asked.
     app.account.check_mode(post.mode).await?;
-    let mut event = LogEvent::now(EventKind::PostCreated);
-    event.mode = Some(post.mode);
-    event.file_name = Some(post.file_name.clone()).filter(|name| !name.is_empty());
-    event.video_size = Some(post.video_size);
-    event.by = Some(caller.owner());
-    if post.mode == PostMode::Direct {
-        // Inbox drafts take no title at TikTok, so none is recorded for them.
-        event.caption = Some(post.post_info.title.clone()).filter(|title| !title.is_empty());
-    }
-
+    let details = PostDetails::of(&post, caller.owner());
     let started = match init::start(app, &post, false).await {
         Ok(started) => started,
         // Nothing was asked of TikTok: nothing to log.
         Err(error @ (Error::NotConnected | Error::TooManyInits(_))) => return Err(error),
         Err(error) => {
-            init::note_failure(&mut event, &error);
-            append(app, &event).await;
+            let failed = init::failed(details, &error);
+            append(app, LogEvent::PostFailed(failed)).await;
             return Err(error);
         }
     };
-    init::note_started(&mut event, &started);
+    let created = init::created(details, &started);
     let init::Started {
         plan,
         publish_id,
         upload_url,
+        ..
     } = started;
 
     app.posts.insert(
@@ -251,7 +242,7 @@ async fn create_post(
             owner: caller.owner(),
         },
     );
-    append(app, &event).await;
+    append(app, LogEvent::PostCreated(created)).await;
     let created = CreatedPost {
         publish_id,
         upload_url,
@@ -290,11 +281,7 @@ async fn upload_event(
     let report: UploadEvent = read_json(request).await?;
     // Counted only once the body is a valid report; past the cap nothing more is logged.
     let record = app.posts.count_event(publish_id)?;
-    let mut event = LogEvent::now(EventKind::Upload);
-    event.publish_id = Some(publish_id.to_owned());
-    event.mode = Some(record.mode);
-    event.file_name = Some(record.file_name).filter(|name| !name.is_empty());
-    event.upload_event = Some(report.kind);
+    let mut event = UploadReported::new(publish_id, record.mode, &record.file_name, report.kind);
     event.chunk = report.chunk;
     event.http_status = report.http_status;
     event.message = report.message.map(|mut message| {
@@ -307,7 +294,7 @@ async fn upload_event(
         }
         message
     });
-    append(app, &event).await;
+    append(app, LogEvent::Upload(event)).await;
     Ok(crate::body::empty_response(StatusCode::NO_CONTENT))
 }
 
@@ -338,24 +325,27 @@ pub(crate) async fn poll(app: &App, publish_id: &str) -> Result<PostState, Error
     let polled = app.statuses.get_or_fetch(publish_id, fetch).await?;
     if polled.changed {
         let state = &polled.state;
-        let mut event = LogEvent::now(EventKind::Status);
-        event.publish_id = Some(publish_id.to_owned());
-        if let Some(record) = app.posts.get(publish_id) {
-            event.mode = Some(record.mode);
-            event.file_name = Some(record.file_name).filter(|name| !name.is_empty());
-        }
-        event.status = Some(state.status.to_string());
-        event.fail_reason = state.fail_reason.as_ref().map(|reason| reason.0.clone());
-        event.post_ids = state.post_ids.clone();
-        append(app, &event).await;
+        let record = app.posts.get(publish_id);
+        let seen = StatusSeen {
+            post: AboutPost::new(
+                publish_id,
+                record.as_ref().map(|record| record.mode),
+                record.as_ref().map_or("", |record| &record.file_name),
+            ),
+            status: state.status.to_string(),
+            fail_reason: state.fail_reason.as_ref().map(|reason| reason.0.clone()),
+            post_ids: state.post_ids.clone(),
+        };
+        append(app, LogEvent::Status(seen)).await;
     }
     Ok(polled.state)
 }
 
 /// Appends to the log. A failed append is reported but does not fail the request: the post
 /// exists at TikTok either way, and the creator needs its `publish_id`.
-pub(crate) async fn append(app: &App, event: &LogEvent) {
-    if let Err(error) = app.log.append(event).await {
-        tracing::error!(%error, event = ?event.event, "could not append to the log");
+pub(crate) async fn append(app: &App, event: LogEvent) {
+    let line = LogLine::now(event);
+    if let Err(error) = app.log.append(&line).await {
+        tracing::error!(%error, event = line.event.name(), "could not append to the log");
     }
 }

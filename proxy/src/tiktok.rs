@@ -7,6 +7,7 @@
 use crate::account::Account;
 use crate::config::{Config, Secret};
 use crate::error::{Error, TikTokError};
+use crate::redact::{redact, transport_detail};
 use protocol::ErrorCode;
 use protocol::tiktok::{
     ApiError, CreatorInfo, DirectPostInit, EnvelopeError, InboxInit, InitData, JSON_CONTENT_TYPE,
@@ -17,9 +18,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What stands in for the token wherever upstream text might have echoed it.
-const REDACTED: &str = "[redacted]";
 
 /// TikTok's Content Posting API, as seen by the one process allowed to hold the token.
 #[derive(Debug)]
@@ -151,13 +149,7 @@ impl TikTok {
         if error.is_timeout() {
             return Error::Timeout(self.timeout);
         }
-        let error = error.without_url();
-        let mut detail = format!("{path}: {error}");
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            detail.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
+        let detail = format!("{path}: {}", transport_detail(error));
         Error::Unreachable(scrub(detail, token))
     }
 }
@@ -177,11 +169,7 @@ fn scrub_api_error(api: ApiError, token: &Secret) -> ApiError {
 
 /// `text` with the token, should it appear, replaced.
 fn scrub(text: String, token: &Secret) -> String {
-    if !token.expose().is_empty() && text.contains(token.expose()) {
-        text.replace(token.expose(), REDACTED)
-    } else {
-        text
-    }
+    redact(text, [token.expose()])
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@
 //! [`cancel`]).
 
 use crate::body::{Body, idle_body, json_response, read_json};
-use crate::error::Error;
+use crate::error::{EarlierPost, Error};
 use crate::idle_body::is_stalled;
 use crate::jobs::{self, Job, JobState};
-use crate::log::{EventKind, LogEvent};
+use crate::log::{LogEvent, UploadReported};
 use crate::operator::Caller;
 use crate::poster;
 use crate::routes;
@@ -141,6 +141,10 @@ pub async fn upload(
         Ok(_) => app.account.check_mode(post.mode).await,
         Err(invalid) => Err(invalid.into()),
     };
+    let checked = match checked {
+        Ok(()) if !form.force => not_sent_before(app, &spooled.sha256).await,
+        other => other,
+    };
     if let Err(error) = checked {
         discard(Some(&spooled)).await;
         return Err(error);
@@ -165,10 +169,7 @@ pub async fn upload(
     };
     if let Err(earlier) = app.jobs.add(job.clone(), form.force).await {
         discard(Some(&spooled)).await;
-        return Err(Error::Duplicate(
-            earlier.id.clone(),
-            earlier.publish_id().map(str::to_owned),
-        ));
+        return Err(duplicate_of(&earlier));
     }
     poster::start(app.clone(), job.clone(), false);
     // The 202 carries the publish_id (init is one quick call) unless the job waits for its
@@ -194,6 +195,34 @@ pub async fn upload(
         StatusCode::ACCEPTED
     };
     Ok(json_response(status, &job.info()))
+}
+
+/// The duplicate guard: refuses a video on its way in another job, or that the log shows already
+/// went to the connected account. In that order: a job's final status is logged before it is
+/// saved final, so a job finishing meanwhile is seen by one or the other. (`Jobs::add` asks the
+/// first again, for a copy sent at the same time.)
+async fn not_sent_before(app: &App, sha256: &str) -> Result<(), Error> {
+    if let Some(earlier) = app.jobs.in_flight(sha256) {
+        return Err(duplicate_of(&earlier));
+    }
+    let open_id = app.account.open_id().await;
+    match app.log.earlier_post(sha256, open_id.as_deref()).await {
+        Ok(None) => Ok(()),
+        Ok(Some(earlier)) => Err(Error::Duplicate(Box::new(earlier))),
+        Err(error) => Err(Error::Internal(format!(
+            "reading the log for the duplicate guard: {error}"
+        ))),
+    }
+}
+
+/// The refusal naming `earlier`, a job still on its way.
+fn duplicate_of(earlier: &Job) -> Error {
+    Error::Duplicate(Box::new(EarlierPost {
+        publish_id: earlier.publish_id().map(str::to_owned),
+        at: earlier.created_at.clone(),
+        caption: Some(earlier.post_info.title.clone()).filter(|title| !title.is_empty()),
+        job_id: Some(earlier.id.clone()),
+    }))
 }
 
 /// `GET /api/jobs`: every job, newest first.
@@ -304,12 +333,13 @@ pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
             .await?;
     }
     if let Some(publish_id) = job.publish_id() {
-        let mut event = LogEvent::now(EventKind::Upload);
-        event.publish_id = Some(publish_id.to_owned());
-        event.mode = Some(job.mode);
-        event.file_name = Some(job.file_name.clone()).filter(|name| !name.is_empty());
-        event.upload_event = Some(UploadEventKind::Cancelled);
-        routes::append(app, &event).await;
+        let event = UploadReported::new(
+            publish_id,
+            job.mode,
+            &job.file_name,
+            UploadEventKind::Cancelled,
+        );
+        routes::append(app, LogEvent::Upload(event)).await;
     }
     match tokio::fs::remove_file(&job.file).await {
         Ok(()) => {}

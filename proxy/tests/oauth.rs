@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{Proxy, Reply, spawn_proxy, upload, video_bytes};
+use support::{Proxy, Reply, mp4_video, spawn_proxy, upload, video_bytes};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -1142,6 +1142,56 @@ async fn connecting_another_account_replaces_nothing_and_says_so() {
         .count();
     assert_eq!(revokes, 1, "the stray grant was revoked");
 
+    disconnect(&proxy).await;
+    connect(&proxy).await;
+    assert_eq!(stored(&proxy)["open_id"], "sim-open-id-someone-else");
+    proxy.stop().await.unwrap();
+}
+
+/// Issue 14: the duplicate guard is per account. The same video to the connected account twice
+/// is refused; once another account is connected, it goes to that one.
+#[tokio::test]
+async fn the_duplicate_guard_counts_per_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("uploads");
+    let proxy = spawn_oauth_in(dir, sim_with_ttl(LONG), move |_, config| {
+        config.uploads_dir = uploads;
+    })
+    .await;
+    connect(&proxy).await;
+    let video = mp4_video(200_000);
+    let first = proxy
+        .post_video("?mode=inbox&wait=true", video.clone())
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = proxy
+        .post_video("?mode=inbox&wait=true", video.clone())
+        .await;
+    assert_eq!(
+        (again.status, again.error().error.code.as_str()),
+        (409, "duplicate_video")
+    );
+
+    disconnect(&proxy).await;
+    proxy.sim.sign_in_as("sim-open-id-someone-else");
+    connect(&proxy).await;
+    proxy
+        .post_video_to("?mode=inbox&wait=true", video, "SEND_TO_USER_INBOX")
+        .await;
+    let created: Vec<_> = proxy
+        .log_lines()
+        .into_iter()
+        .filter(|line| line["event"] == "post_created")
+        .map(|line| line["open_id"].clone())
+        .collect();
+    assert_eq!(created.len(), 2);
+    assert_ne!(created[0], created[1], "{created:?}");
+    assert_eq!(created[1], "sim-open-id-someone-else");
+    proxy.stop().await.unwrap();
+}
+
+/// `POST /auth/logout` as the page sends it, which must succeed.
+async fn disconnect(proxy: &Proxy) {
     let out = proxy
         .send(
             proxy
@@ -1151,9 +1201,6 @@ async fn connecting_another_account_replaces_nothing_and_says_so() {
         )
         .await;
     assert_eq!(out.status, 200, "{}", out.body);
-    connect(&proxy).await;
-    assert_eq!(stored(&proxy)["open_id"], "sim-open-id-someone-else");
-    proxy.stop().await.unwrap();
 }
 
 /// Issue 12: a refresh finishes, and its rotated refresh token is stored, even when the request

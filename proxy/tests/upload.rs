@@ -283,32 +283,86 @@ async fn the_same_video_twice_is_refused_unless_forced() {
     let first = first.json();
 
     let again = post_raw(&proxy, "?mode=inbox", "video/mp4", video.clone()).await;
-    assert_eq!(again.status, 409, "{}", again.body);
-    let error = again.error().error;
+    refused_as_duplicate_of(&again, &first, &[]);
+    forced_is_posted(&proxy, "?mode=inbox&wait=true", video, "SEND_TO_USER_INBOX").await;
+}
+
+/// `reply` is the 409 `duplicate_video` naming `first` (its job and `publish_id`) and `more`.
+fn refused_as_duplicate_of(reply: &Reply, first: &Value, more: &[&str]) {
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    let error = reply.error().error;
     assert_eq!(error.code, "duplicate_video");
-    assert!(
-        error.message.contains(first["job_id"].as_str().unwrap()),
-        "{}",
-        error.message
-    );
-    assert!(
-        error
-            .message
-            .contains(first["publish_id"].as_str().unwrap()),
-        "{}",
-        error.message
+    let named = [&first["job_id"], &first["publish_id"]].map(|id| id.as_str().unwrap());
+    for named in named.iter().chain(more) {
+        assert!(error.message.contains(named), "{named}: {}", error.message);
+    }
+}
+
+/// `video` sent again with `force=true` added to `query` (which waits) is posted, to `status`,
+/// as the simulator's second upload.
+async fn forced_is_posted(proxy: &Proxy, query: &str, video: Bytes, status: &str) {
+    proxy
+        .post_video_to(&format!("{query}&force=true"), video, status)
+        .await;
+    assert_eq!(proxy.sim.uploads().len(), 2);
+}
+
+/// Issue 14: the duplicate guard reads the log, so a post from before a restart counts even
+/// when its job record is gone, and the refusal names that post.
+#[tokio::test]
+async fn a_duplicate_is_named_from_the_log_after_a_restart_without_its_job_record() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let video = mp4(300_000);
+    let query = "?privacy_level=SELF_ONLY&caption=first%20take&wait=true";
+    let first = proxy
+        .post_video_to(query, video.clone(), "PUBLISH_COMPLETE")
+        .await;
+    let jobs_dir = proxy._dir.path().join("uploads").join("jobs");
+    std::fs::remove_dir_all(&jobs_dir).unwrap();
+    let proxy = proxy.restart(|_| {}).await;
+    assert_eq!(
+        proxy.get("/api/jobs").await.json()["jobs"],
+        serde_json::json!([])
     );
 
-    let forced = post_raw(
-        &proxy,
-        "?mode=inbox&force=true&wait=true",
-        "video/mp4",
-        video,
-    )
-    .await;
-    assert_eq!(forced.status, 200, "{}", forced.body);
-    assert_eq!(forced.json()["status"], "SEND_TO_USER_INBOX");
-    assert_eq!(proxy.sim.uploads().len(), 2);
+    let again = post_raw(&proxy, query, "video/mp4", video.clone()).await;
+    refused_as_duplicate_of(&again, &first, &["\"first take\""]);
+    assert_eq!(
+        spooled(&proxy._dir.path().join("uploads")),
+        Vec::<String>::new(),
+        "a refused copy is not kept"
+    );
+    forced_is_posted(&proxy, query, video, "PUBLISH_COMPLETE").await;
+}
+
+/// Issue 14: an attempt whose upload failed never reached TikTok whole, so it does not block
+/// the same video sent again, after a restart too.
+#[tokio::test]
+async fn a_video_whose_upload_failed_may_be_sent_again() {
+    let proxy = spawn_proxy(|_| {}).await;
+    proxy.sim.script(sim::Fault::ChunkStatus {
+        chunk: 0,
+        status: 400,
+        times: 1,
+    });
+    let video = mp4(300_000);
+    let failed = post_raw(&proxy, "?mode=inbox&wait=true", "video/mp4", video.clone()).await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
+    assert_eq!(failed.json()["stage"], "failed", "{}", failed.body);
+    let history = proxy.get("/api/posts").await.json();
+    assert_eq!(history["posts"][0]["status"], "UPLOAD_FAILED");
+    let proxy = proxy.restart(|_| {}).await;
+
+    proxy
+        .post_video_to("?mode=inbox&wait=true", video, "SEND_TO_USER_INBOX")
+        .await;
+    let complete = proxy
+        .sim
+        .uploads()
+        .into_iter()
+        .filter(|u| u.complete)
+        .count();
+    assert_eq!(complete, 1, "{:?}", proxy.sim.uploads());
 }
 
 #[tokio::test]

@@ -19,7 +19,8 @@ pub const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(180 * 24 * 6
 /// the demo, short enough not to bore anyone.
 pub const DEFAULT_PROCESSING_DELAY: Duration = Duration::from_secs(2);
 /// TikTok's `upload_url` lifetime: the whole upload must finish within an hour of init.
-pub const DEFAULT_UPLOAD_URL_TTL: Duration = Duration::from_secs(60 * 60);
+pub const DEFAULT_UPLOAD_URL_TTL: Duration =
+    Duration::from_secs(protocol::limits::UPLOAD_URL_LIFETIME_SECS);
 /// TikTok's limit on `creator_info/query`, per access token per minute.
 pub const CREATOR_INFO_PER_MINUTE: u32 = 20;
 /// TikTok's limit on each init endpoint, per access token per minute.

@@ -423,6 +423,16 @@ impl Proxy {
         .await
     }
 
+    /// `POST /api/upload{query}` (with `wait=true`) that must answer 200 with TikTok's `status`;
+    /// the job.
+    pub async fn post_video_to(&self, query: &str, video: Bytes, status: &str) -> Value {
+        let reply = self.post_video(query, video).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let job = reply.json();
+        assert_eq!(job["status"], status, "{job}");
+        job
+    }
+
     /// Polls `GET /api/jobs/{job_id}` until `done` holds (at most about 30 s); returns the job.
     pub async fn job_until(&self, job_id: &str, done: impl Fn(&Value) -> bool) -> Value {
         let mut job = Value::Null;
