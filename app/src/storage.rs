@@ -2,14 +2,13 @@
 //! crash can continue it within TikTok's hour) and whether this browser needs the relay.
 
 use crate::engine::Job;
+use protocol::limits::UPLOAD_URL_LIFETIME_SECS;
 use protocol::wire::PostMode;
 use serde::{Deserialize, Serialize};
 use web_sys::{File, Storage};
 
 const UPLOAD_KEY: &str = "tiktok-autoposter:upload";
 const TRANSPORT_KEY: &str = "tiktok-autoposter:transport";
-/// TikTok's `upload_url` lifetime.
-pub const UPLOAD_URL_LIFETIME_MS: f64 = 3_600_000.0;
 
 /// Which file an upload was of: the only way to know the creator picked the same one again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +42,7 @@ pub struct SavedUpload {
 impl SavedUpload {
     /// Whether TikTok's upload URL still works.
     pub fn is_fresh(&self, now_ms: f64) -> bool {
-        now_ms - self.started_at_ms < UPLOAD_URL_LIFETIME_MS
+        now_ms - self.started_at_ms < UPLOAD_URL_LIFETIME_SECS as f64 * 1000.0
     }
 }
 

@@ -15,8 +15,8 @@
 //! - [`retry`], [`stall`], [`relay`]: what the page does when a chunk is not accepted, when a
 //!   chunk's PUT is stalled rather than slow, and when to send through the proxy's relay.
 //! - [`screen`]: the posting screen's rules from TikTok's content-sharing guidelines.
-//! - [`schedule`], [`limits`]: when a server-side job may start, and which TikTok refusals it
-//!   waits out instead of failing.
+//! - [`schedule`], [`limits`]: when a server-side job may start, how long TikTok's upload URL
+//!   lives, and which TikTok refusals a job waits out instead of failing.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
 
 pub mod caption;

@@ -1,7 +1,11 @@
-//! TikTok's posting limits as a server-side job meets them: which refusals mean "not now"
-//! rather than "never", so the job waits and tries again instead of failing.
+//! TikTok's posting limits: how long an upload URL lives, and, as a server-side job meets them,
+//! which refusals mean "not now" rather than "never", so the job waits and tries again instead
+//! of failing.
 
 use crate::ErrorCode;
+
+/// How long TikTok's `upload_url` (from a `FILE_UPLOAD` init) accepts chunks: one hour.
+pub const UPLOAD_URL_LIFETIME_SECS: u64 = 3600;
 
 /// TikTok's limit on each init endpoint, per access token, per sliding minute.
 pub const INIT_PER_MINUTE: u32 = 6;

@@ -109,9 +109,8 @@ pub fn with_jitter(delay_ms: u32, random: f64) -> u32 {
 /// Whether an upload that started `elapsed_secs` ago and needs `eta_secs` more will miss TikTok's
 /// one-hour `upload_url` lifetime (with a minute's margin).
 pub fn misses_deadline(elapsed_secs: f64, eta_secs: f64) -> bool {
-    const UPLOAD_URL_LIFETIME_SECS: f64 = 3600.0;
     const MARGIN_SECS: f64 = 60.0;
-    elapsed_secs + eta_secs > UPLOAD_URL_LIFETIME_SECS - MARGIN_SECS
+    elapsed_secs + eta_secs > crate::limits::UPLOAD_URL_LIFETIME_SECS as f64 - MARGIN_SECS
 }
 
 #[cfg(test)]
