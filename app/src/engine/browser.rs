@@ -14,12 +14,13 @@ pub struct Xhr<'a> {
 }
 
 impl Transport for Xhr<'_> {
-    async fn put(
-        &self,
-        put: &Put,
+    // `put_chunk`'s own future, not an `async` wrapper around it: one state machine less.
+    fn put<'a>(
+        &'a self,
+        put: &'a Put,
         started: impl FnOnce(Abort),
         progress: impl Fn(u64) + 'static,
-    ) -> Result<ChunkReply, UploadError> {
+    ) -> impl Future<Output = Result<ChunkReply, UploadError>> {
         let request = ChunkRequest {
             file: self.file,
             target: &put.target,
@@ -34,7 +35,7 @@ impl Transport for Xhr<'_> {
                 let _ = xhr.abort();
             }));
         };
-        put_chunk(request, on_start, progress).await
+        put_chunk(request, on_start, progress)
     }
 }
 
@@ -44,8 +45,8 @@ pub struct Browser<'a> {
 }
 
 impl Surroundings for Browser<'_> {
-    async fn sleep(&self, ms: u32) {
-        gloo_timers::future::TimeoutFuture::new(ms).await;
+    fn sleep(&self, ms: u32) -> impl Future<Output = ()> {
+        gloo_timers::future::TimeoutFuture::new(ms)
     }
 
     fn online(&self) -> bool {

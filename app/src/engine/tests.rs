@@ -112,9 +112,9 @@ impl World {
 }
 
 impl Transport for World {
-    async fn put(
-        &self,
-        put: &Put,
+    async fn put<'a>(
+        &'a self,
+        put: &'a Put,
         started: impl FnOnce(Abort),
         progress: impl Fn(u64) + 'static,
     ) -> Result<ChunkReply, UploadError> {
@@ -518,9 +518,9 @@ fn offline_waits_for_the_network_and_is_never_taken_for_a_refusal() {
 fn a_put_that_cannot_be_made_fails_the_upload() {
     struct Broken;
     impl Transport for Broken {
-        async fn put(
-            &self,
-            _: &Put,
+        async fn put<'a>(
+            &'a self,
+            _: &'a Put,
             _: impl FnOnce(Abort),
             _: impl Fn(u64) + 'static,
         ) -> Result<ChunkReply, UploadError> {

@@ -17,9 +17,9 @@ pub trait Transport {
     /// on its way (pause and cancel call it); `progress` hears the chunk's body bytes sent so
     /// far. `Err` only when the request could not be made at all; a request that got no answer
     /// is an `Ok` reply with status 0.
-    fn put(
-        &self,
-        put: &Put,
+    fn put<'a>(
+        &'a self,
+        put: &'a Put,
         started: impl FnOnce(Abort),
         progress: impl Fn(u64) + 'static,
     ) -> impl Future<Output = Result<ChunkReply, UploadError>>;
