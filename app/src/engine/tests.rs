@@ -33,6 +33,8 @@ enum Answer {
     Stalled,
     /// The page acts while the PUT is in flight (which aborts it, for a pause or a cancel).
     During(Action),
+    /// The browser cannot even make the request.
+    Unsendable,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -161,6 +163,7 @@ impl Transport for World {
             Answer::Refused => reply(0, None, 0, false),
             Answer::Withheld => reply(0, None, len, false),
             Answer::Stalled => reply(0, None, len / 2, true),
+            Answer::Unsendable => return Err(UploadError::Browser("TypeError: no".into())),
             Answer::During(action) => {
                 progress(len / 2);
                 self.act(action);
@@ -516,29 +519,11 @@ fn offline_waits_for_the_network_and_is_never_taken_for_a_refusal() {
 
 #[test]
 fn a_put_that_cannot_be_made_fails_the_upload() {
-    struct Broken;
-    impl Transport for Broken {
-        async fn put<'a>(
-            &'a self,
-            _: &'a Put,
-            _: impl FnOnce(Abort),
-            _: impl Fn(u64) + 'static,
-        ) -> Result<ChunkReply, UploadError> {
-            Err(UploadError::Browser("TypeError: no".into()))
-        }
-    }
-    let world = World::new(&[]);
-    let mut job = job();
-    let end = block_on(drive(
-        &mut job,
-        &Broken,
-        &world,
-        &world.control,
-        &Options::default(),
-        Rc::new(|_| {}),
-    ));
+    let world = World::new(&[Answer::Accept, Answer::Unsendable]);
+    let (end, job, _) = run(&world);
     assert_eq!(
         end,
         End::Failed(UploadError::Browser("TypeError: no".into()))
     );
+    assert_eq!(job.confirmed, CHUNK);
 }
