@@ -1,8 +1,8 @@
 //! The upload engine: sends a post's chunks in order and keeps every byte right through
 //! network failures, 5xx answers, resyncs, pauses, a lost connection and a browser that may not
-//! PUT to TikTok directly. Each failure is decided by [`protocol::retry::should_retry`] and the route by
-//! [`protocol::relay::Route`]; the engine carries the decisions out and tells the page what
-//! happened through [`Event`]s.
+//! PUT to TikTok directly. Each failure is decided by [`protocol::retry::should_retry`] and the
+//! route by [`protocol::relay::Route`]; the engine carries the decisions out and tells the page
+//! what happened through [`Event`]s.
 //!
 //! Nothing is ever skipped: the next chunk is always the one that starts at the first byte TikTok
 //! has confirmed, so a retry re-sends a chunk TikTok did not accept and a resync moves to where
@@ -15,9 +15,11 @@
 //!
 //! - [`transport`]: what the engine needs from outside — one chunk's `PUT` ([`Transport`]) and
 //!   timers, the network's state and the proxy ([`Surroundings`]) — and the answer's types.
-//! - [`drive`]: the loop itself, over any transport; [`run`] drives it with the browser's.
-//! - [`browser`]: XHR, `setTimeout`, `navigator.onLine` and the proxy's API as those two traits.
-//! - [`control`]: pause and cancel.
+//! - `drive.rs`: the loop itself, [`drive`], over any transport; [`run`] drives it with the
+//!   browser's.
+//! - `browser.rs`: XHR, `setTimeout`, `navigator.onLine` and the proxy's API as those two traits.
+//! - `control.rs`: pause and cancel ([`Control`]).
+//! - `tests.rs`: the loop run natively against a scripted TikTok, on a clock the test owns.
 
 mod browser;
 mod control;

@@ -2,10 +2,10 @@
 //! chunk and names what came back; [`Surroundings`] is everything else the engine waits on or
 //! asks (timers, the network's state, the proxy's record of the upload, the relay's address).
 //!
-//! The browser implements both ([`super::browser`]: XHR, `setTimeout`, `navigator.onLine`,
+//! The browser implements both (`browser.rs`: XHR, `setTimeout`, `navigator.onLine`,
 //! the proxy's API); tests script them one request at a time and keep a clock of their own, so
 //! the engine's decisions run natively, in no time. Each has one implementation in the wasm, so
-//! the generic engine monomorphizes to what it was before: nothing is boxed on the hot path.
+//! the generic engine compiles to direct calls; the only dynamic call is a chunk's [`Abort`].
 
 use protocol::chunk::{ChunkPlan, ChunkRange, ContentRange};
 use protocol::media::ContentType;
