@@ -3,7 +3,8 @@
 //! through the proxy's relay when the browser may not reach TikTok directly.
 //!
 //! What to do when a chunk is not accepted is decided in [`protocol::retry`] and carried out by
-//! [`crate::engine`]; this file only sends one chunk and names what came back.
+//! [`crate::engine`]; this file only sends one chunk and says what came back, in the types of
+//! [`crate::engine::transport`] (the engine's XHR transport is this function).
 //!
 //! Only a `Blob` handle crosses into wasm: the browser streams each slice from disk, so memory
 //! stays flat whatever the file size. `XMLHttpRequest` is used rather than `fetch` because it
@@ -11,9 +12,10 @@
 //! and that progress is also what tells a slow link from a dead one: a PUT is abandoned only
 //! when it shows no progress for the stall timeout ([`protocol::stall`]), never for taking long.
 
+pub use crate::engine::transport::{ChunkReply, Target, UploadError, judge};
 use futures::future::{Either, select};
 use js_sys::Promise;
-use protocol::chunk::{ChunkPlan, ChunkRange, ContentRange};
+use protocol::chunk::{ChunkRange, ContentRange};
 use protocol::media::ContentType;
 use protocol::stall::{answer_timeout_ms, stall_remaining_ms};
 use std::cell::Cell;
@@ -22,100 +24,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ProgressEvent, XmlHttpRequest};
-
-/// Where a chunk's PUT goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Straight to TikTok's `upload_url` (cross-origin: needs TikTok's CORS consent).
-    Direct(String),
-    /// Through our proxy's relay, `…/api/posts/{publish_id}/chunk` (same origin).
-    Relay(String),
-}
-
-impl Target {
-    /// The URL the PUT goes to.
-    pub fn url(&self) -> &str {
-        match self {
-            Self::Direct(url) | Self::Relay(url) => url,
-        }
-    }
-}
-
-/// What TikTok's upload host answered to one chunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkReply {
-    /// The HTTP status; 0 when the browser got no answer (network failure, CORS refused,
-    /// aborted, or timed out).
-    pub status: u16,
-    /// The `Content-Range` TikTok reports (`bytes 0-LAST/TOTAL`), if the browser may read it.
-    pub content_range: Option<ContentRange>,
-    /// Whether the page gave up on the request because it stalled (then `status` is 0).
-    pub timed_out: bool,
-    /// Bytes of the body the browser reported sent; the whole chunk once it was all sent. With
-    /// `status` 0 it tells a CORS refusal's shape from a connection cut mid-body
-    /// ([`protocol::relay`]).
-    pub body_sent: u64,
-}
-
-/// Why an upload stopped. The text is what the creator reads.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum UploadError {
-    #[error(
-        "The browser could not reach TikTok's upload server while sending part {} of {total}, even after several tries. Check your connection and post again.",
-        chunk + 1
-    )]
-    Unreachable { chunk: u64, total: u64 },
-    #[error("The upload link expired (TikTok allows one hour per upload). Post the video again.")]
-    Expired,
-    #[error("TikTok no longer has this upload. Post the video again.")]
-    NotFound,
-    #[error(
-        "TikTok's record of the upload does not match what was sent (part {} of {total}). Post the video again.",
-        chunk + 1
-    )]
-    OutOfSync { chunk: u64, total: u64 },
-    #[error(
-        "TikTok's upload server kept failing (HTTP {status}) on part {} of {total}. Try again in a few minutes.",
-        chunk + 1
-    )]
-    ServerError { chunk: u64, total: u64, status: u16 },
-    #[error(
-        "TikTok refused part {} of {total} of the video (HTTP {status}). Post the video again.",
-        chunk + 1
-    )]
-    Refused { chunk: u64, total: u64, status: u16 },
-    #[error("The browser could not send the file: {0}")]
-    Browser(String),
-}
-
-/// What the status of a chunk's answer means, given whether it was the last. `Ok` when TikTok
-/// accepted the chunk; otherwise the error the upload stops with if nothing else helps.
-pub fn judge(reply: &ChunkReply, chunk: &ChunkRange, plan: &ChunkPlan) -> Result<(), UploadError> {
-    let (index, total) = (chunk.index, plan.total_chunk_count);
-    match (reply.status, chunk.is_last) {
-        (206, false) | (201, true) => Ok(()),
-        (0, _) => Err(UploadError::Unreachable {
-            chunk: index,
-            total,
-        }),
-        (403, _) => Err(UploadError::Expired),
-        (404, _) => Err(UploadError::NotFound),
-        (416, _) | (201, false) | (206, true) => Err(UploadError::OutOfSync {
-            chunk: index,
-            total,
-        }),
-        (status @ 500..=599, _) => Err(UploadError::ServerError {
-            chunk: index,
-            total,
-            status,
-        }),
-        (status, _) => Err(UploadError::Refused {
-            chunk: index,
-            total,
-            status,
-        }),
-    }
-}
 
 /// The bytes of one chunk as a `Blob`: a view of the file, not a copy.
 pub fn chunk_blob(file: &Blob, chunk: &ChunkRange) -> Result<Blob, UploadError> {
@@ -268,7 +176,7 @@ fn now_ms() -> f64 {
         .map_or_else(js_sys::Date::now, |performance| performance.now())
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -298,68 +206,5 @@ mod tests {
             "stalled after {took_ms} ms: 200 ms after the last progress at 600 ms"
         );
         assert_eq!(watch.body_sent.get(), 1_200);
-    }
-
-    fn reply(status: u16) -> ChunkReply {
-        ChunkReply {
-            status,
-            content_range: None,
-            timed_out: false,
-            body_sent: 0,
-        }
-    }
-
-    #[test]
-    fn judges_answers_like_the_media_transfer_guide() {
-        let plan = ChunkPlan::validate(50_000_123, 10_000_000, 5).unwrap();
-        let middle = plan.chunk(1).unwrap();
-        let last = plan.chunk(4).unwrap();
-        assert_eq!(judge(&reply(206), &middle, &plan), Ok(()));
-        assert_eq!(judge(&reply(201), &last, &plan), Ok(()));
-        assert_eq!(
-            judge(&reply(201), &middle, &plan),
-            Err(UploadError::OutOfSync { chunk: 1, total: 5 })
-        );
-        assert_eq!(
-            judge(&reply(206), &last, &plan),
-            Err(UploadError::OutOfSync { chunk: 4, total: 5 })
-        );
-        assert_eq!(
-            judge(&reply(403), &middle, &plan),
-            Err(UploadError::Expired)
-        );
-        assert_eq!(
-            judge(&reply(404), &middle, &plan),
-            Err(UploadError::NotFound)
-        );
-        assert_eq!(
-            judge(&reply(503), &middle, &plan),
-            Err(UploadError::ServerError {
-                chunk: 1,
-                total: 5,
-                status: 503
-            })
-        );
-        assert_eq!(
-            judge(&reply(0), &middle, &plan),
-            Err(UploadError::Unreachable { chunk: 1, total: 5 })
-        );
-        assert_eq!(
-            judge(&reply(400), &last, &plan),
-            Err(UploadError::Refused {
-                chunk: 4,
-                total: 5,
-                status: 400
-            })
-        );
-        assert!(
-            UploadError::ServerError {
-                chunk: 1,
-                total: 5,
-                status: 503
-            }
-            .to_string()
-            .contains("part 2 of 5")
-        );
     }
 }

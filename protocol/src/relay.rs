@@ -68,6 +68,59 @@ impl DirectRecord {
     }
 }
 
+/// Which way one upload's chunks go: straight to TikTok until the direct PUTs show the browser
+/// may not ([`DirectRecord`]), then through the relay for the rest of the upload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Route {
+    relay: bool,
+    direct: DirectRecord,
+    /// Switched to the relay during this upload, and no chunk carried by it yet.
+    unproven: bool,
+}
+
+/// What one PUT's ending changed about the route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Nothing: the next chunk goes the same way.
+    Stay,
+    /// The direct path looks refused: from the next PUT on, chunks go through the relay.
+    ToRelay,
+    /// The relay carried the first chunk since the switch: worth remembering for this browser's
+    /// next uploads, since its direct path failed and the relay works.
+    RelayProven,
+}
+
+impl Route {
+    /// A route starting through the relay when `relay` (this browser is known to need it).
+    pub fn new(relay: bool) -> Self {
+        Self {
+            relay,
+            ..Self::default()
+        }
+    }
+
+    /// Whether chunks go through the relay.
+    pub fn relay(&self) -> bool {
+        self.relay
+    }
+
+    /// Notes how a PUT the route sent ended, and whether TikTok accepted its chunk.
+    pub fn note(&mut self, put: &DirectPut, accepted: bool) -> Turn {
+        if self.relay {
+            if accepted && std::mem::take(&mut self.unproven) {
+                return Turn::RelayProven;
+            }
+            return Turn::Stay;
+        }
+        if self.direct.note(put) {
+            self.relay = true;
+            self.unproven = true;
+            return Turn::ToRelay;
+        }
+        Turn::Stay
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +202,28 @@ mod tests {
     fn an_answer_proves_the_direct_path_for_the_rest_of_the_upload() {
         check(&["answered", "preflight", "preflight", "withheld"], None);
         check(&["preflight", "answered", "preflight", "preflight"], None);
+    }
+
+    #[test]
+    fn the_route_switches_once_and_remembers_the_relay_once_it_carried_a_chunk() {
+        let mut route = Route::new(false);
+        assert_eq!(route.note(&put("preflight"), false), Turn::Stay);
+        assert!(!route.relay());
+        assert_eq!(route.note(&put("withheld"), false), Turn::ToRelay);
+        assert!(route.relay());
+        // Through the relay, a failure changes nothing; the first accepted chunk proves it.
+        assert_eq!(route.note(&put("answered"), false), Turn::Stay);
+        assert_eq!(route.note(&put("answered"), true), Turn::RelayProven);
+        assert_eq!(route.note(&put("answered"), true), Turn::Stay);
+    }
+
+    #[test]
+    fn a_route_known_to_need_the_relay_has_nothing_to_prove() {
+        let mut route = Route::new(true);
+        assert!(route.relay());
+        assert_eq!(route.note(&put("answered"), true), Turn::Stay);
+        for how in ["preflight", "preflight", "withheld"] {
+            assert_eq!(route.note(&put(how), false), Turn::Stay);
+        }
     }
 }

@@ -21,6 +21,16 @@ pub enum ChunkFailure {
     },
 }
 
+impl ChunkFailure {
+    /// A PUT's ending as a failure: status 0 means no answer came.
+    pub fn of(status: u16, reported: Option<ContentRange>) -> Self {
+        match status {
+            0 => Self::Network,
+            status => Self::Status { status, reported },
+        }
+    }
+}
+
 /// The decision for a failed chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -196,5 +206,17 @@ mod tests {
         assert_eq!(with_jitter(1_000, 7.0), 1_200);
         assert!(!misses_deadline(600.0, 600.0));
         assert!(misses_deadline(3000.0, 600.0));
+    }
+
+    #[test]
+    fn status_zero_is_no_answer() {
+        assert_eq!(ChunkFailure::of(0, None), ChunkFailure::Network);
+        assert_eq!(
+            ChunkFailure::of(503, None),
+            ChunkFailure::Status {
+                status: 503,
+                reported: None
+            }
+        );
     }
 }

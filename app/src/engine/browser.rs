@@ -1,0 +1,71 @@
+//! The engine's surroundings in the browser: chunks `PUT` by XHR ([`crate::upload`]), timers
+//! from `setTimeout`, the network's state from `navigator.onLine`, and the proxy's API.
+
+use super::transport::{Abort, ChunkReply, Put, Surroundings, Transport, UploadError};
+use crate::api::Api;
+use crate::storage;
+use crate::upload::{ChunkRequest, put_chunk};
+use web_sys::Blob;
+
+/// Chunks sliced from `file` and sent by XHR, with the proxy's credential on relayed ones.
+pub struct Xhr<'a> {
+    pub file: &'a Blob,
+    pub api: &'a Api,
+}
+
+impl Transport for Xhr<'_> {
+    // `put_chunk`'s own future, not an `async` wrapper around it: one state machine less.
+    fn put<'a>(
+        &'a self,
+        put: &'a Put,
+        started: impl FnOnce(Abort),
+        progress: impl Fn(u64) + 'static,
+    ) -> impl Future<Output = Result<ChunkReply, UploadError>> {
+        let request = ChunkRequest {
+            file: self.file,
+            target: &put.target,
+            chunk: &put.chunk,
+            content_type: put.content_type,
+            stall_timeout_ms: put.stall_timeout_ms,
+            credential: self.api.credential_header(),
+        };
+        let on_start = |xhr: &web_sys::XmlHttpRequest| {
+            let xhr = xhr.clone();
+            started(Box::new(move || {
+                let _ = xhr.abort();
+            }));
+        };
+        put_chunk(request, on_start, progress)
+    }
+}
+
+/// The page's browser and its proxy.
+pub struct Browser<'a> {
+    pub api: &'a Api,
+}
+
+impl Surroundings for Browser<'_> {
+    fn sleep(&self, ms: u32) -> impl Future<Output = ()> {
+        gloo_timers::future::TimeoutFuture::new(ms)
+    }
+
+    fn online(&self) -> bool {
+        web_sys::window().is_none_or(|w| w.navigator().on_line())
+    }
+
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
+    async fn uploaded_bytes(&self, publish_id: &str) -> Option<u64> {
+        self.api.post_state(publish_id).await.ok()?.uploaded_bytes
+    }
+
+    fn relay_url(&self, publish_id: &str) -> String {
+        self.api.relay_url(publish_id)
+    }
+
+    fn remember_relay(&self) {
+        storage::remember_relay();
+    }
+}
