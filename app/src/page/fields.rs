@@ -2,7 +2,6 @@
 //! audience, interactions, disclosure and the consent line. Each renders `protocol::screen`'s
 //! answers; none decides a rule itself.
 
-use super::Account;
 use crate::video::ChosenVideo;
 use leptos::prelude::*;
 use protocol::media::{human_bytes, human_duration, human_timestamp};
@@ -16,21 +15,22 @@ use web_sys::{File, HtmlInputElement};
 #[component]
 pub(super) fn VideoPicker(
     /// The video that passed the checks, if any.
-    video: RwSignal<Option<ChosenVideo>>,
+    #[prop(into)]
+    video: Signal<Option<ChosenVideo>>,
     /// Why the last chosen file was refused.
-    error: RwSignal<Option<String>>,
+    #[prop(into)]
+    error: Signal<Option<String>>,
     /// Why the chosen video's length rules it out for this creator, once both are known.
     #[prop(into)]
     length_problem: Signal<Option<String>>,
     /// Called with each file the creator picks or drops.
-    on_file: impl Fn(File) + Clone + 'static,
+    on_file: Callback<File>,
 ) -> impl IntoView {
     let dragging = RwSignal::new(false);
-    let pick = on_file.clone();
     let on_change = move |ev: leptos::ev::Event| {
         let input: HtmlInputElement = event_target(&ev);
         if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            pick(file);
+            on_file.run(file);
         }
         // Forget the choice, so picking the same file again (after "Post another video") is a
         // change the page hears.
@@ -44,7 +44,7 @@ pub(super) fn VideoPicker(
             .and_then(|d| d.files())
             .and_then(|f| f.get(0))
         {
-            on_file(file);
+            on_file.run(file);
         }
     };
     view! {
@@ -98,7 +98,8 @@ pub(super) fn CoverPicker(
     /// The form the chosen frame belongs to.
     form: RwSignal<PostForm>,
     /// The chosen video, whose length bounds the slider.
-    video: RwSignal<Option<ChosenVideo>>,
+    #[prop(into)]
+    video: Signal<Option<ChosenVideo>>,
 ) -> impl IntoView {
     let cover = move || form.with(|f| f.cover_ms);
     let thumb = NodeRef::<leptos::html::Video>::new();
@@ -147,7 +148,8 @@ pub(super) fn ModeChoice(
     /// The form the choice belongs to.
     form: RwSignal<PostForm>,
     /// The connection, whose granted scopes decide what is possible.
-    connection: RwSignal<Option<Connection>>,
+    #[prop(into)]
+    connection: Signal<Option<Connection>>,
 ) -> impl IntoView {
     let choice = move |mode: PostMode,
                        id: &'static str,
@@ -224,16 +226,17 @@ pub(super) fn PrivacyField(
     /// The form the audience belongs to.
     form: RwSignal<PostForm>,
     /// The creator whose `privacy_level_options` are offered.
-    account: RwSignal<Account>,
+    #[prop(into)]
+    creator: Signal<Option<Creator>>,
 ) -> impl IntoView {
     let choices = move || {
-        account
-            .with(|a| a.creator().map(|c| form.with(|f| f.privacy_choices(c))))
+        creator
+            .with(|c| c.as_ref().map(|c| form.with(|f| f.privacy_choices(c))))
             .unwrap_or_default()
     };
     let note = move || {
-        account
-            .with(|a| a.creator().and_then(|c| form.with(|f| f.privacy_note(c))))
+        creator
+            .with(|c| c.as_ref().and_then(|c| form.with(|f| f.privacy_note(c))))
             .unwrap_or_default()
     };
     let on_change = move |ev| {
@@ -273,13 +276,14 @@ pub(super) fn InteractionFields(
     /// The form the toggles belong to.
     form: RwSignal<PostForm>,
     /// The creator whose settings may disable them.
-    account: RwSignal<Account>,
+    #[prop(into)]
+    creator: Signal<Option<Creator>>,
 ) -> impl IntoView {
     type Get = fn(&PostForm) -> bool;
     type Set = fn(&mut PostForm, bool);
     type Off = fn(&Creator) -> bool;
     let toggle = move |id: &'static str, label: &'static str, get: Get, set: Set, off: Off| {
-        let unavailable = move || account.with(|a| a.creator().is_some_and(off));
+        let unavailable = move || creator.with(|c| c.as_ref().is_some_and(off));
         view! {
             <label class="check" for=id class:unavailable=unavailable>
                 <input
