@@ -33,3 +33,34 @@ pub fn options_from_page() -> engine::Options {
             .and_then(|element| element.get_attribute("content"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn check(delays: &str, timeout: &str, expected: engine::Options) {
+        let (delays, timeout) = (delays.to_owned(), timeout.to_owned());
+        let options = options_from(|name| match name {
+            "retry-delays-ms" => Some(delays.clone()),
+            "stall-timeout-ms" => Some(timeout.clone()),
+            _ => None,
+        });
+        assert_eq!(options, expected);
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_both_settings_with_spaces_around_them() {
+        let expected = engine::Options {
+            retry_delays_ms: vec![10, 20],
+            stall_timeout_ms: 300,
+        };
+        check(" 10, 20 ", " 300 ", expected);
+    }
+
+    #[wasm_bindgen_test]
+    fn anything_unreadable_keeps_the_default() {
+        check("10,soon", "long", engine::Options::default());
+        assert_eq!(options_from(|_| None), engine::Options::default());
+    }
+}
