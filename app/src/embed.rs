@@ -6,8 +6,7 @@
 //! post_ids}` and `:error` `{code, message}`.
 
 use crate::api::{Api, Credential};
-use crate::engine;
-use crate::page::{Remote, Uploader};
+use crate::page::{Remote, Uploader, options_from};
 use leptos::prelude::*;
 use protocol::wire::{PostMode, PostState};
 use wasm_bindgen::prelude::*;
@@ -55,17 +54,7 @@ pub fn mount_uploader(host: HtmlElement, mount: HtmlElement) -> EmbedHandle {
         Some("direct") => Some(PostMode::Direct),
         _ => None,
     };
-    let mut options = engine::Options::default();
-    if let Some(delays) = attribute("retry-delays-ms").and_then(|text| {
-        text.split(',')
-            .map(|d| d.trim().parse().ok())
-            .collect::<Option<Vec<u32>>>()
-    }) {
-        options.retry_delays_ms = delays;
-    }
-    if let Some(timeout) = attribute("stall-timeout-ms").and_then(|t| t.parse().ok()) {
-        options.stall_timeout_ms = timeout;
-    }
+    let options = options_from(attribute);
     let caption = attribute("caption");
     let remote = Remote::default();
     let events = host.clone();

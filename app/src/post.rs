@@ -311,7 +311,8 @@ fn events(
     let total = job.plan.video_size;
     let chunks = job.plan.total_chunk_count;
     let id = job.publish_id.clone();
-    let view = std::cell::RefCell::new(Upload {
+    // The page's view of the upload lives in `phase` alone; each event edits it in place.
+    phase.set(Phase::Uploading(Upload {
         progress: Progress {
             sent: resumed_from,
             total,
@@ -322,11 +323,13 @@ fn events(
         relay: job.relay,
         note: None,
         late: false,
-    });
+    }));
     let job = std::cell::RefCell::new(job);
-    phase.set(Phase::Uploading(view.borrow().clone()));
     Rc::new(move |event: Event| {
-        let mut upload = view.borrow_mut();
+        phase.update(|phase| {
+            let Phase::Uploading(upload) = phase else {
+                return;
+            };
         match event {
             Event::Sent(sent) => {
                 upload.progress.sent = sent;
@@ -413,7 +416,7 @@ fn events(
                 report(&api, &id, UploadEventKind::Resumed, None, None, None);
             }
         }
-        phase.set(Phase::Uploading(upload.clone()));
+        });
     })
 }
 

@@ -3,19 +3,15 @@
 use super::Account;
 use crate::api::{Api, ApiError};
 use leptos::prelude::*;
-use protocol::wire::Connection;
+use protocol::wire::{Connection, Creator};
 
 /// "Posting as …": the creator's nickname and avatar, or why posting is not possible.
 #[component]
 pub(super) fn AccountCard(
     /// The account as loaded from `GET /api/creator`.
-    account: RwSignal<Account>,
+    account: Account,
 ) -> impl IntoView {
-    move || {
-        match account.get() {
-        Account::Loading => {
-            view! { <p class="account muted">"Loading your TikTok account…"</p> }.into_any()
-        }
+    match account {
         Account::Ready(creator) => view! {
             <div class="account" data-testid="account">
                 <img class="avatar" src=creator.avatar_url.clone() alt="" width="40" height="40"/>
@@ -47,7 +43,6 @@ pub(super) fn AccountCard(
         }
         .into_any(),
     }
-    }
 }
 
 /// "Connect TikTok" when no account is connected (and the proxy can connect one), "Disconnect"
@@ -56,14 +51,19 @@ pub(super) fn AccountCard(
 pub(super) fn ConnectionControls(
     /// The proxy, which runs the sign-in and holds the tokens.
     api: Api,
-    /// The account, to know whether one is connected and whom a disconnect would leave.
-    account: RwSignal<Account>,
+    /// The creator, to name whom a disconnect would leave.
+    #[prop(into)]
+    creator: Signal<Option<Creator>>,
+    /// Whether no account is connected and the proxy can connect one with a click.
+    #[prop(into)]
+    can_connect: Signal<bool>,
     /// The connection as `GET /api/connection` described it.
-    connection: RwSignal<Option<Connection>>,
+    #[prop(into)]
+    connection: Signal<Option<Connection>>,
     /// Why the last connect attempt failed (from `?connect_error=`).
-    error: RwSignal<Option<String>>,
+    error: Option<String>,
     /// Called after disconnecting, to load the account state again.
-    on_change: impl Fn() + Clone + Send + Sync + 'static,
+    on_change: Callback<()>,
 ) -> impl IntoView {
     let connect_api = api.clone();
     // The proxy binds the login to this signed-in browser and answers where TikTok asks; the
@@ -79,10 +79,10 @@ pub(super) fn ConnectionControls(
         }
     });
     let disconnect = Action::new_unsync(move |_: &()| {
-        let (api, on_change) = (api.clone(), on_change.clone());
+        let api = api.clone();
         async move {
             let done = api.logout().await;
-            on_change();
+            on_change.run(());
             done
         }
     });
@@ -93,19 +93,8 @@ pub(super) fn ConnectionControls(
         connect
             .value()
             .with(|done| done.as_ref()?.as_ref().err().map(ApiError::to_string))
-            .or_else(|| error.get())
+            .or_else(|| error.clone())
     });
-    let can_connect = move || {
-        account.with(|a| {
-            matches!(
-                a,
-                Account::Disconnected {
-                    can_connect: true,
-                    ..
-                }
-            )
-        })
-    };
     // Only an OAuth connection can be disconnected from here; a fixed token lives in the config.
     // Also when TikTok stopped renewing a connection (it still names its account): to switch
     // to another account, the person disconnects the old one first.
@@ -116,8 +105,8 @@ pub(super) fn ConnectionControls(
         })
     };
     let question = move || {
-        let whom = account
-            .with(|a| a.creator().map(|c| format!("@{}", c.username)))
+        let whom = creator
+            .with(|c| c.as_ref().map(|c| format!("@{}", c.username)))
             .unwrap_or_else(|| "this TikTok account".to_owned());
         format!(
             "Disconnect TikTok? The autoposter will stop posting to {whom} until you connect again."
@@ -141,7 +130,7 @@ pub(super) fn ConnectionControls(
             }
             .into_any(),
         })}
-        <Show when=can_connect>
+        <Show when=move || can_connect.get()>
             <button
                 type="button"
                 class="primary"

@@ -2,7 +2,6 @@
 //! audience, interactions, disclosure and the consent line. Each renders `protocol::screen`'s
 //! answers; none decides a rule itself.
 
-use super::Account;
 use crate::video::ChosenVideo;
 use leptos::prelude::*;
 use protocol::media::{human_bytes, human_duration, human_timestamp};
@@ -16,21 +15,22 @@ use web_sys::{File, HtmlInputElement};
 #[component]
 pub(super) fn VideoPicker(
     /// The video that passed the checks, if any.
-    video: RwSignal<Option<ChosenVideo>>,
+    #[prop(into)]
+    video: Signal<Option<ChosenVideo>>,
     /// Why the last chosen file was refused.
-    error: RwSignal<Option<String>>,
+    #[prop(into)]
+    error: Signal<Option<String>>,
     /// Why the chosen video's length rules it out for this creator, once both are known.
     #[prop(into)]
     length_problem: Signal<Option<String>>,
     /// Called with each file the creator picks or drops.
-    on_file: impl Fn(File) + Clone + 'static,
+    on_file: Callback<File>,
 ) -> impl IntoView {
     let dragging = RwSignal::new(false);
-    let pick = on_file.clone();
     let on_change = move |ev: leptos::ev::Event| {
         let input: HtmlInputElement = event_target(&ev);
         if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            pick(file);
+            on_file.run(file);
         }
         // Forget the choice, so picking the same file again (after "Post another video") is a
         // change the page hears.
@@ -44,7 +44,7 @@ pub(super) fn VideoPicker(
             .and_then(|d| d.files())
             .and_then(|f| f.get(0))
         {
-            on_file(file);
+            on_file.run(file);
         }
     };
     view! {
@@ -98,7 +98,8 @@ pub(super) fn CoverPicker(
     /// The form the chosen frame belongs to.
     form: RwSignal<PostForm>,
     /// The chosen video, whose length bounds the slider.
-    video: RwSignal<Option<ChosenVideo>>,
+    #[prop(into)]
+    video: Signal<Option<ChosenVideo>>,
 ) -> impl IntoView {
     let cover = move || form.with(|f| f.cover_ms);
     let thumb = NodeRef::<leptos::html::Video>::new();
@@ -147,7 +148,8 @@ pub(super) fn ModeChoice(
     /// The form the choice belongs to.
     form: RwSignal<PostForm>,
     /// The connection, whose granted scopes decide what is possible.
-    connection: RwSignal<Option<Connection>>,
+    #[prop(into)]
+    connection: Signal<Option<Connection>>,
 ) -> impl IntoView {
     let choice = move |mode: PostMode,
                        id: &'static str,
@@ -224,16 +226,17 @@ pub(super) fn PrivacyField(
     /// The form the audience belongs to.
     form: RwSignal<PostForm>,
     /// The creator whose `privacy_level_options` are offered.
-    account: RwSignal<Account>,
+    #[prop(into)]
+    creator: Signal<Option<Creator>>,
 ) -> impl IntoView {
     let choices = move || {
-        account
-            .with(|a| a.creator().map(|c| form.with(|f| f.privacy_choices(c))))
+        creator
+            .with(|c| c.as_ref().map(|c| form.with(|f| f.privacy_choices(c))))
             .unwrap_or_default()
     };
     let note = move || {
-        account
-            .with(|a| a.creator().and_then(|c| form.with(|f| f.privacy_note(c))))
+        creator
+            .with(|c| c.as_ref().and_then(|c| form.with(|f| f.privacy_note(c))))
             .unwrap_or_default()
     };
     let on_change = move |ev| {
@@ -273,24 +276,17 @@ pub(super) fn InteractionFields(
     /// The form the toggles belong to.
     form: RwSignal<PostForm>,
     /// The creator whose settings may disable them.
-    account: RwSignal<Account>,
+    #[prop(into)]
+    creator: Signal<Option<Creator>>,
 ) -> impl IntoView {
-    type Get = fn(&PostForm) -> bool;
-    type Set = fn(&mut PostForm, bool);
     type Off = fn(&Creator) -> bool;
-    let toggle = move |id: &'static str, label: &'static str, get: Get, set: Set, off: Off| {
-        let unavailable = move || account.with(|a| a.creator().is_some_and(off));
+    let toggle = move |id: &'static str, label: &'static str, field: Field, off: Off| {
+        let unavailable = Signal::derive(move || creator.with(|c| c.as_ref().is_some_and(off)));
         view! {
-            <label class="check" for=id class:unavailable=unavailable>
-                <input
-                    type="checkbox"
-                    id=id
-                    prop:checked=move || form.with(get) && !unavailable()
-                    disabled=unavailable
-                    on:change=move |ev| form.update(|f| set(f, event_target_checked(&ev)))
-                />
+            <label class="check" for=id class:unavailable=move || unavailable.get()>
+                <FormCheck form=form id=id field=field disabled=unavailable/>
                 {label}
-                <Show when=unavailable>
+                <Show when=move || unavailable.get()>
                     <span class="muted">" (turned off in your TikTok settings)"</span>
                 </Show>
             </label>
@@ -299,9 +295,9 @@ pub(super) fn InteractionFields(
     view! {
         <p class="label">"Let viewers"</p>
         <div class="checks">
-            {toggle("allow-comment", "Comment", |f| f.allow_comment, |f, v| f.allow_comment = v, |c| c.comment_disabled)}
-            {toggle("allow-duet", "Duet", |f| f.allow_duet, |f, v| f.allow_duet = v, |c| c.duet_disabled)}
-            {toggle("allow-stitch", "Stitch", |f| f.allow_stitch, |f, v| f.allow_stitch = v, |c| c.stitch_disabled)}
+            {toggle("allow-comment", "Comment", Field::AllowComment, |c| c.comment_disabled)}
+            {toggle("allow-duet", "Duet", Field::AllowDuet, |c| c.duet_disabled)}
+            {toggle("allow-stitch", "Stitch", Field::AllowStitch, |c| c.stitch_disabled)}
         </div>
     }
 }
@@ -313,43 +309,31 @@ pub(super) fn DisclosureFields(
     form: RwSignal<PostForm>,
 ) -> impl IntoView {
     let disclose = move || form.with(|f| f.disclose);
-    let branded_off = move || !form.with(PostForm::branded_content_available);
+    let branded_off = Signal::derive(move || !form.with(PostForm::branded_content_available));
     view! {
         <label class="check switch" for="disclose">
-            <input
-                type="checkbox"
-                id="disclose"
-                role="switch"
-                prop:checked=disclose
-                on:change=move |ev| form.update(|f| f.disclose = event_target_checked(&ev))
-            />
+            <FormCheck form=form id="disclose" field=Field::Disclose role="switch"/>
             "Disclose video content"
             <span class="muted">" — this video promotes a brand, product or service"</span>
         </label>
         <Show when=disclose>
             <div class="checks nested">
                 <label class="check" for="your-brand">
-                    <input
-                        type="checkbox"
-                        id="your-brand"
-                        prop:checked=move || form.with(|f| f.your_brand)
-                        on:change=move |ev| form.update(|f| f.your_brand = event_target_checked(&ev))
-                    />
+                    <FormCheck form=form id="your-brand" field=Field::YourBrand/>
                     "Your brand"
                     <span class="muted">" — you are promoting yourself or your own business"</span>
                 </label>
                 <label
                     class="check"
                     for="branded-content"
-                    class:unavailable=branded_off
+                    class:unavailable=move || branded_off.get()
                 >
-                    <input
-                        type="checkbox"
+                    <FormCheck
+                        form=form
                         id="branded-content"
-                        aria-describedby="branded-note"
-                        prop:checked=move || form.with(PostForm::branded_content_ticked)
+                        field=Field::BrandedContent
                         disabled=branded_off
-                        on:change=move |ev| form.update(|f| f.branded_content = event_target_checked(&ev))
+                        describedby="branded-note"
                     />
                     "Branded content"
                     <span class="muted">" — you are promoting another brand or a third party"</span>
@@ -365,12 +349,7 @@ pub(super) fn DisclosureFields(
             {move || form.with(PostForm::disclosure_note).unwrap_or_default()}
         </p>
         <label class="check" for="is-aigc">
-            <input
-                type="checkbox"
-                id="is-aigc"
-                prop:checked=move || form.with(|f| f.is_aigc)
-                on:change=move |ev| form.update(|f| f.is_aigc = event_target_checked(&ev))
-            />
+            <FormCheck form=form id="is-aigc" field=Field::IsAigc/>
             "AI-generated content"
             <span class="muted">" — TikTok labels the video as AI-generated"</span>
         </label>
@@ -399,5 +378,78 @@ pub(super) fn ConsentLine(
         }
         .into_any(),
     }
+    }
+}
+
+/// The form's yes/no fields, each one checkbox.
+#[derive(Clone, Copy)]
+enum Field {
+    AllowComment,
+    AllowDuet,
+    AllowStitch,
+    Disclose,
+    YourBrand,
+    BrandedContent,
+    IsAigc,
+}
+
+impl Field {
+    /// Whether the box shows ticked: "Branded content" only while it is available.
+    fn ticked(self, form: &PostForm) -> bool {
+        match self {
+            Self::AllowComment => form.allow_comment,
+            Self::AllowDuet => form.allow_duet,
+            Self::AllowStitch => form.allow_stitch,
+            Self::Disclose => form.disclose,
+            Self::YourBrand => form.your_brand,
+            Self::BrandedContent => form.branded_content_ticked(),
+            Self::IsAigc => form.is_aigc,
+        }
+    }
+
+    fn set(self, form: &mut PostForm, ticked: bool) {
+        let field = match self {
+            Self::AllowComment => &mut form.allow_comment,
+            Self::AllowDuet => &mut form.allow_duet,
+            Self::AllowStitch => &mut form.allow_stitch,
+            Self::Disclose => &mut form.disclose,
+            Self::YourBrand => &mut form.your_brand,
+            Self::BrandedContent => &mut form.branded_content,
+            Self::IsAigc => &mut form.is_aigc,
+        };
+        *field = ticked;
+    }
+}
+
+/// One yes/no field of the form as a checkbox: shown from the form, written back on change.
+/// Its `<label>` is the caller's, which wraps it.
+#[component]
+fn FormCheck(
+    /// The form the field belongs to.
+    form: RwSignal<PostForm>,
+    /// The input's id, which its label names.
+    id: &'static str,
+    /// Which field it shows and sets.
+    field: Field,
+    /// Greyed out and shown unticked, e.g. where the creator turned the option off.
+    #[prop(optional, into)]
+    disabled: Signal<bool>,
+    /// `switch` for an on/off setting rather than a choice.
+    #[prop(optional)]
+    role: Option<&'static str>,
+    /// The id of the note that explains it.
+    #[prop(optional)]
+    describedby: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <input
+            type="checkbox"
+            id=id
+            role=role
+            aria-describedby=describedby
+            prop:checked=move || form.with(|f| field.ticked(f)) && !disabled.get()
+            disabled=move || disabled.get()
+            on:change=move |ev| form.update(|f| field.set(f, event_target_checked(&ev)))
+        />
     }
 }

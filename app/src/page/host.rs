@@ -1,6 +1,7 @@
 //! What a host site uses to drive and hear the uploader: a [`Remote`] for its buttons, and the
 //! component's callbacks fed from the post's phases.
 
+use super::state::UploaderState;
 use crate::post::Phase;
 use leptos::prelude::*;
 use protocol::wire::PostState;
@@ -9,62 +10,59 @@ use protocol::wire::PostState;
 /// `reset()`). Copy it into the component's `remote` prop and call it. Nothing here sends a
 /// video: TikTok allows content to be sent only after the person explicitly consents, so
 /// `start()` only arms Post and the person's own press on it sends the video.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Remote {
-    start: Trigger,
-    cancel: Trigger,
-    reset: Trigger,
+    /// The uploader it drives, once mounted; calls before that do nothing.
+    uploader: StoredValue<Option<UploaderState>, LocalStorage>,
 }
 
 impl Default for Remote {
     fn default() -> Self {
         Self {
-            start: Trigger::new(),
-            cancel: Trigger::new(),
-            reset: Trigger::new(),
+            uploader: StoredValue::new_local(None),
         }
+    }
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Remote")
     }
 }
 
 impl Remote {
     /// Arms Post: moves the focus to it and tells the person to press it. Sends nothing.
     pub fn start(&self) {
-        self.start.notify();
+        self.with(UploaderState::arm);
     }
 
     /// Cancels the upload under way.
     pub fn cancel(&self) {
-        self.cancel.notify();
+        self.with(UploaderState::cancel);
     }
 
     /// Clears the form for another video, unless a post is under way.
     pub fn reset(&self) {
-        self.reset.notify();
+        self.with(UploaderState::reset);
     }
 
-    pub(super) fn connect(
-        self,
-        start: impl Fn() + 'static,
-        cancel: impl Fn() + 'static,
-        reset: impl Fn() + 'static,
-    ) {
-        for (trigger, action) in [
-            (self.start, Box::new(start) as Box<dyn Fn()>),
-            (self.cancel, Box::new(cancel)),
-            (self.reset, Box::new(reset)),
-        ] {
-            // The first run only subscribes; every later notify acts.
-            Effect::new(move |subscribed: Option<()>| {
-                trigger.track();
-                if subscribed.is_some() {
-                    action();
-                }
-            });
+    /// Makes this remote drive `uploader` until the uploader is unmounted.
+    pub(super) fn connect(self, uploader: UploaderState) {
+        self.uploader.set_value(Some(uploader));
+        on_cleanup(move || {
+            self.uploader.try_update_value(|mounted| *mounted = None);
+        });
+    }
+
+    fn with(self, act: fn(UploaderState)) {
+        if let Some(uploader) = self.uploader.try_get_value().flatten() {
+            act(uploader);
         }
     }
 }
 
-/// Tells the host what happens, through the component's callbacks.
+/// Tells the host what happens, through the component's callbacks: an Effect, because the
+/// callbacks reach outside the page's reactive graph.
 pub(super) fn report_to_host(
     phase: RwSignal<Phase>,
     on_start: Option<UnsyncCallback<()>>,

@@ -1,16 +1,19 @@
 //! The uploader page: TikTok's posting screen, the upload, and the outcome.
 //!
-//! Model types with their own `impl` first, then the page's top components; the parts live in
-//! `account`, `fields`, `outcome`, `resume` and `sign_in`. Every rule about what may be chosen
-//! comes from [`protocol::screen`]; these files only render its answers.
+//! Model types with their own `impl` first, then the page's top components. The uploader's state
+//! and what it does live in `state` ([`state::UploaderState`]); the parts it renders in
+//! `account`, `fields`, `outcome`, `panels`, `resume` and `sign_in`. Every rule about what may
+//! be chosen comes from [`protocol::screen`]; these files only render its answers.
 
 mod account;
 mod fields;
 mod host;
+mod options;
 mod outcome;
 mod panels;
 mod resume;
 mod sign_in;
+mod state;
 
 use account::{AccountCard, ConnectionControls};
 use fields::{
@@ -19,63 +22,51 @@ use fields::{
 };
 pub use host::Remote;
 use host::report_to_host;
+pub use options::{options_from, options_from_page};
 use outcome::Outcome;
-use panels::{Lists, Panels};
+use panels::Panels;
 use resume::ResumeOffer;
 pub use sign_in::Gate;
 use sign_in::{SignIn, SignOut, TokensOnly};
+use state::{Linked, UploaderState};
 
 use crate::api::{Api, ApiError};
-use crate::engine::{self, Control};
-use crate::job::{self, LaterPost, local_input_to_rfc3339, local_time};
-use crate::post::{self, Context, Phase};
-use crate::storage::{self, SavedUpload};
-use crate::video::{self, ChosenVideo};
+use crate::engine;
+use crate::job::local_time;
+use crate::post::Phase;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use protocol::ErrorCode;
 use protocol::media::{check_duration, human_bytes};
-use protocol::screen::{CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, creator_changed};
-use protocol::wire::{
-    CONNECT_ERROR_PARAM, Connection, CreatePost, Creator, PostFields, PostMode, PostState,
-};
-use web_sys::File;
+use protocol::screen::PostForm;
+use protocol::wire::{CONNECT_ERROR_PARAM, Creator, PostMode, PostState};
 
 /// The account the page posts to, as far as we know it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Account {
-    Loading,
     /// Connected, and TikTok described the creator: everything can be posted.
     Ready(Creator),
     /// Connected for drafts only (no `video.publish`): TikTok describes no creator then.
     DraftsOnly,
     /// TikTok says this creator cannot post now (daily cap, ban, the app's user cap).
-    Blocked {
-        message: String,
-    },
+    Blocked { message: String },
     /// No account is connected; `can_connect` when the proxy can connect one with a click.
-    Disconnected {
-        can_connect: bool,
-        message: String,
-    },
+    Disconnected { can_connect: bool, message: String },
     /// The proxy could not tell (unreachable, TikTok down, token refused).
-    Unavailable {
-        message: String,
-    },
+    Unavailable { message: String },
 }
 
 impl Account {
     /// Asks the proxy about the connection, then TikTok about the creator when it may post.
-    async fn load(api: &Api) -> (Self, Option<Connection>) {
+    async fn load(api: &Api) -> Linked {
         let connection = match api.connection().await {
             Ok(connection) => connection,
             Err(error) => {
-                return (
-                    Self::Unavailable {
+                return Linked {
+                    account: Self::Unavailable {
                         message: error.to_string(),
                     },
-                    None,
-                );
+                    connection: None,
+                };
             }
         };
         if !connection.connected {
@@ -84,19 +75,25 @@ impl Account {
                 .clone()
                 .unwrap_or_else(|| "No TikTok account is connected.".to_owned());
             let can_connect = connection.login_url.is_some();
-            return (
-                Self::Disconnected {
+            return Linked {
+                account: Self::Disconnected {
                     can_connect,
                     message,
                 },
-                Some(connection),
-            );
+                connection: Some(connection),
+            };
         }
         if !connection.can_direct {
-            return (Self::DraftsOnly, Some(connection));
+            return Linked {
+                account: Self::DraftsOnly,
+                connection: Some(connection),
+            };
         }
         let account = Self::from_creator(api.creator().await, connection.login_url.is_some());
-        (account, Some(connection))
+        Linked {
+            account,
+            connection: Some(connection),
+        }
     }
 
     /// The account as TikTok's answer about the creator describes it.
@@ -129,25 +126,21 @@ impl Account {
         }
     }
 
-    /// Why nothing can be posted in `mode` yet, if so.
-    fn blocker(&self, mode: PostMode) -> Option<&'static str> {
-        match (self, mode) {
-            (Self::Ready(_), _) | (Self::DraftsOnly, PostMode::Inbox) => None,
-            (Self::DraftsOnly, PostMode::Direct) => {
+    /// Why nothing can be posted in `mode` yet with `account` (`None`: still loading), if so.
+    fn blocker(account: Option<&Self>, mode: PostMode) -> Option<&'static str> {
+        match (account, mode) {
+            (Some(Self::Ready(_)), _) | (Some(Self::DraftsOnly), PostMode::Inbox) => None,
+            (Some(Self::DraftsOnly), PostMode::Direct) => {
                 Some("Your TikTok connection allows drafts only.")
             }
-            (Self::Loading, _) => Some("Waiting for your TikTok account."),
-            (Self::Disconnected { .. }, _) => Some("Connect a TikTok account first."),
-            (Self::Blocked { .. } | Self::Unavailable { .. }, _) => {
+            (None, _) => Some("Waiting for your TikTok account."),
+            (Some(Self::Disconnected { .. }), _) => Some("Connect a TikTok account first."),
+            (Some(Self::Blocked { .. } | Self::Unavailable { .. }), _) => {
                 Some("Posting is not possible right now; see above.")
             }
         }
     }
 }
-
-/// Why Post stays disabled after a successful post: one click must not post the same video twice.
-const POSTED: &str =
-    "Posted. To post again, choose another video or press \u{201c}Post another video\u{201d}.";
 
 /// The reason a connect attempt failed, from `?connect_error=…`, removed from the address bar
 /// once read so a reload does not show it again.
@@ -174,11 +167,15 @@ pub fn App() -> impl IntoView {
         let api = api.get_value();
         async move { api.access().await }
     });
-    // Signing in or out changes what the proxy says; the screen follows its new answer.
+    // Signing in or out changes what the proxy says; the screen follows its new answer. While
+    // the proxy answers again, the resource keeps its last answer, so the screen stays.
     let recheck = Callback::new(move |()| access.refetch());
+    // Read outside any `Suspense`: under one, the uploader's own `LocalResource` (the account)
+    // would hold the whole screen until TikTok answers, where only the account line waits.
+    let gate =
+        Memo::new(move |_| access.with(|answer| answer.as_ref().map(|a| Gate::of(a.clone().ok()))));
     view! {
-        <Transition>
-            {move || access.get().map(|answer| match Gate::of(answer.ok()) {
+            {move || gate.get().map(|gate| match gate {
                 Gate::SignIn => view! { <SignIn api=api.get_value() on_signed_in=recheck/> }.into_any(),
                 Gate::TokensOnly => view! { <TokensOnly/> }.into_any(),
                 Gate::Uploader { signed_in } => view! {
@@ -187,33 +184,7 @@ pub fn App() -> impl IntoView {
                 }
                 .into_any(),
             })}
-        </Transition>
     }
-}
-
-/// Engine options a host page may set: `<meta name="autoposter:retry-delays-ms" content="500,1000">`
-/// and `<meta name="autoposter:stall-timeout-ms" content="30000">` (a chunk's PUT that shows no
-/// progress for that long is abandoned and retried). Anything unreadable keeps the default.
-pub fn options_from_page() -> engine::Options {
-    let meta = |name: &str| {
-        document()
-            .query_selector(&format!("meta[name='autoposter:{name}']"))
-            .ok()
-            .flatten()
-            .and_then(|element| element.get_attribute("content"))
-    };
-    let mut options = engine::Options::default();
-    if let Some(delays) = meta("retry-delays-ms").and_then(|text| {
-        text.split(',')
-            .map(|d| d.trim().parse().ok())
-            .collect::<Option<Vec<u32>>>()
-    }) {
-        options.retry_delays_ms = delays;
-    }
-    if let Some(timeout) = meta("stall-timeout-ms").and_then(|text| text.trim().parse().ok()) {
-        options.stall_timeout_ms = timeout;
-    }
-    options
 }
 
 /// TikTok's posting screen and the upload it starts.
@@ -247,241 +218,142 @@ pub fn Uploader(
     #[prop(optional)]
     remote: Option<Remote>,
 ) -> impl IntoView {
+    // An embedding site's uploader neither connects TikTok nor owns the host page's address,
+    // and sees neither the proxy's queue nor its history.
+    let embedded = api.embedded();
     let initial = PostForm {
         caption: caption.unwrap_or_default(),
         mode: mode.unwrap_or_default(),
         ..PostForm::default()
     };
-    let account = RwSignal::new(Account::Loading);
-    let video = RwSignal::new(None::<ChosenVideo>);
-    let video_error = RwSignal::new(None::<String>);
-    let form = RwSignal::new(initial.clone());
-    let phase = RwSignal::new(Phase::Editing);
-    let control = RwSignal::new_local(Control::default());
-    let unfinished = RwSignal::new(storage::load());
-
-    let connection = RwSignal::new(None::<Connection>);
-    // An embedding site's uploader neither connects TikTok nor owns the host page's address.
-    let embedded = api.embedded();
-    let connect_error = RwSignal::new(if embedded { None } else { take_connect_error() });
-    let account_api = api.clone();
-    // Asks again in place: the screen keeps what it shows until TikTok's new answer arrives
-    // (Post re-checks right before init anyway), so a return to the screen does not blank it.
-    let load_account = move || {
-        let api = account_api.clone();
-        spawn_local(async move {
-            let (loaded, connected) = Account::load(&api).await;
-            // A drafts-only connection cannot post directly: start in the mode it allows.
-            if loaded == Account::DraftsOnly {
-                form.update(|f| f.mode = PostMode::Inbox);
-            }
-            account.set(loaded);
-            connection.set(connected);
-        });
-    };
-    load_account();
-
-    let on_file = move |file: File| {
-        video_error.set(None);
-        if let Some(old) = video.get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&old.preview_url);
-        }
-        video.set(None);
-        // A frame of the last video means nothing for this one.
-        form.update(|f| f.cover_ms = None);
-        phase.set(Phase::Editing);
-        spawn_local(async move {
-            match video::inspect(file).await {
-                Ok(chosen) => video.set(Some(chosen)),
-                Err(error) => video_error.set(Some(error.to_string())),
-            }
-        });
-    };
-
+    let state = UploaderState::new(api, options, initial);
+    report_to_host(state.phase, on_start, on_progress, on_complete, on_error);
+    if let Some(remote) = remote {
+        remote.connect(state);
+    }
+    let post = Action::new_unsync(move |_: &()| state.post());
+    let (checking, scheduling) = (post.pending(), state.schedule.pending());
     // The video's length against the creator's limit, checked whenever both are known (the
     // creator may still be loading when the file is picked, or change on a later query).
     let length_problem = Memo::new(move |_| {
-        let length = video.with(|v| v.as_ref().map(|c| c.duration_secs))?;
-        let max = account.with(|a| a.creator().map(|c| c.max_video_post_duration_sec))?;
-        if form.with(|f| f.mode) != PostMode::Direct {
+        let length = state.video.with(|v| v.as_ref().map(|c| c.duration_secs))?;
+        let max = state
+            .creator
+            .with(|c| c.as_ref().map(|c| c.max_video_post_duration_sec))?;
+        if state.form.with(|f| f.mode) != PostMode::Direct {
             return None;
         }
         check_duration(length, max).err().map(|e| e.to_string())
     });
-    // What keeps Post disabled, first thing first.
-    let blocker = Memo::new(move |_| {
-        if phase.with(|p| matches!(p, Phase::Done(_))) {
-            return Some(POSTED.to_owned());
-        }
-        if let Some(reason) = account.with(|a| a.blocker(form.with(|f| f.mode))) {
-            return Some(reason.to_owned());
-        }
-        let length = video.with(|v| v.as_ref().map(|c| c.duration_secs));
-        account
-            .with(|a| form.with(|f| f.blocker(length, a.creator())))
-            .map(|b| b.to_string())
-    });
-    // "Post later": the chosen time as the `datetime-local` input holds it (empty: post now).
-    let later = RwSignal::new(String::new());
-    // The proxy's queue, which a scheduled post joins, and its history; an embed sees neither.
-    let lists = (!embedded).then(|| {
-        let api = api.clone();
-        LocalResource::new(move || {
-            let api = api.clone();
-            async move { Lists::load(&api).await }
-        })
-    });
-    // Bytes of a scheduled post sent to the proxy so far, and of how many.
-    let sent = RwSignal::new((0_u64, 0_u64));
-    let schedule_api = api.clone();
-    // Sending the video to the proxy, which posts it at the chosen time.
-    let schedule = Action::new_unsync(move |post: &LaterPost| {
-        let (api, post) = (schedule_api.clone(), post.clone());
-        async move {
-            sent.set((0, post.file.size() as u64));
-            let job = job::send(&api, &post, move |done, total| sent.set((done, total))).await;
-            if let (Ok(_), Some(lists)) = (&job, lists) {
-                lists.refetch();
-            }
-            job
-        }
-    });
-    let scheduling = schedule.pending();
-    let can_connect =
-        move || connection.with_untracked(|c| c.as_ref().is_some_and(|c| c.login_url.is_some()));
-    let post_api = api.clone();
-    let post_options = options.clone();
-    // Pressing Post. TikTok is asked about the creator once more right before init; when its
-    // answer changes what the screen offers or allows, the screen follows it and says so
-    // instead of posting. The action's value is that notice.
-    let post = Action::new_unsync(move |_: &()| {
-        let api = post_api.clone();
-        let options = post_options.clone();
-        async move {
-            let shown = account.with_untracked(|a| a.creator().cloned());
-            if let (Some(shown), PostMode::Direct) = (shown, form.with_untracked(|f| f.mode)) {
-                let now = Account::from_creator(api.creator().await, can_connect());
-                let notice = match &now {
-                    Account::Ready(creator) => {
-                        form.update(|f| f.fit_to(creator));
-                        creator_changed(&shown, creator).then_some(CREATOR_CHANGED)
-                    }
-                    _ => Some(CREATOR_CANNOT_POST),
-                };
-                account.set(now);
-                if notice.is_some() {
-                    return notice;
-                }
-            }
-            let chosen = video.get_untracked()?;
-            if phase.with_untracked(Phase::busy) || blocker.get_untracked().is_some() {
-                return None;
-            }
-            let form = form.get_untracked();
-            // Drafts take no post details at TikTok; a drafts-only connection has no creator.
-            let post_info = match account.with_untracked(|a| a.creator().cloned()) {
-                Some(creator) if form.mode == PostMode::Direct => form.post_fields(&creator),
-                _ => PostFields::default(),
-            };
-            if let Some(publish_at) = later.with_untracked(|t| local_input_to_rfc3339(t)) {
-                schedule.dispatch(LaterPost {
-                    file: chosen.file,
-                    mode: form.mode,
-                    fields: post_info,
-                    publish_at,
-                });
-                return None;
-            }
-            let request = CreatePost {
-                mode: form.mode,
-                video_size: chosen.size,
-                content_type: chosen.content_type.mime().into(),
-                file_name: chosen.name.clone(),
-                post_info,
-            };
-            let fresh = Control::default();
-            control.set(fresh.clone());
-            unfinished.set(None);
-            let context = Context {
-                api,
-                file: chosen.file,
-                mode: form.mode,
-                phase,
-                control: fresh,
-                options,
-            };
-            spawn_local(post::start(context, request));
-            // Bring the progress and the outcome into view: on a phone they are below the fold.
-            if let Some(outcome) = document().get_element_by_id("outcome") {
-                outcome.scroll_into_view();
-            }
-            None
-        }
-    });
-    let checking = post.pending();
-    // A host's `start()` only arms the post: the person's own press on Post sends it.
-    let armed = RwSignal::new(false);
-    let post_button = NodeRef::<leptos::html::Button>::new();
-    let on_post = move || {
-        armed.set(false);
-        post.dispatch(());
-    };
-    let arm = move || {
-        armed.set(true);
-        if let Some(button) = post_button.get_untracked() {
-            let _ = button.focus();
-        }
-    };
     let hint = Memo::new(move |_| {
         if checking.get() {
             Some("Checking your TikTok account…".to_owned())
         } else if scheduling.get() {
             Some("Sending the video to your autoposter…".to_owned())
         } else {
-            blocker.get()
+            state.blocker.get()
         }
     });
-    let resume_api = api.clone();
-    let on_resume = move |saved: SavedUpload, file: File| {
-        let fresh = Control::default();
-        control.set(fresh.clone());
-        unfinished.set(None);
-        let context = Context {
-            api: resume_api.clone(),
-            file,
-            mode: saved.mode,
-            phase,
-            control: fresh,
-            options: options.clone(),
-        };
-        spawn_local(post::resume(context, saved));
-    };
-    let reload_account = load_account.clone();
-    let reset = move || {
-        if phase.with_untracked(Phase::busy) {
-            return;
-        }
-        if let Some(old) = video.get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&old.preview_url);
-        }
-        video.set(None);
-        form.set(initial.clone());
-        phase.set(Phase::Editing);
-        armed.set(false);
-        post.value().set(None);
-        later.set(String::new());
-        schedule.value().set(None);
-        // TikTok says to query the creator each time the posting screen is shown.
-        reload_account();
-    };
-    report_to_host(phase, on_start, on_progress, on_complete, on_error);
-    if let Some(remote) = remote {
-        remote.connect(arm, move || control.get_untracked().cancel(), reset.clone());
+    let locked = move || state.phase.with(Phase::busy) || scheduling.get();
+    let direct = move || state.form.with(|f| f.mode == PostMode::Direct);
+    let creator: Signal<Option<Creator>> = state.creator.into();
+    view! {
+        <main class="uploader">
+            <header class="masthead">
+                <h1>"Post to TikTok"</h1>
+                <Transition fallback=|| view! { <p class="account muted">"Loading your TikTok account…"</p> }>
+                    {move || state.linked.get().map(|linked| view! { <AccountCard account=linked.account/> })}
+                </Transition>
+                {(!embedded).then(|| view! {
+                    <ConnectionControls
+                        api=state.api()
+                        creator=creator
+                        can_connect=Signal::derive(move || state.may_connect())
+                        connection=state.connection
+                        error=take_connect_error()
+                        on_change=Callback::new(move |()| state.linked.refetch())
+                    />
+                })}
+            </header>
+            {move || state.unfinished.get().map(|saved| view! {
+                <ResumeOffer
+                    saved=saved
+                    on_resume=Callback::new(move |(saved, file)| state.resume(saved, file))
+                    on_discard=Callback::new(move |()| state.unfinished.set(None))
+                />
+            })}
+            <fieldset class="card" disabled=locked>
+                <legend class="visually-hidden">"Video"</legend>
+                <VideoPicker
+                    video=state.video
+                    error=state.video_error
+                    length_problem=length_problem
+                    on_file=Callback::new(move |file| state.choose(file))
+                />
+            </fieldset>
+            <fieldset class="card" disabled=locked>
+                <legend>"Where should it go?"</legend>
+                <ModeChoice form=state.form connection=state.connection/>
+            </fieldset>
+            <Show when=direct>
+                <fieldset class="card" disabled=locked>
+                    <legend>"Post details"</legend>
+                    <CaptionField form=state.form/>
+                    <CoverPicker form=state.form video=state.video/>
+                    <PrivacyField form=state.form creator=creator/>
+                    <InteractionFields form=state.form creator=creator/>
+                    <DisclosureFields form=state.form/>
+                </fieldset>
+            </Show>
+            <section class="card actions" id="outcome">
+                <Show when=direct>
+                    <ConsentLine form=state.form/>
+                </Show>
+                {move || state.notice.get().map(|notice| view! {
+                    <p class="notice" role="alert" data-testid="post-notice">{notice}</p>
+                })}
+                {move || (state.armed.get() && hint.with(Option::is_none)).then(|| view! {
+                    <p class="notice" data-testid="armed">"Ready to post: press Post to send this video to TikTok."</p>
+                })}
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="post-button"
+                    node_ref=state.post_button
+                    disabled=move || locked() || hint.with(Option::is_some)
+                    aria-describedby="post-hint"
+                    on:click=move |_| { post.dispatch(()); }
+                >
+                    {move || if state.later.with(String::is_empty) { "Post" } else { "Post later" }}
+                </button>
+                <p id="post-hint" class="hint" aria-live="polite" data-testid="post-hint">{move || hint.get().unwrap_or_default()}</p>
+                {(!embedded).then(|| view! { <LaterField state=state/> })}
+                <Outcome phase=state.phase creator=creator control=state.control/>
+                <Show when=move || matches!(state.phase.get(), Phase::Done(_) | Phase::Failed { .. })>
+                    <button type="button" class="secondary" on:click=move |_| state.reset()>"Post another video"</button>
+                </Show>
+            </section>
+            {(!embedded).then(|| view! {
+                <Panels
+                    api=state.api()
+                    version=state.lists_version
+                    username=Signal::derive(move || creator.with(|c| c.as_ref().map(|c| c.username.clone())))
+                />
+            })}
+        </main>
     }
-    let locked = move || phase.with(Phase::busy) || scheduling.get();
-    let schedule_note = move || {
-        if scheduling.get() {
-            let (done, total) = sent.get();
+}
+
+/// "Post later": the time a post should go out, and how sending it to the proxy went.
+#[component]
+fn LaterField(
+    /// The uploader whose time and scheduled post these are.
+    state: UploaderState,
+) -> impl IntoView {
+    let schedule = state.schedule;
+    let note = move || {
+        if schedule.pending().get() {
+            let (done, total) = state.sent.get();
             return format!(
                 "Sending to your autoposter: {} of {}.",
                 human_bytes(done),
@@ -499,84 +371,10 @@ pub fn Uploader(
             None => String::new(),
         }
     };
-    let direct = move || form.with(|f| f.mode == PostMode::Direct);
-
     view! {
-        <main class="uploader">
-            <header class="masthead">
-                <h1>"Post to TikTok"</h1>
-                <AccountCard account=account/>
-                {(!embedded).then(|| view! {
-                    <ConnectionControls
-                        api=api.clone()
-                        account=account
-                        connection=connection
-                        error=connect_error
-                        on_change=load_account.clone()
-                    />
-                })}
-            </header>
-            {move || unfinished.get().map(|saved| view! {
-                <ResumeOffer saved=saved unfinished=unfinished on_resume=on_resume.clone()/>
-            })}
-            <fieldset class="card" disabled=locked>
-                <legend class="visually-hidden">"Video"</legend>
-                <VideoPicker video=video error=video_error length_problem=length_problem on_file=on_file/>
-            </fieldset>
-            <fieldset class="card" disabled=locked>
-                <legend>"Where should it go?"</legend>
-                <ModeChoice form=form connection=connection/>
-            </fieldset>
-            <Show when=direct>
-                <fieldset class="card" disabled=locked>
-                    <legend>"Post details"</legend>
-                    <CaptionField form=form/>
-                    <CoverPicker form=form video=video/>
-                    <PrivacyField form=form account=account/>
-                    <InteractionFields form=form account=account/>
-                    <DisclosureFields form=form/>
-                </fieldset>
-            </Show>
-            <section class="card actions" id="outcome">
-                <Show when=direct>
-                    <ConsentLine form=form/>
-                </Show>
-                {move || post.value().get().flatten().map(|notice| view! {
-                    <p class="notice" role="alert" data-testid="post-notice">{notice}</p>
-                })}
-                {move || (armed.get() && hint.with(Option::is_none)).then(|| view! {
-                    <p class="notice" data-testid="armed">"Ready to post: press Post to send this video to TikTok."</p>
-                })}
-                <button
-                    type="button"
-                    class="primary"
-                    data-testid="post-button"
-                    node_ref=post_button
-                    disabled=move || locked() || hint.with(Option::is_some)
-                    aria-describedby="post-hint"
-                    on:click=move |_| on_post()
-                >
-                    {move || if later.with(String::is_empty) { "Post" } else { "Post later" }}
-                </button>
-                <p id="post-hint" class="hint" aria-live="polite" data-testid="post-hint">{move || hint.get().unwrap_or_default()}</p>
-                {(!embedded).then(|| view! {
-                    <label for="post-at" class="label">"Post later"</label>
-                    <input type="datetime-local" id="post-at" step="1" data-testid="post-at" aria-describedby="post-at-note" bind:value=later/>
-                    <p id="post-at-note" class="muted">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
-                    <p role="status" data-testid="schedule-status">{schedule_note}</p>
-                })}
-                <Outcome phase=phase account=account control=control/>
-                <Show when=move || matches!(phase.get(), Phase::Done(_) | Phase::Failed { .. })>
-                    <button type="button" class="secondary" on:click={let reset = reset.clone(); move |_| reset()}>"Post another video"</button>
-                </Show>
-            </section>
-            {lists.map(|lists| view! {
-                <Panels
-                    api=api.clone()
-                    lists=lists
-                    username=Signal::derive(move || account.with(|a| a.creator().map(|c| c.username.clone())))
-                />
-            })}
-        </main>
+        <label for="post-at" class="label">"Post later"</label>
+        <input type="datetime-local" id="post-at" step="1" data-testid="post-at" aria-describedby="post-at-note" bind:value=state.later/>
+        <p id="post-at-note" class="muted">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
+        <p role="status" data-testid="schedule-status">{note}</p>
     }
 }

@@ -1,12 +1,11 @@
 //! The upload and its outcome: progress with pause/resume/cancel, and the status line.
 
-use super::Account;
 use crate::engine::Control;
 use crate::post::{Phase, Upload};
 use leptos::prelude::*;
 use protocol::screen::{UNAUDITED_STEPS, needs_unaudited_steps};
 use protocol::status::PublishStatus;
-use protocol::wire::PostState;
+use protocol::wire::{Creator, PostState};
 
 /// The progress bar with pause/resume/cancel, and the status line (an `aria-live` region with
 /// TikTok's raw status in `data-status`).
@@ -14,8 +13,9 @@ use protocol::wire::PostState;
 pub(super) fn Outcome(
     /// Where the post is.
     phase: RwSignal<Phase>,
-    /// The account, for the post link.
-    account: RwSignal<Account>,
+    /// The creator, whose username the post link needs.
+    #[prop(into)]
+    creator: Signal<Option<Creator>>,
     /// Pause and cancel for the upload under way.
     control: RwSignal<Control, LocalStorage>,
 ) -> impl IntoView {
@@ -28,7 +28,7 @@ pub(super) fn Outcome(
             return None;
         };
         let id = state.post_ids.first()?.clone();
-        let username = account.with(|a| a.creator().map(|c| c.username.clone()))?;
+        let username = creator.with(|c| c.as_ref().map(|c| c.username.clone()))?;
         Some(view! {
             <a data-testid="post-link" href=format!("https://www.tiktok.com/@{username}/video/{id}") target="_blank" rel="noopener">
                 "View the post on TikTok"

@@ -1,7 +1,9 @@
 //! The operator's two lists under the posting screen: the proxy's queue of server-side jobs
 //! (`GET /api/jobs`, with cancel and reschedule while a job has not started) and the history of
 //! posts (`GET /api/posts`, with a re-check of TikTok's status). Both load together, so one
-//! refresh shows a job and the post it became as they are now.
+//! refresh shows a job and the post it became as they are now; they load again whenever the
+//! uploader's `version` moves (a post ended, a post was scheduled) and after every request made
+//! from here.
 
 use crate::api::{Api, ApiError};
 use crate::job::{local_input_to_rfc3339, local_time};
@@ -10,14 +12,14 @@ use protocol::wire::{History, HistoryEntry, JobInfo, JobList, JobStage};
 
 /// The queue and the history, as the proxy last answered.
 #[derive(Debug, Clone)]
-pub(super) struct Lists {
+struct Lists {
     jobs: Result<JobList, ApiError>,
     history: Result<History, ApiError>,
 }
 
 impl Lists {
     /// `GET /api/jobs` and `GET /api/posts`, side by side.
-    pub(super) async fn load(api: &Api) -> Self {
+    async fn load(api: &Api) -> Self {
         let (jobs, history) = futures::join!(api.jobs(), api.history());
         Self { jobs, history }
     }
@@ -40,22 +42,30 @@ enum Request {
 pub(super) fn Panels(
     /// The proxy that runs the jobs and keeps the log.
     api: Api,
-    /// Both lists, shared with Post so a scheduled post shows up at once.
-    lists: LocalResource<Lists>,
+    /// Moves whenever the lists may have changed; the lists load again then. Requests made
+    /// from here move it too.
+    version: RwSignal<u32>,
     /// The creator's username, for links to their posts, once known.
     #[prop(into)]
     username: Signal<Option<String>>,
 ) -> impl IntoView {
+    let api = StoredValue::new(api);
+    let lists = LocalResource::new(move || {
+        version.track();
+        let api = api.get_value();
+        async move { Lists::load(&api).await }
+    });
+    let changed = move || version.update(|v| *v += 1);
     // One action for every request: one pending answer, one error line, and the lists again.
     let request = Action::new_unsync(move |request: &Request| {
-        let (api, request) = (api.clone(), request.clone());
+        let (api, request) = (api.get_value(), request.clone());
         async move {
             let done = match request {
                 Request::Cancel(job_id) => api.cancel_job(&job_id).await,
                 Request::Reschedule(job_id, at) => api.reschedule_job(&job_id, at).await,
                 Request::Recheck(publish_id) => api.post_state(&publish_id).await.map(|_| ()),
             };
-            lists.refetch();
+            changed();
             done
         }
     });
@@ -122,7 +132,7 @@ pub(super) fn Panels(
     let failed = |error: ApiError| view! { <p class="error">{error.to_string()}</p> }.into_any();
     view! {
         <section class="card" aria-label="Queue and history" data-testid="lists">
-            <button type="button" class="secondary" on:click=move |_| lists.refetch()>"Refresh"</button>
+            <button type="button" class="secondary" on:click=move |_| changed()>"Refresh"</button>
             {move || request.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <Transition>
                 {move || lists.get().map(|Lists { jobs, history }| view! {

@@ -11,10 +11,10 @@ use web_sys::{File, HtmlInputElement};
 pub(super) fn ResumeOffer(
     /// The upload as it was saved.
     saved: SavedUpload,
-    /// Cleared when the offer is taken or discarded.
-    unfinished: RwSignal<Option<SavedUpload>>,
     /// Called with the saved upload and the file once the creator picked the same file again.
-    on_resume: impl Fn(SavedUpload, File) + Clone + 'static,
+    on_resume: Callback<(SavedUpload, File)>,
+    /// Called once the saved upload is forgotten, to take the offer away.
+    on_discard: Callback<()>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let fresh = saved.is_fresh(post::now_ms());
@@ -30,7 +30,7 @@ pub(super) fn ResumeOffer(
         };
         let picked = FileIdentity::of(&file);
         if picked == expected {
-            on_resume(keep.clone(), file);
+            on_resume.run((keep.clone(), file));
         } else {
             input.set_value("");
             error.set(Some(format!(
@@ -44,7 +44,7 @@ pub(super) fn ResumeOffer(
     };
     let discard = move |_| {
         storage::clear();
-        unfinished.set(None);
+        on_discard.run(());
     };
     if !fresh {
         return view! {
