@@ -1,15 +1,13 @@
 //! The proxy's HTTP API as async functions. Errors carry the proxy's message, which is written
 //! for people; only its `code` is for code.
 
+use gloo_net::http::{Method, RequestBuilder};
 use protocol::wire::{
     ACCESS_PATH, Access, ConnectStart, Connection, CreatePost, CreatedPost, Creator, ErrorBody,
     History, JOBS_PATH, JobList, JobPatch, LOGIN_PATH, LOGOUT_PATH, LoggedOut, PostState,
     SESSION_PATH, SignIn, UploadEvent,
 };
 use serde::de::DeserializeOwned;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestInit, Response};
 
 /// A call to the proxy that did not give what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -98,7 +96,7 @@ impl Api {
 
     /// `GET /api/session`: whether the proxy needs an operator, and whether we are one.
     pub async fn access(&self) -> Result<Access, ApiError> {
-        self.call("GET", ACCESS_PATH, None).await
+        self.call(Method::GET, ACCESS_PATH, None).await
     }
 
     /// `POST /auth/session`: sign in with the operator's password. The proxy answers with an
@@ -108,46 +106,49 @@ impl Api {
             password: password.to_owned(),
         };
         let body = crate::json::to_string(&body).map_err(|e| ApiError::Network(e.to_string()))?;
-        self.call_for_nothing("POST", SESSION_PATH, Some(body))
+        self.call_for_nothing(Method::POST, SESSION_PATH, Some(body))
             .await
     }
 
     /// `DELETE /auth/session`: sign out; the proxy forgets the session and clears the cookie.
     pub async fn sign_out(&self) -> Result<(), ApiError> {
-        self.call_for_nothing("DELETE", SESSION_PATH, None).await
+        self.call_for_nothing(Method::DELETE, SESSION_PATH, None)
+            .await
     }
 
     /// `POST /auth/login`: where to send the browser to connect TikTok. A `POST` (never a link),
     /// so that only the signed-in page can start a connection.
     pub async fn start_connect(&self) -> Result<ConnectStart, ApiError> {
-        self.call("POST", LOGIN_PATH, Some("{}".to_owned())).await
+        self.call(Method::POST, LOGIN_PATH, Some("{}".to_owned()))
+            .await
     }
 
     /// `GET /api/connection`: whether a TikTok account is connected, and what it allows.
     pub async fn connection(&self) -> Result<Connection, ApiError> {
-        self.call("GET", "/api/connection", None).await
+        self.call(Method::GET, "/api/connection", None).await
     }
 
     /// `POST /auth/logout`: revoke the app's access and forget the tokens.
     pub async fn logout(&self) -> Result<LoggedOut, ApiError> {
-        self.call("POST", LOGOUT_PATH, Some("{}".to_owned())).await
+        self.call(Method::POST, LOGOUT_PATH, Some("{}".to_owned()))
+            .await
     }
 
     /// `GET /api/creator`.
     pub async fn creator(&self) -> Result<Creator, ApiError> {
-        self.call("GET", "/api/creator", None).await
+        self.call(Method::GET, "/api/creator", None).await
     }
 
     /// `POST /api/posts`.
     pub async fn create_post(&self, post: &CreatePost) -> Result<CreatedPost, ApiError> {
         let body = crate::json::to_string(post).map_err(|e| ApiError::Network(e.to_string()))?;
-        self.call("POST", "/api/posts", Some(body)).await
+        self.call(Method::POST, "/api/posts", Some(body)).await
     }
 
     /// `GET /api/posts/{publish_id}`.
     pub async fn post_state(&self, publish_id: &str) -> Result<PostState, ApiError> {
         let path = format!("/api/posts/{}", js_sys::encode_uri_component(publish_id));
-        self.call("GET", &path, None).await
+        self.call(Method::GET, &path, None).await
     }
 
     /// Where the relay takes this post's chunks: `PUT /api/posts/{publish_id}/chunk`.
@@ -166,13 +167,13 @@ impl Api {
             js_sys::encode_uri_component(publish_id)
         );
         if let Ok(body) = crate::json::to_string(event) {
-            let _ = self.send("POST", &path, Some(body)).await;
+            let _ = self.send(Method::POST, &path, Some(body)).await;
         }
     }
 
     /// `GET /api/jobs`: the proxy's server-side jobs, newest first.
     pub async fn jobs(&self) -> Result<JobList, ApiError> {
-        self.call("GET", JOBS_PATH, None).await
+        self.call(Method::GET, JOBS_PATH, None).await
     }
 
     /// `PATCH /api/jobs/{job_id}` with a new `publish_at` (RFC 3339).
@@ -182,19 +183,19 @@ impl Api {
             ..JobPatch::default()
         };
         let body = crate::json::to_string(&patch).map_err(|e| ApiError::Network(e.to_string()))?;
-        self.call_for_nothing("PATCH", &job_path(job_id), Some(body))
+        self.call_for_nothing(Method::PATCH, &job_path(job_id), Some(body))
             .await
     }
 
     /// `DELETE /api/jobs/{job_id}`: cancel a job (a queued one is dropped with its video).
     pub async fn cancel_job(&self, job_id: &str) -> Result<(), ApiError> {
-        self.call_for_nothing("DELETE", &job_path(job_id), None)
+        self.call_for_nothing(Method::DELETE, &job_path(job_id), None)
             .await
     }
 
     /// `GET /api/posts`: the newest page of the history.
     pub async fn history(&self) -> Result<History, ApiError> {
-        self.call("GET", "/api/posts", None).await
+        self.call(Method::GET, "/api/posts", None).await
     }
 
     /// The full URL of `path` on the proxy.
@@ -205,7 +206,7 @@ impl Api {
     /// One call to the proxy, its JSON answer read as `T`, or its error body as [`ApiError`].
     async fn call<T: DeserializeOwned>(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         body: Option<String>,
     ) -> Result<T, ApiError> {
@@ -216,7 +217,7 @@ impl Api {
     /// One call to the proxy whose success has no body (`204`).
     async fn call_for_nothing(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         body: Option<String>,
     ) -> Result<(), ApiError> {
@@ -227,38 +228,36 @@ impl Api {
         Err(refusal(status, &text))
     }
 
-    /// `fetch` with the credential and, for a body, `Content-Type: application/json`; the
-    /// answer's status and text.
+    /// `fetch` (through gloo-net) with the credential and, for a body, `Content-Type:
+    /// application/json`; the answer's status and text.
     async fn send(
         &self,
-        method: &str,
+        method: Method,
         path: &str,
         body: Option<String>,
     ) -> Result<(u16, String), ApiError> {
-        let network = |error: JsValue| ApiError::Network(crate::exception_text(&error));
-        let headers = Headers::new().map_err(network)?;
+        // Only the browser's own exception is worth keeping: naming gloo-net's other errors
+        // would bring their `Display` (and serde_json's) into the wasm for no reader.
+        let network = |error: gloo_net::Error| {
+            ApiError::Network(match error {
+                gloo_net::Error::JsError(error) => error.to_string(),
+                _ => "the request could not be made".to_owned(),
+            })
+        };
+        let mut request = RequestBuilder::new(&self.url(path)).method(method);
         if let Some((name, value)) = self.credential_header() {
-            headers.set(name, value).map_err(network)?;
+            request = request.header(name, value);
         }
-        let init = RequestInit::new();
-        init.set_method(method);
-        if let Some(body) = body {
-            headers
-                .set("Content-Type", "application/json")
-                .map_err(network)?;
-            init.set_body(&JsValue::from(body));
+        let request = match body {
+            Some(body) => request
+                .header("Content-Type", "application/json")
+                .body(body),
+            None => request.build(),
         }
-        init.set_headers(&headers);
-        let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
-        let response: Response =
-            JsFuture::from(window.fetch_with_str_and_init(&self.url(path), &init))
-                .await
-                .map_err(network)?
-                .unchecked_into();
-        let text = JsFuture::from(response.text().map_err(network)?)
-            .await
-            .map_err(network)?;
-        Ok((response.status(), text.as_string().unwrap_or_default()))
+        .map_err(network)?;
+        let response = request.send().await.map_err(network)?;
+        let text = response.text().await.map_err(network)?;
+        Ok((response.status(), text))
     }
 }
 

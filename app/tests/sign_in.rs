@@ -16,24 +16,34 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Replaces `window.fetch` with one that answers from `replies`: for each `"METHOD /path"`, a
 /// list of `{status, body, hold}` used in turn (the last one again and again). A reply with
-/// `hold` waits until [`release`]. Calls go to `window.__calls` as `{key, body, type}`.
+/// `hold` waits until [`release`]. Calls go to `window.__calls` as `{key, body, type}`, whether
+/// the page calls `fetch(url, init)` or `fetch(request)`.
 const FAKE_FETCH: &str = r#"
     const real = window.__realFetch || (window.__realFetch = window.fetch);
     window.__calls = [];
     window.__held = [];
-    window.fetch = (url, init) => {
+    window.fetch = async (input, init) => {
+        // Both forms of the call: `fetch(url, init)` and `fetch(request)`.
+        const request = input instanceof Request ? input : null;
         init = init || {};
-        const key = (init.method || 'GET') + ' ' + new URL(url, location.href).pathname;
-        const type = init.headers ? new Headers(init.headers).get('content-type') : null;
-        window.__calls.push({ key, body: init.body === undefined ? null : init.body, type });
+        const method = request ? request.method : (init.method || 'GET');
+        const url = request ? request.url : input;
+        const headers = request ? request.headers : init.headers;
+        const key = method + ' ' + new URL(url, location.href).pathname;
+        const type = headers ? new Headers(headers).get('content-type') : null;
+        const call = { key, body: null, type };
+        window.__calls.push(call);
         const queue = replies[key];
-        if (!queue) return Promise.reject(new TypeError('no scripted reply for ' + key));
-        const reply = queue.length > 1 ? queue.shift() : queue[0];
-        const answer = () => new Response(
+        const reply = queue && (queue.length > 1 ? queue.shift() : queue[0]);
+        // Held from the call on, so that a `release` right after it answers it.
+        const held = reply && reply.hold ? new Promise(go => window.__held.push(go)) : null;
+        if (request && request.body !== null) call.body = await request.text();
+        else if (!request && init.body !== undefined) call.body = init.body;
+        if (!reply) throw new TypeError('no scripted reply for ' + key);
+        await held;
+        return new Response(
             reply.body === undefined ? null : JSON.stringify(reply.body),
             { status: reply.status });
-        if (reply.hold) return new Promise(resolve => window.__held.push(() => resolve(answer())));
-        return Promise.resolve(answer());
     };
 "#;
 
