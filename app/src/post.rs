@@ -192,15 +192,11 @@ pub async fn upload_and_follow(
         }
     };
     page.finished();
-    let stopped = |kind, message: String, phase| {
-        proxy.report(&job.publish_id, noted(kind, message));
-        page.show(phase);
-    };
-    match end {
-        End::Done => follow_status(page, proxy, &job.publish_id).await,
-        End::Cancelled => stopped(
+    let (kind, message, phase) = match end {
+        End::Done => return follow_status(page, proxy, &job.publish_id).await,
+        End::Cancelled => (
             UploadEventKind::Cancelled,
-            CANCELLED.into(),
+            CANCELLED.to_owned(),
             Phase::Failed {
                 message: CANCELLED.into(),
                 status: Some(PublishStatus::Other("CANCELLED".into())),
@@ -209,13 +205,15 @@ pub async fn upload_and_follow(
         ),
         End::Reinit(error) | End::Failed(error) => {
             let message = error.to_string();
-            stopped(
+            (
                 UploadEventKind::Failed,
                 message.clone(),
                 Phase::failed(message),
-            );
+            )
         }
-    }
+    };
+    proxy.report(&job.publish_id, noted(kind, message));
+    page.show(phase);
 }
 
 /// An upload event with only a message.
