@@ -21,6 +21,9 @@ const CHUNK: u64 = 10_000_000;
 const FIRST_URL: &str = "https://upload.example/first";
 const FRESH_URL: &str = "https://upload.example/fresh";
 
+/// How a chunk's `PUT` ends, as the script plays it.
+type Reply = Result<ChunkReply, UploadError>;
+
 /// The page, the proxy, TikTok and the clock, as one script.
 #[derive(Default)]
 struct World {
@@ -132,12 +135,7 @@ impl Page for World {
 }
 
 impl Transport for World {
-    async fn put<'a>(
-        &'a self,
-        put: &'a Put,
-        _started: impl FnOnce(Abort),
-        _progress: impl Fn(u64) + 'static,
-    ) -> Result<ChunkReply, UploadError> {
+    async fn put(&self, put: &Put, _: impl FnOnce(Abort), _: impl Fn(u64) + 'static) -> Reply {
         let Target::Direct(url) = &put.target else {
             panic!("no relay in these scripts");
         };
