@@ -18,7 +18,7 @@ use crate::api::ApiError;
 use crate::engine::{End, Job, Proxy, Surroundings};
 use protocol::progress::Progress;
 use protocol::retry::may_reinit;
-use protocol::status::{FailReason, PublishStatus, keep_polling, poll_delay_ms};
+use protocol::status::{FIRST_POLL_MS, FailReason, POLL_INTERVAL_MS, PublishStatus, keep_polling};
 use protocol::wire::{CreatePost, PostState, UploadEvent, UploadEventKind};
 use std::future::Future;
 
@@ -226,14 +226,15 @@ fn noted(kind: UploadEventKind, message: String) -> UploadEvent {
     }
 }
 
-/// Polls TikTok's status through the proxy until its final word, showing each, at the delays
-/// [`poll_delay_ms`] gives; gives up once [`keep_polling`] says so.
+/// Polls TikTok's status through the proxy until its final word, showing each: the first
+/// [`FIRST_POLL_MS`] after the upload, then every [`POLL_INTERVAL_MS`]; gives up once
+/// [`keep_polling`] says so.
 async fn follow_status(page: &impl Page, proxy: &(impl Proxy + Surroundings), publish_id: &str) {
     page.show(Phase::Processing { status: None });
-    let (mut polls, mut failures) = (0, 0);
+    let (mut wait_ms, mut failures) = (FIRST_POLL_MS, 0);
     loop {
-        proxy.sleep(poll_delay_ms(polls)).await;
-        polls = polls.saturating_add(1);
+        proxy.sleep(wait_ms).await;
+        wait_ms = POLL_INTERVAL_MS;
         match proxy.post_state(publish_id).await {
             Ok(state) if state.status.is_final() => return page.show(Phase::Done(state)),
             Ok(state) => {
