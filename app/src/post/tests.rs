@@ -2,13 +2,14 @@
 //! status answers are scripted too, and each test asserts what the page showed, what the proxy
 //! was asked and logged, and how long the course slept on the test's clock.
 
-use super::{Page, Phase, upload_and_follow};
+use super::{Page, Phase, Upload, upload_and_follow};
 use crate::api::ApiError;
 use crate::engine::transport::{Abort, ChunkReply, Put, Target};
 use crate::engine::{Control, End, Job, Options, Proxy, Surroundings, Transport, UploadError};
 use futures::executor::block_on;
 use protocol::chunk::ChunkPlan;
 use protocol::media::ContentType;
+use protocol::progress::Progress;
 use protocol::status::{FailReason, PublishStatus};
 use protocol::wire::{CreatePost, PostMode, PostState, UploadEvent, UploadEventKind};
 use std::cell::{Cell, RefCell};
@@ -378,4 +379,72 @@ fn a_cancelled_upload_says_what_becomes_of_the_bytes_sent() {
     assert_eq!(status, Some(PublishStatus::Other("CANCELLED".into())));
     assert_eq!(world.last_shown().raw_status(), "CANCELLED");
     assert_eq!(world.reported(), [UploadEventKind::Cancelled]);
+}
+
+#[test]
+fn each_phase_has_its_status_line_raw_status_and_lock() {
+    let upload = |paused| {
+        Phase::Uploading(Upload {
+            progress: Progress {
+                sent: 42,
+                total: 100,
+                resumed_from: 0,
+                elapsed_secs: 1.0,
+            },
+            paused,
+            relay: false,
+            note: None,
+            late: false,
+        })
+    };
+    let done = |status: &str| match state(status, None) {
+        Ok(state) => Phase::Done(state),
+        Err(error) => panic!("{error}"),
+    };
+    let still = "TikTok is still processing the video…";
+    for (phase, busy, raw, text) in [
+        (Phase::Editing, false, "", ""),
+        (
+            Phase::Starting,
+            true,
+            "UPLOADING",
+            "Asking TikTok for an upload link…",
+        ),
+        (upload(false), true, "UPLOADING", "Uploading — 42 %"),
+        (
+            upload(true),
+            true,
+            "PAUSED",
+            "Paused at 42 %. Resume within the hour TikTok allows.",
+        ),
+        (
+            Phase::Processing { status: None },
+            true,
+            "PROCESSING_UPLOAD",
+            PublishStatus::ProcessingUpload.user_message(),
+        ),
+        (
+            done("SEND_TO_USER_INBOX"),
+            false,
+            "SEND_TO_USER_INBOX",
+            "Sent to your TikTok inbox — open TikTok to finish.",
+        ),
+        (
+            done("FAILED"),
+            false,
+            "FAILED",
+            "TikTok could not post the video: no reason was given.",
+        ),
+        (
+            done("PUBLISH_TRANSCODED"),
+            false,
+            "PUBLISH_TRANSCODED",
+            still,
+        ),
+        (Phase::failed("Nope.".into()), false, "ERROR", "Nope."),
+    ] {
+        assert_eq!(phase.busy(), busy, "{phase:?}");
+        assert_eq!(phase.raw_status(), raw, "{phase:?}");
+        assert_eq!(phase.text(), text, "{phase:?}");
+    }
 }
