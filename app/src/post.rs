@@ -1,29 +1,26 @@
 //! One post from start to finish, as the page sees it: init through the proxy, the upload (with
 //! everything [`crate::engine`] rides out), a fresh init when TikTok's upload link dies, then
 //! status polls until TikTok's final word. [`Phase`] is what the page renders.
+//!
+//! The course is decided here, over the [`Page`] and the engine's [`Proxy`] and
+//! [`Surroundings`] (its timers), so it runs natively (`post/tests.rs`); how many fresh inits,
+//! the polls' delays and when polling gives up are [`protocol::retry`]'s and
+//! [`protocol::status`]'s. `post/browser.rs` is the page's side in the browser: [`start`],
+//! [`resume`], and the engine's events turned into what the page shows.
 
-use crate::api::{Api, ApiError};
-use crate::engine::{self, Control, End, Event, Job};
-use crate::storage::{self, FileIdentity, SavedUpload};
-use crate::upload::UploadError;
-use crate::wake_lock::ScreenLock;
-use leptos::prelude::*;
+mod browser;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use browser::{Context, now_ms, resume, start};
+
+use crate::api::ApiError;
+use crate::engine::{End, Job, Proxy, Surroundings};
 use protocol::progress::Progress;
-use protocol::retry::misses_deadline;
-use protocol::status::{FailReason, PublishStatus};
-use protocol::wire::{CreatePost, PostMode, PostState, UploadEvent, UploadEventKind};
-use std::rc::Rc;
-use web_sys::File;
-
-/// Wait before the first status poll: TikTok usually has news within a second of the last chunk.
-const FIRST_POLL_MS: u32 = 1_000;
-/// Between later polls. The proxy answers repeated polls from its cache, and TikTok allows 30
-/// status calls a minute, so a few seconds keeps well inside the budget.
-const POLL_INTERVAL_MS: u32 = 3_000;
-/// Polls that may fail in a row (network, rate limit) before the page gives up.
-const MAX_POLL_FAILURES: u32 = 10;
-/// Fresh inits after a dead upload link, per post; more would loop on a deeper problem.
-const MAX_REINITS: u32 = 1;
+use protocol::retry::may_reinit;
+use protocol::status::{FIRST_POLL_MS, FailReason, POLL_INTERVAL_MS, PublishStatus, keep_polling};
+use protocol::wire::{CreatePost, PostState, UploadEvent, UploadEventKind};
+use std::future::Future;
 
 /// The upload as the page shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,356 +121,137 @@ impl Phase {
             Self::Failed { message, .. } => message.clone(),
         }
     }
-}
 
-/// Everything one upload needs besides the job.
-#[derive(Clone)]
-pub struct Context {
-    pub api: Api,
-    pub file: File,
-    pub mode: PostMode,
-    pub phase: RwSignal<Phase>,
-    pub control: Control,
-    pub options: engine::Options,
-}
-
-/// Starts a post: init through the proxy, then [`upload_and_follow`].
-pub async fn start(context: Context, request: CreatePost) {
-    context.phase.set(Phase::Starting);
-    let job = match init(&context.api, &request).await {
-        Ok(job) => job,
-        Err(error) => {
-            return context.phase.set(Phase::Failed {
-                message: error.to_string(),
-                status: None,
-                code: error.code().map(str::to_owned),
-            });
+    /// The post stopped because the proxy (or TikTok through it) refused, or could not be asked.
+    fn refused(error: &ApiError) -> Self {
+        Self::Failed {
+            message: error.to_string(),
+            status: None,
+            code: error.code().map(str::to_owned),
         }
-    };
-    upload_and_follow(context, job, Some(request), now_ms()).await;
+    }
+
+    /// The post stopped with `message`, TikTok having said nothing of it.
+    fn failed(message: String) -> Self {
+        Self::Failed {
+            message,
+            status: None,
+            code: None,
+        }
+    }
 }
 
-/// Continues an upload saved before a reload, with the file the creator picked again.
-pub async fn resume(context: Context, saved: SavedUpload) {
-    report(
-        &context.api,
-        &saved.job.publish_id,
-        UploadEventKind::Resumed,
-        None,
-        None,
-        None,
-    );
-    upload_and_follow(context, saved.job, None, saved.started_at_ms).await;
+/// What the post's course needs from the page besides the proxy.
+pub trait Page {
+    /// Shows where the post is.
+    fn show(&self, phase: Phase);
+    /// Sends `job` from `job.confirmed` on through the engine, keeping it for a reload and
+    /// showing its progress; `job` is updated as TikTok confirms bytes.
+    fn upload(&self, job: &mut Job, started_at_ms: f64) -> impl Future<Output = End>;
+    /// The upload is over, however it ended: forget the saved job, let the screen sleep.
+    fn finished(&self);
+    /// Milliseconds since the epoch.
+    fn now_ms(&self) -> f64;
 }
 
-/// The upload (re-initialising once if TikTok's link dies and the request is known), then polls.
-async fn upload_and_follow(
-    context: Context,
+/// What the page says when a post is cancelled.
+const CANCELLED: &str = "Upload cancelled. TikTok has no way to cancel a file upload: what was sent is discarded when the upload link expires, within an hour.";
+
+/// The upload (with a fresh init, as [`may_reinit`] allows, if TikTok's link dies and the
+/// `request` is known), then status polls until TikTok's final word.
+pub async fn upload_and_follow(
+    page: &impl Page,
+    proxy: &(impl Proxy + Surroundings),
     mut job: Job,
-    request: Option<CreatePost>,
+    request: Option<&CreatePost>,
     mut started_at_ms: f64,
 ) {
-    let Context {
-        api,
-        file,
-        mode,
-        phase,
-        control,
-        options,
-    } = context;
     let mut reinits = 0;
-    // The screen stays on while bytes are going (not while paused): a phone that sleeps freezes
-    // the tab. Let go when this function returns, however the upload ends.
-    let screen = ScreenLock::default();
-    screen.hold(true);
-    loop {
-        let saved = |job: &Job| {
-            storage::save(&SavedUpload {
-                job: job.clone(),
-                file: FileIdentity::of(&file),
-                mode,
-                started_at_ms,
-            })
-        };
-        saved(&job);
-        let end = {
-            let on_event = events(
-                api.clone(),
-                job.clone(),
-                phase,
-                started_at_ms,
-                file.clone(),
-                mode,
-                screen.clone(),
-            );
-            engine::run(&mut job, &file, &api, &control, &options, on_event).await
-        };
-        match end {
-            End::Done => break,
-            End::Cancelled => {
-                storage::clear();
-                let message = "Upload cancelled. TikTok has no way to cancel a file upload: what was sent is discarded when the upload link expires, within an hour.";
-                report(
-                    &api,
-                    &job.publish_id,
-                    UploadEventKind::Cancelled,
-                    None,
-                    None,
-                    Some(message.into()),
-                );
-                return phase.set(Phase::Failed {
-                    message: message.into(),
-                    status: Some(PublishStatus::Other("CANCELLED".into())),
-                    code: None,
-                });
-            }
-            End::Reinit(error) if reinits < MAX_REINITS && request.is_some() => {
+    let end = loop {
+        match (page.upload(&mut job, started_at_ms).await, request) {
+            (End::Reinit(error), Some(request)) if may_reinit(reinits) => {
                 reinits += 1;
                 let message = format!("{error} Starting the upload again with a new link.");
-                report(
-                    &api,
+                proxy.report(
                     &job.publish_id,
-                    UploadEventKind::Reinitialized,
-                    None,
-                    None,
-                    Some(message.clone()),
+                    noted(UploadEventKind::Reinitialized, message),
                 );
-                phase.set(Phase::Starting);
-                let request = request.as_ref().expect("checked in the match guard");
-                match init(&api, request).await {
+                page.show(Phase::Starting);
+                match proxy.init(request).await {
                     Ok(fresh) => {
                         job = fresh;
-                        started_at_ms = now_ms();
+                        started_at_ms = page.now_ms();
                     }
                     Err(error) => {
-                        storage::clear();
-                        return phase.set(Phase::Failed {
-                            message: error.to_string(),
-                            status: None,
-                            code: error.code().map(str::to_owned),
-                        });
+                        page.finished();
+                        return page.show(Phase::refused(&error));
                     }
                 }
             }
-            End::Reinit(error) | End::Failed(error) => return fail(&api, &job, phase, error),
+            (end, _) => break end,
         }
+    };
+    page.finished();
+    let (kind, message, phase) = match end {
+        End::Done => return follow_status(page, proxy, &job.publish_id).await,
+        End::Cancelled => (
+            UploadEventKind::Cancelled,
+            CANCELLED.to_owned(),
+            Phase::Failed {
+                message: CANCELLED.into(),
+                status: Some(PublishStatus::Other("CANCELLED".into())),
+                code: None,
+            },
+        ),
+        End::Reinit(error) | End::Failed(error) => {
+            let message = error.to_string();
+            (
+                UploadEventKind::Failed,
+                message.clone(),
+                Phase::failed(message),
+            )
+        }
+    };
+    proxy.report(&job.publish_id, noted(kind, message));
+    page.show(phase);
+}
+
+/// An upload event with only a message.
+fn noted(kind: UploadEventKind, message: String) -> UploadEvent {
+    UploadEvent {
+        kind,
+        chunk: None,
+        http_status: None,
+        message: Some(message),
     }
-    storage::clear();
-    drop(screen);
-    follow_status(&api, &job.publish_id, phase).await;
 }
 
-/// `POST /api/posts` and the job it starts.
-async fn init(api: &Api, request: &CreatePost) -> Result<Job, ApiError> {
-    let created = api.create_post(request).await?;
-    Ok(Job {
-        plan: created.plan(request.video_size),
-        publish_id: created.publish_id,
-        upload_url: created.upload_url,
-        content_type: protocol::ContentType::from_mime(&request.content_type)
-            .expect("the request's content type came from a sniffed ContentType"),
-        relay: storage::relay_remembered(),
-        confirmed: 0,
-    })
-}
-
-fn fail(api: &Api, job: &Job, phase: RwSignal<Phase>, error: UploadError) {
-    storage::clear();
-    let message = error.to_string();
-    report(
-        api,
-        &job.publish_id,
-        UploadEventKind::Failed,
-        None,
-        None,
-        Some(message.clone()),
-    );
-    phase.set(Phase::Failed {
-        message,
-        status: None,
-        code: None,
-    });
-}
-
-/// Turns the engine's events into what the page shows, what storage keeps, log lines, and
-/// whether the screen is kept on.
-fn events(
-    api: Api,
-    job: Job,
-    phase: RwSignal<Phase>,
-    started_at_ms: f64,
-    file: File,
-    mode: PostMode,
-    screen: ScreenLock,
-) -> Rc<dyn Fn(Event)> {
-    let session_start = now_ms();
-    let resumed_from = job.confirmed;
-    let total = job.plan.video_size;
-    let chunks = job.plan.total_chunk_count;
-    let id = job.publish_id.clone();
-    // The page's view of the upload lives in `phase` alone; each event edits it in place.
-    phase.set(Phase::Uploading(Upload {
-        progress: Progress {
-            sent: resumed_from,
-            total,
-            resumed_from,
-            elapsed_secs: 0.0,
-        },
-        paused: false,
-        relay: job.relay,
-        note: None,
-        late: false,
-    }));
-    let job = std::cell::RefCell::new(job);
-    Rc::new(move |event: Event| {
-        phase.update(|phase| {
-            let Phase::Uploading(upload) = phase else {
-                return;
-            };
-        match event {
-            Event::Sent(sent) => {
-                upload.progress.sent = sent;
-                upload.progress.elapsed_secs = (now_ms() - session_start) / 1000.0;
-                let elapsed_since_init = (now_ms() - started_at_ms) / 1000.0;
-                upload.late = upload
-                    .progress
-                    .eta_secs()
-                    .is_some_and(|eta| misses_deadline(elapsed_since_init, eta));
-            }
-            Event::Confirmed(offset) => {
-                upload.progress.sent = offset;
-                upload.note = None;
-                let mut job = job.borrow_mut();
-                job.confirmed = offset;
-                storage::save(&SavedUpload {
-                    job: job.clone(),
-                    file: FileIdentity::of(&file),
-                    mode,
-                    started_at_ms,
-                });
-            }
-            Event::Retrying {
-                chunk,
-                attempt,
-                delay_ms,
-                status,
-            } => {
-                let answer = if status == 0 {
-                    "no answer came".to_owned()
-                } else {
-                    format!("TikTok answered {status}")
-                };
-                upload.note = Some(format!(
-                    "Part {} of {chunks} did not go through ({answer}); trying again in {}.{} s (attempt {}).",
-                    chunk + 1,
-                    delay_ms / 1000,
-                    delay_ms % 1000 / 100,
-                    attempt + 1
-                ));
-                report(
-                    &api,
-                    &id,
-                    UploadEventKind::Retried,
-                    Some(chunk),
-                    Some(status),
-                    upload.note.clone(),
-                );
-            }
-            Event::Resynced { offset, status } => {
-                upload.progress.sent = offset;
-                upload.note = Some(
-                    "TikTok already had part of the video; continuing from where it is.".into(),
-                );
-                job.borrow_mut().confirmed = offset;
-                let message = format!("continuing from byte {offset}");
-                report(
-                    &api,
-                    &id,
-                    UploadEventKind::Resynced,
-                    None,
-                    Some(status),
-                    Some(message),
-                );
-            }
-            Event::Relayed => {
-                upload.relay = true;
-                job.borrow_mut().relay = true;
-                upload.note = Some("This browser may not send to TikTok directly; sending through your server instead.".into());
-                report(&api, &id, UploadEventKind::Relayed, None, None, None);
-            }
-            Event::Offline => {
-                upload.note =
-                    Some("You are offline. The upload continues when the network is back.".into())
-            }
-            Event::Paused => {
-                upload.paused = true;
-                screen.hold(false);
-                report(&api, &id, UploadEventKind::Paused, None, None, None);
-            }
-            Event::Resumed => {
-                upload.paused = false;
-                screen.hold(true);
-                report(&api, &id, UploadEventKind::Resumed, None, None, None);
-            }
-        }
-        });
-    })
-}
-
-/// Polls until TikTok's final status.
-async fn follow_status(api: &Api, publish_id: &str, phase: RwSignal<Phase>) {
-    phase.set(Phase::Processing { status: None });
-    let mut wait = FIRST_POLL_MS;
-    let mut failures = 0;
+/// Polls TikTok's status through the proxy until its final word, showing each: the first
+/// [`FIRST_POLL_MS`] after the upload, then every [`POLL_INTERVAL_MS`]; gives up once
+/// [`keep_polling`] says so.
+async fn follow_status(page: &impl Page, proxy: &(impl Proxy + Surroundings), publish_id: &str) {
+    page.show(Phase::Processing { status: None });
+    let (mut wait_ms, mut failures) = (FIRST_POLL_MS, 0);
     loop {
-        gloo_timers::future::TimeoutFuture::new(wait).await;
-        wait = POLL_INTERVAL_MS;
-        match api.post_state(publish_id).await {
-            Ok(state) if state.status.is_final() => return phase.set(Phase::Done(state)),
+        proxy.sleep(wait_ms).await;
+        wait_ms = POLL_INTERVAL_MS;
+        match proxy.post_state(publish_id).await {
+            Ok(state) if state.status.is_final() => return page.show(Phase::Done(state)),
             Ok(state) => {
                 failures = 0;
-                phase.set(Phase::Processing {
+                page.show(Phase::Processing {
                     status: Some(state.status),
                 });
             }
-            Err(error) if failures < MAX_POLL_FAILURES => {
-                failures += 1;
-                leptos::logging::warn!("status poll failed ({failures}): {error}");
-            }
             Err(error) => {
-                let message = format!(
-                    "The video was uploaded, but its status could not be read: {error} It may still appear on your TikTok profile."
-                );
-                return phase.set(Phase::Failed {
-                    message,
-                    status: None,
-                    code: None,
-                });
+                failures += 1;
+                if !keep_polling(failures) {
+                    return page.show(Phase::failed(format!(
+                        "The video was uploaded, but its status could not be read: {error} It may still appear on your TikTok profile."
+                    )));
+                }
+                leptos::logging::warn!("status poll failed ({failures}): {error}");
             }
         }
     }
-}
-
-/// Sends an upload event to the proxy's log without waiting for it.
-fn report(
-    api: &Api,
-    publish_id: &str,
-    kind: UploadEventKind,
-    chunk: Option<u64>,
-    http_status: Option<u16>,
-    message: Option<String>,
-) {
-    let (api, publish_id) = (api.clone(), publish_id.to_owned());
-    let event = UploadEvent {
-        kind,
-        chunk,
-        http_status: http_status.filter(|&s| s != 0),
-        message,
-    };
-    leptos::task::spawn_local(async move { api.report(&publish_id, &event).await });
-}
-
-/// Milliseconds since the epoch (`Date.now()`), comparable across reloads.
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
 }

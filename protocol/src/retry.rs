@@ -110,6 +110,14 @@ fn offset_in_plan(plan: &ChunkPlan, held: u64) -> Option<u64> {
     plan.chunk_starting_at(held).map(|chunk| chunk.start)
 }
 
+/// Fresh inits after a dead upload link, per post; more would loop on a deeper problem.
+pub const MAX_REINITS: u32 = 1;
+
+/// Whether a post that has had `reinits` fresh inits may have another.
+pub fn may_reinit(reinits: u32) -> bool {
+    reinits < MAX_REINITS
+}
+
 /// A delay with ±20 % jitter, so many clients do not retry in step. `random` is in `0.0..1.0`.
 pub fn with_jitter(delay_ms: u32, random: f64) -> u32 {
     let factor = 0.8 + 0.4 * random.clamp(0.0, 1.0);
@@ -206,6 +214,12 @@ mod tests {
         assert_eq!(with_jitter(1_000, 7.0), 1_200);
         assert!(!misses_deadline(600.0, 600.0));
         assert!(misses_deadline(3000.0, 600.0));
+    }
+
+    #[test]
+    fn one_fresh_init_per_post() {
+        assert!(may_reinit(0));
+        assert!(!may_reinit(MAX_REINITS));
     }
 
     #[test]

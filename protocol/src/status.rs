@@ -126,6 +126,20 @@ impl FailReason {
     }
 }
 
+/// Wait before the first status poll after the last chunk: TikTok usually has news within a
+/// second.
+pub const FIRST_POLL_MS: u32 = 1_000;
+/// Between later polls. The proxy answers repeated polls from its cache, and TikTok allows 30
+/// status calls a minute, so a few seconds keeps well inside the budget.
+pub const POLL_INTERVAL_MS: u32 = 3_000;
+/// Polls that may fail in a row (network, rate limit) before the page gives up.
+pub const MAX_POLL_FAILURES: u32 = 10;
+
+/// Whether to poll again after `failures` polls failed in a row.
+pub fn keep_polling(failures: u32) -> bool {
+    failures <= MAX_POLL_FAILURES
+}
+
 impl serde::Serialize for PublishStatus {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -176,6 +190,12 @@ mod tests {
             PublishStatus::parse("PROCESSING_PUBLISH").user_message(),
             "TikTok is still processing the video…"
         );
+    }
+
+    #[test]
+    fn polling_gives_up_after_ten_failures_in_a_row() {
+        assert!(keep_polling(MAX_POLL_FAILURES));
+        assert!(!keep_polling(MAX_POLL_FAILURES + 1));
     }
 
     #[test]

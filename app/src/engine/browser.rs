@@ -1,10 +1,12 @@
 //! The engine's surroundings in the browser: chunks `PUT` by XHR ([`crate::upload`]), timers
 //! from `setTimeout`, the network's state from `navigator.onLine`, and the proxy's API.
 
-use super::transport::{Abort, ChunkReply, Put, Surroundings, Transport, UploadError};
-use crate::api::Api;
+use super::Job;
+use super::transport::{Abort, ChunkReply, Proxy, Put, Surroundings, Transport, UploadError};
+use crate::api::{Api, ApiError};
 use crate::storage;
 use crate::upload::{ChunkRequest, put_chunk};
+use protocol::wire::{CreatePost, PostState, UploadEvent};
 use web_sys::Blob;
 
 /// Chunks sliced from `file` and sent by XHR, with the proxy's credential on relayed ones.
@@ -67,5 +69,29 @@ impl Surroundings for Browser<'_> {
 
     fn remember_relay(&self) {
         storage::remember_relay();
+    }
+}
+
+impl Proxy for Browser<'_> {
+    async fn init(&self, request: &CreatePost) -> Result<Job, ApiError> {
+        let created = self.api.create_post(request).await?;
+        Ok(Job {
+            plan: created.plan(request.video_size),
+            publish_id: created.publish_id,
+            upload_url: created.upload_url,
+            content_type: protocol::ContentType::from_mime(&request.content_type)
+                .expect("the request's content type came from a sniffed ContentType"),
+            relay: storage::relay_remembered(),
+            confirmed: 0,
+        })
+    }
+
+    fn post_state(&self, publish_id: &str) -> impl Future<Output = Result<PostState, ApiError>> {
+        self.api.post_state(publish_id)
+    }
+
+    fn report(&self, publish_id: &str, event: UploadEvent) {
+        let (api, publish_id) = (self.api.clone(), publish_id.to_owned());
+        leptos::task::spawn_local(async move { api.report(&publish_id, &event).await });
     }
 }

@@ -14,10 +14,11 @@
 //! an answer and the next `send()` is paid once per chunk on the wire.
 //!
 //! - [`transport`]: what the engine needs from outside — one chunk's `PUT` ([`Transport`]) and
-//!   timers, the network's state and the proxy ([`Surroundings`]) — and the answer's types.
+//!   timers, the network's state and the proxy ([`Surroundings`]) — and the answer's types;
+//!   also the proxy's calls the post's course around the upload makes ([`Proxy`]).
 //! - `drive.rs`: the loop itself, [`drive`], over any transport; [`run`] drives it with the
 //!   browser's.
-//! - `browser.rs`: XHR, `setTimeout`, `navigator.onLine` and the proxy's API as those two traits.
+//! - `browser.rs`: XHR, `setTimeout`, `navigator.onLine` and the proxy's API as those traits.
 //! - `control.rs`: pause and cancel ([`Control`]).
 //! - `tests.rs`: the loop run natively against a scripted TikTok, on a clock the test owns.
 
@@ -28,9 +29,10 @@ mod drive;
 mod tests;
 pub mod transport;
 
+pub use browser::Browser;
 pub use control::Control;
 pub use drive::drive;
-pub use transport::{Surroundings, Transport, UploadError};
+pub use transport::{Proxy, Surroundings, Transport, UploadError};
 
 use crate::api::Api;
 use protocol::chunk::ChunkPlan;

@@ -1,14 +1,18 @@
-//! What the engine needs from the outside world, as two small traits: [`Transport`] sends one
+//! What the engine needs from the outside world, as small traits: [`Transport`] sends one
 //! chunk and names what came back; [`Surroundings`] is everything else the engine waits on or
-//! asks (timers, the network's state, the proxy's record of the upload, the relay's address).
+//! asks (timers, the network's state, the proxy's record of the upload, the relay's address);
+//! [`Proxy`] is what the post's course around the upload ([`crate::post`]) asks the proxy.
 //!
-//! The browser implements both (`browser.rs`: XHR, `setTimeout`, `navigator.onLine`,
+//! The browser implements them (`browser.rs`: XHR, `setTimeout`, `navigator.onLine`,
 //! the proxy's API); tests script them one request at a time and keep a clock of their own, so
-//! the engine's decisions run natively, in no time. Each has one implementation in the wasm, so
-//! the generic engine compiles to direct calls; the only dynamic call is a chunk's [`Abort`].
+//! the decisions run natively, in no time. Each has one implementation in the wasm, so the
+//! generic code compiles to direct calls; the only dynamic call is a chunk's [`Abort`].
 
+use super::Job;
+use crate::api::ApiError;
 use protocol::chunk::{ChunkPlan, ChunkRange, ContentRange};
 use protocol::media::ContentType;
+use protocol::wire::{CreatePost, PostState, UploadEvent};
 use std::future::Future;
 
 /// Sends one chunk's `PUT`.
@@ -43,6 +47,16 @@ pub trait Surroundings {
     fn relay_url(&self, publish_id: &str) -> String;
     /// Remembers, for this browser's next uploads, that chunks must go through the relay.
     fn remember_relay(&self);
+}
+
+/// The proxy's calls around one post's upload.
+pub trait Proxy {
+    /// `POST /api/posts`: a fresh upload link from TikTok, and the job it starts.
+    fn init(&self, request: &CreatePost) -> impl Future<Output = Result<Job, ApiError>>;
+    /// TikTok's status of the post, through the proxy.
+    fn post_state(&self, publish_id: &str) -> impl Future<Output = Result<PostState, ApiError>>;
+    /// Adds `event` to the proxy's log of the upload, without waiting for it.
+    fn report(&self, publish_id: &str, event: UploadEvent);
 }
 
 /// One chunk's `PUT`, as it will be sent.
