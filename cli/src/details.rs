@@ -6,16 +6,21 @@ use protocol::wire::{CreatePost, PostFields, PostMode};
 use protocol::{ContentType, PrivacyLevel, VideoCheck, VideoError};
 use serde::Deserialize;
 
-/// Who may watch the video, in the words of TikTok's posting screen.
+/// Who may watch the video, in the words of TikTok's posting screen; TikTok's own spelling
+/// (`SELF_ONLY`, as the API and a sidecar write it) is taken too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Privacy {
     /// Everyone (`PUBLIC_TO_EVERYONE`).
+    #[value(alias = "PUBLIC_TO_EVERYONE")]
     Public,
     /// Friends: followers the creator follows back (`MUTUAL_FOLLOW_FRIENDS`).
+    #[value(alias = "MUTUAL_FOLLOW_FRIENDS")]
     Friends,
     /// Followers (`FOLLOWER_OF_CREATOR`).
+    #[value(alias = "FOLLOWER_OF_CREATOR")]
     Followers,
     /// Only the creator (`SELF_ONLY`).
+    #[value(alias = "SELF_ONLY")]
     OnlyMe,
 }
 
@@ -33,13 +38,7 @@ impl Privacy {
     /// Our word (`only-me`) or TikTok's (`SELF_ONLY`), as a sidecar may write either.
     pub fn parse(text: &str) -> Option<PrivacyLevel> {
         use clap::ValueEnum;
-        if let Ok(privacy) = Self::from_str(text, true) {
-            return Some(privacy.level());
-        }
-        match PrivacyLevel::parse(text) {
-            PrivacyLevel::Other(_) => None,
-            known => Some(known),
-        }
+        Self::from_str(text, true).ok().map(Self::level)
     }
 }
 
@@ -289,7 +288,14 @@ mod tests {
         assert_eq!(Privacy::Followers.level().as_str(), "FOLLOWER_OF_CREATOR");
         assert_eq!(Privacy::parse("only-me"), Some(PrivacyLevel::SelfOnly));
         assert_eq!(Privacy::parse("SELF_ONLY"), Some(PrivacyLevel::SelfOnly));
+        assert_eq!(
+            Privacy::parse("public_to_everyone"),
+            Some(PrivacyLevel::PublicToEveryone)
+        );
         assert_eq!(Privacy::parse("nobody"), None);
+        // `--privacy` (case-sensitive, as clap parses it) takes TikTok's spelling too.
+        let flag = <Privacy as clap::ValueEnum>::from_str("SELF_ONLY", false);
+        assert_eq!(flag, Ok(Privacy::OnlyMe));
     }
 
     #[test]
