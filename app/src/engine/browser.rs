@@ -1,13 +1,37 @@
 //! The engine's surroundings in the browser: chunks `PUT` by XHR ([`crate::upload`]), timers
 //! from `setTimeout`, the network's state from `navigator.onLine`, and the proxy's API.
 
-use super::Job;
 use super::transport::{Abort, ChunkReply, Proxy, Put, Surroundings, Transport, UploadError};
+use super::{Control, End, Event, Job, Options, drive};
 use crate::api::{Api, ApiError};
 use crate::storage;
 use crate::upload::{ChunkRequest, put_chunk};
 use protocol::wire::{CreatePost, PostState, UploadEvent};
+use std::rc::Rc;
 use web_sys::Blob;
+
+/// Sends `file` as `job` plans, from `job.confirmed` on, until TikTok holds every byte or
+/// nothing more can help: [`drive`] over the browser's XHR and the proxy's `api`. `job` is
+/// updated as TikTok confirms bytes.
+pub async fn run(
+    job: &mut Job,
+    file: &Blob,
+    api: &Api,
+    control: &Control,
+    options: &Options,
+    on_event: Rc<dyn Fn(Event)>,
+) -> End {
+    let transport = Xhr { file, api };
+    drive(
+        job,
+        &transport,
+        &Browser { api },
+        control,
+        options,
+        on_event,
+    )
+    .await
+}
 
 /// Chunks sliced from `file` and sent by XHR, with the proxy's credential on relayed ones.
 pub struct Xhr<'a> {

@@ -29,19 +29,16 @@ mod drive;
 mod tests;
 pub mod transport;
 
-pub use browser::Browser;
+pub use browser::{Browser, run};
 pub use control::Control;
 pub use drive::drive;
 pub use transport::{Proxy, Surroundings, Transport, UploadError};
 
-use crate::api::Api;
 use protocol::chunk::ChunkPlan;
 use protocol::media::ContentType;
 use protocol::retry::DEFAULT_RETRY_DELAYS_MS;
 use protocol::stall::DEFAULT_STALL_TIMEOUT_MS;
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
-use web_sys::Blob;
 
 /// How the engine behaves; the defaults suit real networks.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,27 +111,4 @@ pub enum End {
     Reinit(UploadError),
     /// Nothing more can help.
     Failed(UploadError),
-}
-
-/// Sends `file` as `job` plans, from `job.confirmed` on, until TikTok holds every byte or
-/// nothing more can help: [`drive`] over the browser's XHR and the proxy's `api`. `job` is
-/// updated as TikTok confirms bytes.
-pub async fn run(
-    job: &mut Job,
-    file: &Blob,
-    api: &Api,
-    control: &Control,
-    options: &Options,
-    on_event: Rc<dyn Fn(Event)>,
-) -> End {
-    let transport = browser::Xhr { file, api };
-    drive(
-        job,
-        &transport,
-        &browser::Browser { api },
-        control,
-        options,
-        on_event,
-    )
-    .await
 }

@@ -1,7 +1,7 @@
 //! The uploader page: TikTok's posting screen, the upload, and the outcome.
 //!
 //! Model types with their own `impl` first, then the page's top components. The uploader's state
-//! and what it does live in `state` ([`state::UploaderState`]); the parts it renders in
+//! and what it does live in `state` (`UploaderState`); the parts it renders in
 //! `account`, `fields`, `outcome`, `panels`, `resume` and `sign_in`. Every rule about what may
 //! be chosen comes from [`protocol::screen`]; these files only render its answers.
 
