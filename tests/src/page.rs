@@ -178,10 +178,15 @@ impl UploaderPage {
 
     /// Clicks the button whose text is `label`.
     pub async fn click_labelled_button(&self, label: &str) -> Result<()> {
-        let xpath = format!("//button[normalize-space(.)='{label}']");
+        self.click_xpath(&format!("//button[normalize-space(.)='{label}']"))
+            .await
+    }
+
+    /// Clicks the first element `xpath` finds.
+    async fn click_xpath(&self, xpath: &str) -> Result<()> {
         self.browser
             .client
-            .find(Locator::XPath(&xpath))
+            .find(Locator::XPath(xpath))
             .await?
             .click()
             .await
@@ -805,14 +810,10 @@ impl UploaderPage {
 
     /// Presses `button` (Cancel, Reschedule) in the queue's row of `job_id`.
     pub async fn click_in_job(&self, job_id: &str, button: &str) -> Result<()> {
-        let xpath = format!("//li[@data-job-id='{job_id}']//button[normalize-space(.)='{button}']");
-        self.browser
-            .client
-            .find(Locator::XPath(&xpath))
-            .await?
-            .click()
-            .await
-            .map_err(Into::into)
+        self.click_xpath(&format!(
+            "//li[@data-job-id='{job_id}']//button[normalize-space(.)='{button}']"
+        ))
+        .await
     }
 
     /// Rows of a panel: each element with `data-testid=testid` as `(id, state, text)`.

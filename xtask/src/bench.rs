@@ -90,20 +90,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     let tools = crate::tools::ensure_bench()?;
     if !args.no_build {
-        crate::tools::step("building the simulator and the proxy (release)");
-        crate::tools::exec(
-            Command::new("cargo")
-                .args(["build", "--release", "--locked", "-p", "sim", "-p", "proxy"])
-                .current_dir(&root),
-        )?;
+        build_servers(&root)?;
         crate::dist::build(&tools)?;
     }
-    let out_dir = root.join("target").join("bench");
-    std::fs::create_dir_all(&out_dir)?;
-    let scratch = tempfile::Builder::new()
-        .prefix("run-")
-        .tempdir_in(&out_dir)
-        .context("creating the bench's scratch directory")?;
+    let (out_dir, scratch) = scratch(&root)?;
     let dist = scratch.path().join("dist");
     copy_dir(&crate::dist::dir(), &dist).context("copying dist/ (run without --no-build)")?;
     let site = browser::instrumented_site(&dist, &scratch.path().join("site"))?;
@@ -203,6 +193,28 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Builds the simulator and the proxy the bench runs, in release.
+fn build_servers(root: &Path) -> Result<()> {
+    crate::tools::step("building the simulator and the proxy (release)");
+    crate::tools::exec(
+        Command::new("cargo")
+            .args(["build", "--release", "--locked", "-p", "sim", "-p", "proxy"])
+            .current_dir(root),
+    )
+}
+
+/// `target/bench/` (created), where results are kept, and a scratch directory inside it for
+/// this run, removed when dropped.
+fn scratch(root: &Path) -> Result<(PathBuf, tempfile::TempDir)> {
+    let out_dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&out_dir)
+        .context("creating the bench's scratch directory")?;
+    Ok((out_dir, scratch))
+}
+
 /// `--upload-only`: figure 8 alone. Builds only the simulator and the proxy; the proxy serves
 /// no page (its static directory does not exist, which publishes nothing).
 fn upload_only(args: &Args, root: &Path) -> Result<()> {
@@ -212,19 +224,9 @@ fn upload_only(args: &Args, root: &Path) -> Result<()> {
         "figure 8 needs curl (apt-get install curl)"
     );
     if !args.no_build {
-        crate::tools::step("building the simulator and the proxy (release)");
-        crate::tools::exec(
-            Command::new("cargo")
-                .args(["build", "--release", "--locked", "-p", "sim", "-p", "proxy"])
-                .current_dir(root),
-        )?;
+        build_servers(root)?;
     }
-    let out_dir = root.join("target").join("bench");
-    std::fs::create_dir_all(&out_dir)?;
-    let scratch = tempfile::Builder::new()
-        .prefix("run-")
-        .tempdir_in(&out_dir)
-        .context("creating the bench's scratch directory")?;
+    let (out_dir, scratch) = scratch(root)?;
     crate::tools::step("preparing the videos (generated once, kept in the cache)");
     let cache = crate::tools::cache_dir().join("bench");
     let size = if args.quick { QUICK_SIZE } else { FULL_SIZE };
