@@ -374,7 +374,7 @@ fn LaterField(
     view! {
         <label for="post-at" class="label">"Post later"</label>
         <input type="datetime-local" id="post-at" step="1" data-testid="post-at" aria-describedby="post-at-note" bind:value=state.later/>
-        <p id="post-at-note" class="muted">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
-        <p role="status" data-testid="schedule-status">{note}</p>
+        <p id="post-at-note" class="muted later-note">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
+        <p role="status" class="later-status" data-testid="schedule-status">{note}</p>
     }
 }
