@@ -425,3 +425,6 @@ fn FormCheck(
         />
     }
 }
+
+#[cfg(test)]
+mod tests;
