@@ -45,7 +45,12 @@ pub fn needs_unaudited_steps(code: &str) -> bool {
 
 /// What the creator has chosen so far. Every choice starts off: no audience, no interactions,
 /// no disclosure — the guidelines forbid defaults the creator did not pick.
+///
+/// With the `store` feature (the app's), it is also a Leptos store: `Store<PostForm>` gives each
+/// field its own reactive path (`form.caption()`, from `PostFormStoreFields`), while the rules
+/// below stay plain methods, called on the whole form.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "store", derive(reactive_stores::Store))]
 pub struct PostForm {
     /// Post now (the default) or send to the TikTok inbox as a draft.
     pub mode: PostMode,

@@ -1,14 +1,20 @@
 //! TikTok's posting screen, field by field: the video, where it goes, the caption, the
 //! audience, interactions, disclosure and the consent line. Each renders `protocol::screen`'s
-//! answers; none decides a rule itself.
+//! answers; none decides a rule itself. A component that shows one field of the form takes that
+//! field ([`FormField`]) and binds it; one that needs a rule of the whole form takes the form's
+//! store and calls the rule on it.
 
+use super::state::FormField;
 use crate::video::ChosenVideo;
 use leptos::prelude::*;
 use protocol::media::{human_bytes, human_duration, human_timestamp};
-use protocol::screen::{BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm};
+use protocol::screen::{
+    BRANDED_CONTENT_POLICY_URL, Declaration, MUSIC_USAGE_URL, PostForm, PostFormStoreFields,
+};
 use protocol::tiktok::PrivacyLevel;
 use protocol::wire::{Connection, Creator, PostMode};
 use protocol::{MAX_CAPTION_UTF16, utf16_len};
+use reactive_stores::Store;
 use web_sys::{File, HtmlInputElement};
 
 /// The file picker with a drop zone, and the preview of the chosen video.
@@ -95,17 +101,18 @@ pub(super) fn VideoPicker(
 /// `video_cover_timestamp_ms`. Shown once the browser knows the video's length.
 #[component]
 pub(super) fn CoverPicker(
-    /// The form the chosen frame belongs to.
-    form: RwSignal<PostForm>,
+    /// The form's chosen frame, in milliseconds from the start (none: TikTok picks).
+    cover: FormField<Option<u32>>,
     /// The chosen video, whose length bounds the slider.
     #[prop(into)]
     video: Signal<Option<ChosenVideo>>,
 ) -> impl IntoView {
-    let cover = move || form.with(|f| f.cover_ms);
     let thumb = NodeRef::<leptos::html::Video>::new();
+    // Not `bind:value`: the slider's text is a number of milliseconds, and moving it also seeks
+    // the thumbnail.
     let on_input = move |ev| {
         let ms = event_target_value(&ev).parse::<u32>().ok();
-        form.update(|f| f.cover_ms = ms);
+        cover.set(ms);
         if let (Some(ms), Some(thumb)) = (ms, thumb.get_untracked()) {
             thumb.set_current_time(f64::from(ms) / 1000.0);
         }
@@ -127,11 +134,11 @@ pub(super) fn CoverPicker(
                         max=(length_ms as u32).to_string()
                         step="100"
                         aria-describedby="cover-at"
-                        prop:value=move || cover().unwrap_or(0).to_string()
+                        prop:value=move || cover.get().unwrap_or(0).to_string()
                         on:input=on_input
                     />
                     <p id="cover-at" class="muted" data-testid="cover-at">
-                        {move || cover().map_or_else(
+                        {move || cover.get().map_or_else(
                             || "TikTok picks the cover unless you choose a frame.".to_owned(),
                             |ms| format!("Cover: the frame at {}.", human_timestamp(ms)),
                         )}
@@ -145,13 +152,13 @@ pub(super) fn CoverPicker(
 /// "Post now" or "Send to TikTok drafts", each available when the connection's scopes allow it.
 #[component]
 pub(super) fn ModeChoice(
-    /// The form the choice belongs to.
-    form: RwSignal<PostForm>,
+    /// The form's choice of where the video goes.
+    mode: FormField<PostMode>,
     /// The connection, whose granted scopes decide what is possible.
     #[prop(into)]
     connection: Signal<Option<Connection>>,
 ) -> impl IntoView {
-    let choice = move |mode: PostMode,
+    let choice = move |this: PostMode,
                        id: &'static str,
                        title: &'static str,
                        detail: &'static str| {
@@ -160,7 +167,7 @@ pub(super) fn ModeChoice(
                 // Scopes only say something once an account is connected.
                 c.as_ref().is_none_or(|c| {
                     !c.connected
-                        || match mode {
+                        || match this {
                             PostMode::Direct => c.can_direct,
                             PostMode::Inbox => c.can_inbox,
                         }
@@ -175,8 +182,10 @@ pub(super) fn ModeChoice(
                     name="mode"
                     value=id
                     disabled=move || !allowed()
-                    prop:checked=move || form.with(|f| f.mode == mode)
-                    on:change=move |_| form.update(|f| f.mode = mode)
+                    // Not `bind:group`, which binds a string (the checked radio's `value`): the
+                    // mode is an enum.
+                    prop:checked=move || mode.get() == this
+                    on:change=move |_| mode.set(this)
                 />
                 <span>
                     <strong>{title}</strong>
@@ -199,10 +208,10 @@ pub(super) fn ModeChoice(
 /// The caption with a live counter in UTF-16 units, as TikTok counts.
 #[component]
 pub(super) fn CaptionField(
-    /// The form the caption belongs to.
-    form: RwSignal<PostForm>,
+    /// The form's caption.
+    caption: FormField<String>,
 ) -> impl IntoView {
-    let used = move || form.with(|f| utf16_len(&f.caption));
+    let used = move || caption.with(|c| utf16_len(c));
     view! {
         <label for="caption" class="label">"Caption"</label>
         <textarea
@@ -211,8 +220,7 @@ pub(super) fn CaptionField(
             rows="3"
             placeholder="Describe your video. #hashtags and @mentions work."
             aria-describedby="caption-count"
-            prop:value=move || form.with(|f| f.caption.clone())
-            on:input=move |ev| form.update(|f| f.caption = event_target_value(&ev))
+            bind:value=caption
         ></textarea>
         <p id="caption-count" class="counter" class:over=move || { used() > MAX_CAPTION_UTF16 } data-testid="caption-count">
             {move || format!("{} / {MAX_CAPTION_UTF16}", used())}
@@ -223,8 +231,9 @@ pub(super) fn CaptionField(
 /// "Who can view this video": only the creator's options, and nothing chosen until they choose.
 #[component]
 pub(super) fn PrivacyField(
-    /// The form the audience belongs to.
-    form: RwSignal<PostForm>,
+    /// The form the audience belongs to: the list depends on its disclosure, and choosing runs
+    /// `PostForm::set_privacy`.
+    form: Store<PostForm>,
     /// The creator whose `privacy_level_options` are offered.
     #[prop(into)]
     creator: Signal<Option<Creator>>,
@@ -239,10 +248,12 @@ pub(super) fn PrivacyField(
             .with(|c| c.as_ref().and_then(|c| form.with(|f| f.privacy_note(c))))
             .unwrap_or_default()
     };
+    // Not `bind:value`: choosing "Only me" takes back a "Branded content" tick (protocol's rule).
     let on_change = move |ev| {
         let value = event_target_value(&ev);
         form.update(|f| f.set_privacy((!value.is_empty()).then(|| PrivacyLevel::parse(&value))));
     };
+    let privacy = form.privacy();
     view! {
         <label for="privacy" class="label">"Who can view this video"</label>
         <select
@@ -250,10 +261,10 @@ pub(super) fn PrivacyField(
             data-testid="privacy"
             required=true
             aria-describedby="privacy-note"
-            prop:value=move || form.with(|f| f.privacy.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default())
+            prop:value=move || privacy.with(|p| p.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default())
             on:change=on_change
         >
-            <option value="" disabled=true selected=move || form.with(|f| f.privacy.is_none())>
+            <option value="" disabled=true selected=move || privacy.with(Option::is_none)>
                 "Choose who can view it"
             </option>
             {move || choices().into_iter().map(|choice| view! {
@@ -274,17 +285,17 @@ pub(super) fn PrivacyField(
 #[component]
 pub(super) fn InteractionFields(
     /// The form the toggles belong to.
-    form: RwSignal<PostForm>,
+    form: Store<PostForm>,
     /// The creator whose settings may disable them.
     #[prop(into)]
     creator: Signal<Option<Creator>>,
 ) -> impl IntoView {
     type Off = fn(&Creator) -> bool;
-    let toggle = move |id: &'static str, label: &'static str, field: Field, off: Off| {
+    let toggle = move |id: &'static str, label: &'static str, field: FormField<bool>, off: Off| {
         let unavailable = Signal::derive(move || creator.with(|c| c.as_ref().is_some_and(off)));
         view! {
             <label class="check" for=id class:unavailable=move || unavailable.get()>
-                <FormCheck form=form id=id field=field disabled=unavailable/>
+                <FormCheck field=field id=id disabled=unavailable/>
                 {label}
                 <Show when=move || unavailable.get()>
                     <span class="muted">" (turned off in your TikTok settings)"</span>
@@ -295,9 +306,9 @@ pub(super) fn InteractionFields(
     view! {
         <p class="label">"Let viewers"</p>
         <div class="checks">
-            {toggle("allow-comment", "Comment", Field::AllowComment, |c| c.comment_disabled)}
-            {toggle("allow-duet", "Duet", Field::AllowDuet, |c| c.duet_disabled)}
-            {toggle("allow-stitch", "Stitch", Field::AllowStitch, |c| c.stitch_disabled)}
+            {toggle("allow-comment", "Comment", form.allow_comment(), |c| c.comment_disabled)}
+            {toggle("allow-duet", "Duet", form.allow_duet(), |c| c.duet_disabled)}
+            {toggle("allow-stitch", "Stitch", form.allow_stitch(), |c| c.stitch_disabled)}
         </div>
     }
 }
@@ -305,21 +316,21 @@ pub(super) fn InteractionFields(
 /// Commercial content disclosure and the AI-generated label.
 #[component]
 pub(super) fn DisclosureFields(
-    /// The form the disclosure belongs to.
-    form: RwSignal<PostForm>,
+    /// The form the disclosure belongs to: its notes are rules of the whole form.
+    form: Store<PostForm>,
 ) -> impl IntoView {
-    let disclose = move || form.with(|f| f.disclose);
+    let disclose = form.disclose();
     let branded_off = Signal::derive(move || !form.with(PostForm::branded_content_available));
     view! {
         <label class="check switch" for="disclose">
-            <FormCheck form=form id="disclose" field=Field::Disclose role="switch"/>
+            <FormCheck field=disclose id="disclose" role="switch"/>
             "Disclose video content"
             <span class="muted">" — this video promotes a brand, product or service"</span>
         </label>
-        <Show when=disclose>
+        <Show when=move || disclose.get()>
             <div class="checks nested">
                 <label class="check" for="your-brand">
-                    <FormCheck form=form id="your-brand" field=Field::YourBrand/>
+                    <FormCheck field=form.your_brand() id="your-brand"/>
                     "Your brand"
                     <span class="muted">" — you are promoting yourself or your own business"</span>
                 </label>
@@ -329,9 +340,8 @@ pub(super) fn DisclosureFields(
                     class:unavailable=move || branded_off.get()
                 >
                     <FormCheck
-                        form=form
+                        field=form.branded_content()
                         id="branded-content"
-                        field=Field::BrandedContent
                         disabled=branded_off
                         describedby="branded-note"
                     />
@@ -349,7 +359,7 @@ pub(super) fn DisclosureFields(
             {move || form.with(PostForm::disclosure_note).unwrap_or_default()}
         </p>
         <label class="check" for="is-aigc">
-            <FormCheck form=form id="is-aigc" field=Field::IsAigc/>
+            <FormCheck field=form.is_aigc() id="is-aigc"/>
             "AI-generated content"
             <span class="muted">" — TikTok labels the video as AI-generated"</span>
         </label>
@@ -360,11 +370,13 @@ pub(super) fn DisclosureFields(
 #[component]
 pub(super) fn ConsentLine(
     /// The form whose disclosure decides the wording.
-    form: RwSignal<PostForm>,
+    form: Store<PostForm>,
 ) -> impl IntoView {
     let music = || view! { <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> };
+    // A memo: the line is drawn again when the wording changes, not at every keystroke.
+    let declaration = Memo::new(move |_| form.with(PostForm::declaration));
     move || {
-        match form.with(PostForm::declaration) {
+        match declaration.get() {
         Declaration::MusicUsage => view! {
             <p class="consent" data-testid="consent">"By posting, you agree to TikTok's " {music()} "."</p>
         }
@@ -381,57 +393,17 @@ pub(super) fn ConsentLine(
     }
 }
 
-/// The form's yes/no fields, each one checkbox.
-#[derive(Clone, Copy)]
-enum Field {
-    AllowComment,
-    AllowDuet,
-    AllowStitch,
-    Disclose,
-    YourBrand,
-    BrandedContent,
-    IsAigc,
-}
-
-impl Field {
-    /// Whether the box shows ticked: "Branded content" only while it is available.
-    fn ticked(self, form: &PostForm) -> bool {
-        match self {
-            Self::AllowComment => form.allow_comment,
-            Self::AllowDuet => form.allow_duet,
-            Self::AllowStitch => form.allow_stitch,
-            Self::Disclose => form.disclose,
-            Self::YourBrand => form.your_brand,
-            Self::BrandedContent => form.branded_content_ticked(),
-            Self::IsAigc => form.is_aigc,
-        }
-    }
-
-    fn set(self, form: &mut PostForm, ticked: bool) {
-        let field = match self {
-            Self::AllowComment => &mut form.allow_comment,
-            Self::AllowDuet => &mut form.allow_duet,
-            Self::AllowStitch => &mut form.allow_stitch,
-            Self::Disclose => &mut form.disclose,
-            Self::YourBrand => &mut form.your_brand,
-            Self::BrandedContent => &mut form.branded_content,
-            Self::IsAigc => &mut form.is_aigc,
-        };
-        *field = ticked;
-    }
-}
-
-/// One yes/no field of the form as a checkbox: shown from the form, written back on change.
-/// Its `<label>` is the caller's, which wraps it.
+/// One yes/no field of the form as a checkbox, bound to it. Its `<label>` is the caller's,
+/// which wraps it.
 #[component]
 fn FormCheck(
-    /// The form the field belongs to.
-    form: RwSignal<PostForm>,
+    /// The field it shows and sets.
+    field: FormField<bool>,
     /// The input's id, which its label names.
     id: &'static str,
-    /// Which field it shows and sets.
-    field: Field,
-    /// Greyed out and shown unticked, e.g. where the creator turned the option off.
+    /// Greyed out and shown unticked, e.g. where the creator turned the option off. The field
+    /// keeps its tick, which counts again if the option comes back (the post sends what the
+    /// creator's settings allow, whatever the field holds).
     #[prop(optional, into)]
     disabled: Signal<bool>,
     /// `switch` for an on/off setting rather than a choice.
@@ -441,15 +413,18 @@ fn FormCheck(
     #[prop(optional)]
     describedby: Option<&'static str>,
 ) -> impl IntoView {
+    let shown = Signal::derive(move || field.get() && !disabled.get());
     view! {
         <input
             type="checkbox"
             id=id
             role=role
             aria-describedby=describedby
-            prop:checked=move || form.with(|f| field.ticked(f)) && !disabled.get()
+            bind:checked=(shown, field)
             disabled=move || disabled.get()
-            on:change=move |ev| form.update(|f| field.set(f, event_target_checked(&ev)))
         />
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,7 +37,7 @@ use crate::post::Phase;
 use leptos::prelude::*;
 use protocol::ErrorCode;
 use protocol::media::{check_duration, human_bytes};
-use protocol::screen::PostForm;
+use protocol::screen::{PostForm, PostFormStoreFields};
 use protocol::wire::{CONNECT_ERROR_PARAM, Creator, PostMode, PostState};
 
 /// The account the page posts to, as far as we know it.
@@ -240,7 +240,7 @@ pub fn Uploader(
         let max = state
             .creator
             .with(|c| c.as_ref().map(|c| c.max_video_post_duration_sec))?;
-        if state.form.with(|f| f.mode) != PostMode::Direct {
+        if state.form.mode().get() != PostMode::Direct {
             return None;
         }
         check_duration(length, max).err().map(|e| e.to_string())
@@ -255,7 +255,7 @@ pub fn Uploader(
         }
     });
     let locked = move || state.phase.with(Phase::busy) || scheduling.get();
-    let direct = move || state.form.with(|f| f.mode == PostMode::Direct);
+    let direct = move || state.form.mode().get() == PostMode::Direct;
     let creator: Signal<Option<Creator>> = state.creator.into();
     view! {
         <main class="uploader">
@@ -293,13 +293,13 @@ pub fn Uploader(
             </fieldset>
             <fieldset class="card" disabled=locked>
                 <legend>"Where should it go?"</legend>
-                <ModeChoice form=state.form connection=state.connection/>
+                <ModeChoice mode=state.form.mode() connection=state.connection/>
             </fieldset>
             <Show when=direct>
                 <fieldset class="card" disabled=locked>
                     <legend>"Post details"</legend>
-                    <CaptionField form=state.form/>
-                    <CoverPicker form=state.form video=state.video/>
+                    <CaptionField caption=state.form.caption()/>
+                    <CoverPicker cover=state.form.cover_ms() video=state.video/>
                     <PrivacyField form=state.form creator=creator/>
                     <InteractionFields form=state.form creator=creator/>
                     <DisclosureFields form=state.form/>
@@ -374,7 +374,7 @@ fn LaterField(
     view! {
         <label for="post-at" class="label">"Post later"</label>
         <input type="datetime-local" id="post-at" step="1" data-testid="post-at" aria-describedby="post-at-note" bind:value=state.later/>
-        <p id="post-at-note" class="muted">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
-        <p role="status" data-testid="schedule-status">{note}</p>
+        <p id="post-at-note" class="muted later-note">"Leave empty to post now. With a time, the video goes to your autoposter, which posts it then."</p>
+        <p role="status" class="later-status" data-testid="schedule-status">{note}</p>
     }
 }

@@ -11,13 +11,20 @@ use crate::storage::{self, SavedUpload};
 use crate::video::{self, ChosenVideo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use protocol::screen::{CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, creator_changed};
+use protocol::screen::{
+    CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, PostFormStoreFields, creator_changed,
+};
 use protocol::wire::{Connection, CreatePost, Creator, JobInfo, PostFields, PostMode};
+use reactive_stores::{Store, Subfield};
 use web_sys::File;
 
 /// Why Post stays disabled after a successful post: one click must not post the same video twice.
 const POSTED: &str =
     "Posted. To post again, choose another video or press \u{201c}Post another video\u{201d}.";
+
+/// One field of the posting form (`state.form.caption()`): its own reactive path in the form's
+/// store, read and written without touching the others, and bound with `bind:`. `Copy`.
+pub(super) type FormField<T> = Subfield<Store<PostForm>, PostForm, T>;
 
 /// What the proxy said about the connection, and the account TikTok described through it.
 #[derive(Debug, Clone)]
@@ -44,8 +51,11 @@ pub(super) struct UploaderState {
     pub video: RwSignal<Option<ChosenVideo>>,
     /// Why the last chosen file was refused.
     pub video_error: RwSignal<Option<String>>,
-    /// TikTok's posting screen as the creator filled it in.
-    pub form: RwSignal<PostForm>,
+    /// TikTok's posting screen as the creator filled it in: a store, so each field is its own
+    /// reactive path ([`FormField`]) and a reader of the caption does not run again when a box is
+    /// ticked. A change that runs one of `PostForm`'s rules goes through the whole form
+    /// (`form.update(|f| f.set_privacy(..))`), which notifies every field.
+    pub form: Store<PostForm>,
     /// "Post later": the time as the `datetime-local` input holds it (empty: post now).
     pub later: RwSignal<String>,
     /// Where the post is; written by [`post`] as it goes.
@@ -73,7 +83,7 @@ pub(super) struct UploaderState {
 impl UploaderState {
     /// A fresh screen starting from `initial`, and the first query of the account.
     pub fn new(api: Api, options: engine::Options, initial: PostForm) -> Self {
-        let form = RwSignal::new(initial.clone());
+        let form = Store::new(initial.clone());
         let api = StoredValue::new(api);
         let linked = LocalResource::new(move || {
             let api = api.get_value();
@@ -81,7 +91,7 @@ impl UploaderState {
                 let linked = Account::load(&api).await;
                 // A drafts-only connection cannot post directly: start in the mode it allows.
                 if linked.account == Account::DraftsOnly {
-                    form.update(|f| f.mode = PostMode::Inbox);
+                    form.mode().set(PostMode::Inbox);
                 }
                 linked
             }
@@ -107,7 +117,7 @@ impl UploaderState {
             if phase.with(|p| matches!(p, Phase::Done(_))) {
                 return Some(POSTED.to_owned());
             }
-            let mode = form.with(|f| f.mode);
+            let mode = form.mode().get();
             if let Some(reason) =
                 linked.with(|l| Account::blocker(l.as_ref().map(|l| &l.account), mode))
             {
@@ -171,7 +181,7 @@ impl UploaderState {
         self.video_error.set(None);
         self.forget_video();
         // A frame of the last video means nothing for this one.
-        self.form.update(|f| f.cover_ms = None);
+        self.form.cover_ms().set(None);
         self.phase.set(Phase::Editing);
         spawn_local(async move {
             match video::inspect(file).await {
@@ -195,7 +205,7 @@ impl UploaderState {
     async fn check_then_send(self) -> Option<&'static str> {
         let api = self.api();
         let shown = self.creator.get_untracked();
-        if let (Some(shown), PostMode::Direct) = (shown, self.form.with_untracked(|f| f.mode)) {
+        if let (Some(shown), PostMode::Direct) = (shown, self.form.mode().get_untracked()) {
             let now = Account::from_creator(api.creator().await, self.can_connect());
             let notice = match &now {
                 Account::Ready(creator) => {
