@@ -29,7 +29,7 @@ use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
 };
-use protocol::wire::{CreatePost, UploadEventKind};
+use protocol::wire::{CreatePost, PostState, UploadEventKind};
 use protocol::{ChunkPlan, PublishStatus};
 use std::io::SeekFrom;
 use std::sync::Arc;
@@ -519,28 +519,71 @@ async fn reinit(app: &App, job: &mut Job, publish_id: &str, http_status: Option<
 
 /// Polls `status/fetch` until TikTok's final word.
 async fn settle(app: &App, publish_id: &str) -> JobState {
+    match poll_until(app, publish_id, |state| state.status.is_final()).await {
+        Ok(state) if state.status == PublishStatus::Failed => {
+            let message = state.fail_reason.as_ref().map_or_else(
+                || PublishStatus::Failed.user_message().to_owned(),
+                |reason| reason.user_message().to_owned(),
+            );
+            failed(Some(publish_id.to_owned()), message)
+        }
+        Ok(state) => JobState::Done {
+            publish_id: publish_id.to_owned(),
+            status: state.status.to_string(),
+            post_ids: state.post_ids,
+        },
+        Err(error) => failed(
+            Some(publish_id.to_owned()),
+            format!(
+                "TikTok has the video, but its status could not be read: {}",
+                error.message()
+            ),
+        ),
+    }
+}
+
+/// How a cancel of an upload under way ends, once the upload is stopped: TikTok's status says
+/// whether its last chunk got in first. If it did, TikTok will publish the video whatever is
+/// done here, so the job goes on as `Uploaded` (and is polled to its end, logged as every
+/// post); if not, the cancel stands. A status that cannot be read is asked again, as
+/// [`settle`] does, and then the cancel stands with a message saying what is not known.
+async fn settle_cancel(app: &App, job: &Job, publish_id: &str) -> JobState {
+    let publish_id = publish_id.to_owned();
+    match poll_until(app, &publish_id, |_| true).await {
+        Ok(state)
+            if state.status != PublishStatus::ProcessingUpload
+                || state.uploaded_bytes == Some(job.video_size) =>
+        {
+            tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
+            JobState::Uploaded { publish_id }
+        }
+        Ok(_) => JobState::Cancelled {
+            publish_id: Some(publish_id),
+            message: None,
+        },
+        Err(error) => JobState::Cancelled {
+            publish_id: Some(publish_id),
+            message: Some(format!(
+                "The upload was stopped, but TikTok could not be asked whether it already had the whole video ({}). If it had, it will publish it: look in the TikTok app.",
+                error.message()
+            )),
+        },
+    }
+}
+
+/// Polls `status/fetch` every `job_poll_interval` until a state satisfies `done`. TikTok's 30
+/// status calls a minute are a pause, not a failure; [`MAX_POLL_ERRORS`] failures in a row give
+/// up with the last one.
+async fn poll_until(
+    app: &App,
+    publish_id: &str,
+    done: impl Fn(&PostState) -> bool,
+) -> Result<PostState, crate::error::Error> {
     let mut errors = 0;
     loop {
         match routes::poll(app, publish_id).await {
-            Ok(state) if state.status == PublishStatus::Failed => {
-                let message = state.fail_reason.as_ref().map_or_else(
-                    || PublishStatus::Failed.user_message().to_owned(),
-                    |reason| reason.user_message().to_owned(),
-                );
-                return JobState::Failed {
-                    publish_id: Some(publish_id.to_owned()),
-                    message,
-                };
-            }
-            Ok(state) if state.status.is_final() => {
-                return JobState::Done {
-                    publish_id: publish_id.to_owned(),
-                    status: state.status.to_string(),
-                    post_ids: state.post_ids,
-                };
-            }
+            Ok(state) if done(&state) => return Ok(state),
             Ok(_) => errors = 0,
-            // TikTok's 30 status calls a minute: a pause, not a failure.
             Err(crate::error::Error::TikTok(refused))
                 if Limit::of(&refused.api.code) == Some(Limit::RateLimited) =>
             {
@@ -555,54 +598,7 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
                 errors += 1;
                 tracing::warn!(%publish_id, code = %error.code(), errors, "status poll failed");
                 if errors >= MAX_POLL_ERRORS {
-                    return JobState::Failed {
-                        publish_id: Some(publish_id.to_owned()),
-                        message: format!(
-                            "TikTok has the video, but its status could not be read: {}",
-                            error.message()
-                        ),
-                    };
-                }
-            }
-        }
-        tokio::time::sleep(app.job_poll_interval).await;
-    }
-}
-
-/// How a cancel of an upload under way ends, once the upload is stopped: TikTok's status says
-/// whether its last chunk got in first. If it did, TikTok will publish the video whatever is
-/// done here, so the job goes on as `Uploaded` (and is polled to its end, logged as every
-/// post); if not, the cancel stands. A status that cannot be read is asked again, as
-/// [`settle`] does, and then the cancel stands with a message saying what is not known.
-async fn settle_cancel(app: &App, job: &Job, publish_id: &str) -> JobState {
-    let mut errors = 0;
-    loop {
-        match routes::poll(app, publish_id).await {
-            Ok(state) => {
-                let held = state.status != PublishStatus::ProcessingUpload
-                    || state.uploaded_bytes == Some(job.video_size);
-                if held {
-                    tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
-                    return JobState::Uploaded {
-                        publish_id: publish_id.to_owned(),
-                    };
-                }
-                return JobState::Cancelled {
-                    publish_id: Some(publish_id.to_owned()),
-                    message: None,
-                };
-            }
-            Err(error) => {
-                errors += 1;
-                tracing::warn!(%publish_id, code = %error.code(), errors, "status poll after a cancel failed");
-                if errors >= MAX_POLL_ERRORS {
-                    return JobState::Cancelled {
-                        publish_id: Some(publish_id.to_owned()),
-                        message: Some(format!(
-                            "The upload was stopped, but TikTok could not be asked whether it already had the whole video ({}). If it had, it will publish it: look in the TikTok app.",
-                            error.message()
-                        )),
-                    };
+                    return Err(error);
                 }
             }
         }

@@ -623,6 +623,22 @@ async fn post_held_but_unanswered(
     (job_id, publish_id)
 }
 
+/// The next `status/fetch` answers after `duration`.
+fn hang_next_status(proxy: &Proxy, duration: Duration) {
+    proxy.sim.script(Fault::Hang {
+        endpoint: Endpoint::StatusFetch,
+        duration,
+        times: 1,
+    });
+}
+
+/// Whether the job shows a cancel waiting for TikTok's word.
+fn cancelling(job: &Value) -> bool {
+    job["message"]
+        .as_str()
+        .is_some_and(|message| message.starts_with("Cancelling"))
+}
+
 #[tokio::test]
 async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_is_refused_and_the_job_goes_on() {
     let proxy = spawn_proxy(|_| {}).await;
@@ -652,19 +668,12 @@ async fn issue_16_a_copy_sent_while_a_late_cancel_asks_tiktok_is_refused() {
     let video = mp4_video(210_000);
     let (job_id, _) = post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(8)).await;
     // TikTok is slow to answer the cancel's question: seconds, even on a loaded machine.
-    proxy.sim.script(Fault::Hang {
-        endpoint: Endpoint::StatusFetch,
-        duration: Duration::from_secs(6),
-        times: 1,
-    });
+    hang_next_status(&proxy, Duration::from_secs(6));
     let copy = async {
         // Once the cancel is recorded, and while it waits for TikTok.
         proxy
             .job_until(&job_id, |job| {
-                job["stage"] == "cancelled"
-                    || job["message"]
-                        .as_str()
-                        .is_some_and(|message| message.starts_with("Cancelling"))
+                job["stage"] == "cancelled" || cancelling(job)
             })
             .await;
         proxy.post_video("?privacy_level=SELF_ONLY", video).await
@@ -682,20 +691,10 @@ async fn a_cancel_cut_short_by_a_stop_asks_tiktok_again_after_the_restart() {
     let mut proxy = spawn_proxy(|_| {}).await;
     let video = mp4_video(220_000);
     let (job_id, _) = post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(8)).await;
-    proxy.sim.script(Fault::Hang {
-        endpoint: Endpoint::StatusFetch,
-        duration: Duration::from_secs(8),
-        times: 1,
-    });
+    hang_next_status(&proxy, Duration::from_secs(8));
     let shutdown = proxy.shutdown.take().unwrap();
     let stop_while_cancelling = async {
-        let job = proxy
-            .job_until(&job_id, |job| {
-                job["message"]
-                    .as_str()
-                    .is_some_and(|message| message.starts_with("Cancelling"))
-            })
-            .await;
+        let job = proxy.job_until(&job_id, cancelling).await;
         shutdown.send(()).unwrap();
         job
     };
