@@ -187,7 +187,7 @@ impl Client {
         }
         let unreachable = |error: reqwest::Error| {
             let broke = cut_off(&error);
-            let mut detail = describe(&error.without_url());
+            let mut detail = protocol::cause::describe(&error.without_url());
             if broke {
                 detail.push_str(
                     " (the proxy closed the connection while the request was being sent: it may \
@@ -252,27 +252,12 @@ fn job_path(id: &str) -> String {
 /// Whether the connection broke under the request (a broken pipe or a reset): the other side
 /// closed it, rather than never answering.
 fn cut_off(error: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return matches!(
+    protocol::cause::chain(error)
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            matches!(
                 io.kind(),
                 std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
-            );
-        }
-        source = cause.source();
-    }
-    false
-}
-
-/// reqwest's error with its causes, which say what actually happened (connection refused, …).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+            )
+        })
 }

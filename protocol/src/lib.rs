@@ -18,8 +18,10 @@
 //! - [`schedule`], [`limits`]: when a server-side job may start, how long TikTok's upload URL
 //!   lives, and which TikTok refusals a job waits out instead of failing.
 //! - [`caption`], [`media`], [`post_id`], [`progress`]: small rules with sharp edges.
+//! - [`cause`]: how a failure describes itself, its causes in one line (proxy and CLI alike).
 
 pub mod caption;
+pub mod cause;
 pub mod chunk;
 pub mod codes;
 pub mod cookie;

@@ -91,13 +91,19 @@ pub enum JobState {
         publish_id: Option<String>,
         message: String,
     },
+    /// `DELETE /api/jobs/{id}` came while chunks were going up: the upload is stopped, and
+    /// TikTok is asked whether the last chunk got in first (`poster::settle_cancel`). Not final
+    /// until it answers: the duplicate guard counts the job as on its way, and a restart asks
+    /// again. If TikTok holds the whole video the job goes on as `Uploaded` (TikTok will
+    /// publish it; nothing here can stop that), else it is `Cancelled`.
+    Cancelling { publish_id: String },
     /// Cancelled by `DELETE /api/jobs/{id}`; the file is removed. An upload that had begun is
     /// abandoned: TikTok has no cancel for a file upload, and one that never gets its last
     /// chunk is never posted (its URL expires within the hour).
     Cancelled {
         publish_id: Option<String>,
-        /// Set when TikTok turned out to hold the whole video already (its last chunk went
-        /// through just before the cancel): it will publish it.
+        /// Set when TikTok could not be asked whether it held the whole video when the upload
+        /// stopped. (Records from before `Cancelling` also set it when TikTok did.)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
@@ -108,6 +114,7 @@ impl Job {
         match &self.state {
             JobState::Queued | JobState::Waiting { .. } | JobState::Initializing => None,
             JobState::Uploading { publish_id, .. }
+            | JobState::Cancelling { publish_id }
             | JobState::Uploaded { publish_id }
             | JobState::Done { publish_id, .. } => Some(publish_id),
             JobState::Failed { publish_id, .. } | JobState::Cancelled { publish_id, .. } => {
@@ -154,6 +161,13 @@ impl Job {
             JobState::Cancelled { message, .. } => {
                 (JobStage::Cancelled, 0, None, Vec::new(), message.clone())
             }
+            JobState::Cancelling { .. } => (
+                JobStage::Uploading,
+                0,
+                None,
+                Vec::new(),
+                Some(CANCELLING_MESSAGE.to_owned()),
+            ),
             JobState::Uploading { confirmed: 0, .. } => {
                 (JobStage::Initialized, 0, None, Vec::new(), None)
             }
@@ -199,6 +213,10 @@ impl Job {
         }
     }
 }
+
+/// What a job shows while a cancel waits for TikTok's word ([`JobState::Cancelling`]).
+const CANCELLING_MESSAGE: &str =
+    "Cancelling: asking TikTok whether it already has the whole video.";
 
 /// A fresh job id: `job_` and 16 random hex digits (also the spooled file's name).
 pub fn new_id() -> String {
@@ -303,8 +321,8 @@ impl Jobs {
             .collect()
     }
 
-    /// An unfinished job sending the video `sha256`, if there is one. A finished job is not
-    /// looked at: whether its video went, and to which account, is the log's to say (its final
+    /// An unfinished job sending the video `sha256`, if there is one (a `Cancelling` one
+    /// counts: TikTok may hold its video). A finished job is not looked at: whether its video went, and to which account, is the log's to say (its final
     /// status is logged before the job is saved final, so asking this first and the log next
     /// leaves no gap).
     pub fn in_flight(&self, sha256: &str) -> Option<Job> {
@@ -330,8 +348,8 @@ impl Jobs {
 
     /// Saves `job`'s new state: on disk first (atomically), then in memory, then tells waiters.
     /// A record that cannot be written is reported; the job goes on (TikTok's record is the
-    /// truth a restart resyncs from). A job cancelled meanwhile is not overwritten: false then,
-    /// and its task should stop.
+    /// truth a restart resyncs from). A job cancelled meanwhile (`Cancelling` or `Cancelled`)
+    /// is not overwritten: false then, and its task should stop.
     pub async fn save(&self, job: &mut Job) -> bool {
         self.keep(job, true).await
     }
@@ -345,10 +363,12 @@ impl Jobs {
 
     async fn keep(&self, job: &mut Job, durable: bool) -> bool {
         let _writing = self.writing.lock().await;
-        if self
-            .get(&job.id)
-            .is_some_and(|saved| matches!(saved.state, JobState::Cancelled { .. }))
-        {
+        if self.get(&job.id).is_some_and(|saved| {
+            matches!(
+                saved.state,
+                JobState::Cancelling { .. } | JobState::Cancelled { .. }
+            )
+        }) {
             return false;
         }
         job.updated_at = now_rfc3339();
@@ -537,6 +557,38 @@ mod tests {
         let reopened = Jobs::open(dir.path()).unwrap();
         assert_eq!(reopened.get(&running.id).unwrap().state, cancelled.state);
         assert!(reopened.unfinished().is_empty());
+
+        // A cancel waiting for TikTok's word is not overwritten either, and until that word
+        // the job counts as on its way (a restart asks TikTok again).
+        let mut uploading = job("cc");
+        jobs.add(uploading.clone(), false).await.unwrap();
+        jobs.update(&uploading.id, |job| {
+            job.state = JobState::Cancelling {
+                publish_id: "p2".into(),
+            };
+            Ok(())
+        })
+        .await
+        .unwrap();
+        uploading.state = JobState::Uploaded {
+            publish_id: "p2".into(),
+        };
+        assert!(!jobs.save(&mut uploading).await);
+        assert_eq!(
+            jobs.in_flight("cc").map(|job| job.id),
+            Some(uploading.id.clone())
+        );
+        let reopened = Jobs::open(dir.path()).unwrap();
+        assert_eq!(reopened.unfinished().len(), 1);
+        assert_eq!(
+            reopened
+                .get(&uploading.id)
+                .unwrap()
+                .info()
+                .publish_id
+                .as_deref(),
+            Some("p2")
+        );
     }
 
     #[test]

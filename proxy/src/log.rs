@@ -5,6 +5,9 @@
 //! and only lines that end with `\n` count (a line being written is not one yet). So a page
 //! costs about what lies between the end of the log and that page, never the whole log, and
 //! appends never wait for a reader.
+//!
+//! The duplicate guard is the exception: it asks an index of the log kept in memory
+//! (`log/sent.rs`), built from the file at open and fed each line as it is appended.
 
 mod event;
 mod sent;
@@ -15,6 +18,7 @@ pub use event::{
 
 use protocol::chunk::PlanReading;
 use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT};
+use sent::{Noted, Sent};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -34,6 +38,9 @@ pub struct Log {
     path: PathBuf,
     /// Held for a whole line's write; readers do not take it.
     writer: Mutex<Writer>,
+    /// The duplicate guard's index: what the log's complete lines say about videos sent, fed
+    /// by [`Log::append`] under `writer` after each write, so it never disagrees with the file.
+    sent: std::sync::Mutex<Sent>,
 }
 
 #[derive(Debug)]
@@ -62,12 +69,19 @@ impl Log {
             file.read_exact(&mut last).await?;
             last[0] != b'\n'
         };
+        let read_from = path.to_owned();
+        let sent = tokio::task::spawn_blocking(move || {
+            Sent::read(io::BufReader::new(std::fs::File::open(read_from)?))
+        })
+        .await
+        .map_err(io::Error::other)??;
         Ok(Self {
             path: path.to_owned(),
             writer: Mutex::new(Writer {
                 file,
                 needs_newline,
             }),
+            sent: std::sync::Mutex::new(sent),
         })
     }
 
@@ -81,13 +95,21 @@ impl Log {
         serde_json::to_writer(&mut line, event)?;
         line.push(b'\n');
         let written = async {
+            // Where this line starts: appends go to the end, past a newline put before it.
+            let line_at =
+                writer.file.seek(io::SeekFrom::End(0)).await? + u64::from(writer.needs_newline);
             writer.file.write_all(&line).await?;
-            writer.file.flush().await
+            writer.file.flush().await?;
+            Ok::<_, io::Error>(line_at)
         }
         .await;
         // After a failed write the file may end mid-line; after a good one it ends with '\n'.
         writer.needs_newline = written.is_err();
-        written
+        let line_at = written?;
+        if let Some(noted) = Noted::of(event) {
+            self.sent().note(noted, line_at);
+        }
+        Ok(())
     }
 
     /// The chunk-rule reading of the newest `post_created` line that records one, read backwards
@@ -105,21 +127,29 @@ impl Log {
     }
 
     /// The newest post of the video `sha256` to account `open_id` that TikTok holds, for the
-    /// duplicate guard (`log/sent.rs`). Read without the writer's lock, like a page.
+    /// duplicate guard: decided by the index (`log/sent.rs`), then named from its own line.
     pub async fn earlier_post(
         &self,
         sha256: &str,
         open_id: Option<&str>,
     ) -> io::Result<Option<crate::error::EarlierPost>> {
+        let Some(line_at) = self.sent().earlier_post(sha256, open_id) else {
+            return Ok(None);
+        };
         let path = self.path.clone();
-        let (sha256, open_id) = (sha256.to_owned(), open_id.map(str::to_owned));
         tokio::task::spawn_blocking(move || {
-            let mut file = std::fs::File::open(&path)?;
-            let end = file.metadata()?.len();
-            sent::earlier_post(&mut file, end, &sha256, open_id.as_deref())
+            let mut file = io::BufReader::new(std::fs::File::open(&path)?);
+            sent::earlier_post_at(&mut file, line_at).map(Some)
         })
         .await
         .map_err(io::Error::other)?
+    }
+
+    fn sent(&self) -> std::sync::MutexGuard<'_, Sent> {
+        // Pushes and flag changes only: a poisoned index is still whole.
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// One page of the history: up to `page.limit` posts, newest first, that started before
@@ -702,6 +732,68 @@ mod tests {
         let keys: Vec<_> = line.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["code", "event", "ts"]);
         assert!(humantime::parse_rfc3339(line["ts"].as_str().unwrap()).is_ok());
+    }
+
+    /// The duplicate guard's index follows every append, and a reopen (a restart) rebuilds the
+    /// same from the file, also after a line torn by a crash.
+    #[tokio::test]
+    async fn the_guard_follows_appends_and_survives_a_reopen() {
+        const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posts.jsonl");
+        std::fs::write(&path, r#"{"ts":"2025-01-01T00:00:00.000Z","event":"sta"#).unwrap();
+        let log = Log::open(&path).await.unwrap();
+        let created = |publish_id: &str, open_id: &str| {
+            LogLine::now(LogEvent::PostCreated(PostCreated {
+                publish_id: publish_id.into(),
+                post: PostDetails {
+                    mode: Some(PostMode::Direct),
+                    file_name: None,
+                    video_size: Some(10),
+                    by: Some("local".into()),
+                    caption: Some(format!("caption {publish_id}")),
+                },
+                chunk_size: None,
+                total_chunk_count: None,
+                chunk_reading: None,
+                open_id: Some(open_id.into()),
+                sha256: Some(HASH.into()),
+                job_id: None,
+            }))
+        };
+        let status = |publish_id: &str, status: &str| {
+            LogLine::now(LogEvent::Status(StatusSeen {
+                post: AboutPost::new(publish_id, None, ""),
+                status: status.into(),
+                fail_reason: None,
+                post_ids: Vec::new(),
+            }))
+        };
+        let named =
+            |found: Option<crate::error::EarlierPost>| found.and_then(|post| post.publish_id);
+        let ask =
+            async |log: &Log, open_id| named(log.earlier_post(HASH, Some(open_id)).await.unwrap());
+        log.append(&created("a", "o1")).await.unwrap();
+        assert_eq!(ask(&log, "o1").await, None, "not held yet");
+        log.append(&status("a", "PROCESSING_DOWNLOAD"))
+            .await
+            .unwrap();
+        assert_eq!(ask(&log, "o1").await.as_deref(), Some("a"));
+        assert_eq!(ask(&log, "o2").await, None, "another account");
+        log.append(&created("b", "o2")).await.unwrap();
+        log.append(&status("b", "SEND_TO_USER_INBOX"))
+            .await
+            .unwrap();
+        log.append(&status("a", "FAILED")).await.unwrap();
+        assert_eq!(ask(&log, "o1").await, None, "TikTok failed it after all");
+        assert_eq!(ask(&log, "o2").await.as_deref(), Some("b"));
+        drop(log);
+
+        let reopened = Log::open(&path).await.unwrap();
+        assert_eq!(ask(&reopened, "o1").await, None);
+        assert_eq!(ask(&reopened, "o2").await.as_deref(), Some("b"));
+        let earlier = reopened.earlier_post(HASH, Some("o2")).await.unwrap();
+        assert_eq!(earlier.unwrap().caption.as_deref(), Some("caption b"));
     }
 
     #[test]

@@ -321,6 +321,8 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
+    // Before binding: a refused start must not first announce an address.
+    config.check()?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -148,31 +148,12 @@ pub struct Operator {
     checks: Arc<Semaphore>,
 }
 
-/// Why operator access is not set up as the proxy's address needs; the text says what to set.
-#[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
-    #[error(
-        "this proxy is reachable beyond loopback ({reason}), so it needs operator access, and none is set up. \
-         Set AUTOPOSTER_ADMIN_PASSWORD_HASH (make one with `proxy hash-password`) for sign-in from a browser, \
-         and/or create an API token for scripts with `proxy token create NAME`. \
-         To keep it local instead, listen on 127.0.0.1 without AUTOPOSTER_ALLOWED_HOSTS."
-    )]
-    Missing { reason: String },
-    #[error(transparent)]
-    TokenFile(#[from] TokenFileError),
-}
-
 impl Operator {
-    /// Operator access for a proxy that is `exposed` (why, if so: for the error message).
-    pub fn new(config: &OperatorConfig, exposed: Option<String>) -> Result<Self, OperatorError> {
+    /// Operator access for a proxy that is `exposed` (reachable beyond loopback). That such a
+    /// proxy has some access set up was checked at start-up (`startup.rs`).
+    pub fn new(config: &OperatorConfig, exposed: bool) -> Result<Self, TokenFileError> {
         let tokens = ApiTokens::open(config.api_tokens_file.clone())?;
-        let required = exposed.is_some() || config.password_hash.is_some();
-        if let Some(reason) = exposed
-            && config.password_hash.is_none()
-            && !tokens.any()
-        {
-            return Err(OperatorError::Missing { reason });
-        }
+        let required = exposed || config.password_hash.is_some();
         Ok(Self {
             required,
             password: config.password_hash.clone(),
@@ -333,20 +314,15 @@ mod tests {
         assert!(!Caller::Anonymous.may_touch("local"));
     }
 
+    /// The refusal of an exposed proxy without access is `startup.rs`'s; tested there.
     #[test]
-    fn exposed_without_access_refuses_to_start() {
+    fn local_access_and_api_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let config = OperatorConfig {
             api_tokens_file: dir.path().join("api-tokens.json"),
             ..OperatorConfig::default()
         };
-        let error = Operator::new(&config, Some("listening on 0.0.0.0:8787".into()))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("AUTOPOSTER_ADMIN_PASSWORD_HASH"), "{error}");
-        assert!(error.contains("proxy token create"), "{error}");
-        assert!(error.contains("0.0.0.0:8787"), "{error}");
-        let local = Operator::new(&config, None).unwrap();
+        let local = Operator::new(&config, false).unwrap();
         assert!(!local.required());
         assert_eq!(local.identify(&headers(&[])).unwrap(), Caller::Local);
         assert_eq!(
@@ -356,7 +332,7 @@ mod tests {
             Caller::Local
         );
         let (token, stored) = crate::api_tokens::create(&config.api_tokens_file, "ci").unwrap();
-        let tokens_only = Operator::new(&config, Some("reason".into())).unwrap();
+        let tokens_only = Operator::new(&config, true).unwrap();
         assert!(tokens_only.required() && !tokens_only.password_sign_in());
         assert_eq!(
             tokens_only.identify(&headers(&[])).unwrap(),

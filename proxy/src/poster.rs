@@ -29,7 +29,7 @@ use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
 };
-use protocol::wire::{CreatePost, UploadEventKind};
+use protocol::wire::{CreatePost, PostState, UploadEventKind};
 use protocol::{ChunkPlan, PublishStatus};
 use std::io::SeekFrom;
 use std::sync::Arc;
@@ -63,6 +63,10 @@ const READ_BUFFER: usize = 256 * 1024;
 /// Runs `job` in a task of its own (work that outlives the request that brought it), until
 /// it is final, cancelled (`Jobs::stop`) or the proxy stops. `recovering`: the record was read
 /// at start-up, so TikTok's own record decides where the upload continues.
+///
+/// A cancel of an upload under way (`Cancelling`) is settled by this same task once its upload
+/// is dropped, so no PUT of it can still land while TikTok is asked, and one task at a time
+/// runs a job.
 pub fn start(app: Arc<App>, job: Job, recovering: bool) {
     let id = job.id.clone();
     let stop = app.jobs.track(&id, &app.stopping);
@@ -70,10 +74,19 @@ pub fn start(app: Arc<App>, job: Job, recovering: bool) {
         tokio::select! {
             () = run(&app, job, recovering) => {}
             // The record on disk says where it was: the next start continues from there, and a
-            // cancel already wrote its own final state.
+            // cancel already wrote its own state.
             () = stop.cancelled() => {}
         }
         app.jobs.untrack(&id);
+        if let Some(job) = app.jobs.get(&id)
+            && matches!(job.state, JobState::Cancelling { .. })
+        {
+            tokio::select! {
+                () = run(&app, job, false) => {}
+                // A restart asks TikTok again.
+                () = app.stopping.cancelled() => {}
+            }
+        }
     });
 }
 
@@ -96,6 +109,43 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
             }
             JobState::Uploading { .. } => upload(app, &mut job, recovering).await,
             JobState::Uploaded { publish_id } => settle(app, &publish_id).await,
+            JobState::Cancelling { publish_id } => {
+                let settled = settle_cancel(app, &job, &publish_id).await;
+                if matches!(settled, JobState::Cancelled { .. }) {
+                    // Logged before the record says so, as a final status is.
+                    log_upload(
+                        app,
+                        &job,
+                        &publish_id,
+                        UploadEventKind::Cancelled,
+                        None,
+                        None,
+                        None,
+                    )
+                    .await;
+                }
+                // Only a cancel's end may overwrite it (`Jobs::save` would not).
+                let saved = app
+                    .jobs
+                    .update(&job.id, |saved| match saved.state {
+                        JobState::Cancelling { .. } => {
+                            saved.state = settled;
+                            Ok(())
+                        }
+                        _ => Err(crate::error::Error::UnknownJob),
+                    })
+                    .await;
+                match saved {
+                    Ok(saved) => {
+                        job = saved;
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = %job.id, code = %error.code(), "could not settle a cancel");
+                        return;
+                    }
+                }
+            }
             JobState::Done { .. } | JobState::Failed { .. } | JobState::Cancelled { .. } => break,
         };
         recovering = false;
@@ -128,7 +178,7 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
         }
     }
     let remove = match job.state {
-        JobState::Done { .. } => true,
+        JobState::Done { .. } | JobState::Cancelled { .. } => true,
         JobState::Failed { .. } => !app.keep_failed,
         _ => false,
     };
@@ -469,28 +519,71 @@ async fn reinit(app: &App, job: &mut Job, publish_id: &str, http_status: Option<
 
 /// Polls `status/fetch` until TikTok's final word.
 async fn settle(app: &App, publish_id: &str) -> JobState {
+    match poll_until(app, publish_id, |state| state.status.is_final()).await {
+        Ok(state) if state.status == PublishStatus::Failed => {
+            let message = state.fail_reason.as_ref().map_or_else(
+                || PublishStatus::Failed.user_message().to_owned(),
+                |reason| reason.user_message().to_owned(),
+            );
+            failed(Some(publish_id.to_owned()), message)
+        }
+        Ok(state) => JobState::Done {
+            publish_id: publish_id.to_owned(),
+            status: state.status.to_string(),
+            post_ids: state.post_ids,
+        },
+        Err(error) => failed(
+            Some(publish_id.to_owned()),
+            format!(
+                "TikTok has the video, but its status could not be read: {}",
+                error.message()
+            ),
+        ),
+    }
+}
+
+/// How a cancel of an upload under way ends, once the upload is stopped: TikTok's status says
+/// whether its last chunk got in first. If it did, TikTok will publish the video whatever is
+/// done here, so the job goes on as `Uploaded` (and is polled to its end, logged as every
+/// post); if not, the cancel stands. A status that cannot be read is asked again, as
+/// [`settle`] does, and then the cancel stands with a message saying what is not known.
+async fn settle_cancel(app: &App, job: &Job, publish_id: &str) -> JobState {
+    let publish_id = publish_id.to_owned();
+    match poll_until(app, &publish_id, |_| true).await {
+        Ok(state)
+            if state.status != PublishStatus::ProcessingUpload
+                || state.uploaded_bytes == Some(job.video_size) =>
+        {
+            tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
+            JobState::Uploaded { publish_id }
+        }
+        Ok(_) => JobState::Cancelled {
+            publish_id: Some(publish_id),
+            message: None,
+        },
+        Err(error) => JobState::Cancelled {
+            publish_id: Some(publish_id),
+            message: Some(format!(
+                "The upload was stopped, but TikTok could not be asked whether it already had the whole video ({}). If it had, it will publish it: look in the TikTok app.",
+                error.message()
+            )),
+        },
+    }
+}
+
+/// Polls `status/fetch` every `job_poll_interval` until a state satisfies `done`. TikTok's 30
+/// status calls a minute are a pause, not a failure; [`MAX_POLL_ERRORS`] failures in a row give
+/// up with the last one.
+async fn poll_until(
+    app: &App,
+    publish_id: &str,
+    done: impl Fn(&PostState) -> bool,
+) -> Result<PostState, crate::error::Error> {
     let mut errors = 0;
     loop {
         match routes::poll(app, publish_id).await {
-            Ok(state) if state.status == PublishStatus::Failed => {
-                let message = state.fail_reason.as_ref().map_or_else(
-                    || PublishStatus::Failed.user_message().to_owned(),
-                    |reason| reason.user_message().to_owned(),
-                );
-                return JobState::Failed {
-                    publish_id: Some(publish_id.to_owned()),
-                    message,
-                };
-            }
-            Ok(state) if state.status.is_final() => {
-                return JobState::Done {
-                    publish_id: publish_id.to_owned(),
-                    status: state.status.to_string(),
-                    post_ids: state.post_ids,
-                };
-            }
+            Ok(state) if done(&state) => return Ok(state),
             Ok(_) => errors = 0,
-            // TikTok's 30 status calls a minute: a pause, not a failure.
             Err(crate::error::Error::TikTok(refused))
                 if Limit::of(&refused.api.code) == Some(Limit::RateLimited) =>
             {
@@ -505,13 +598,7 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
                 errors += 1;
                 tracing::warn!(%publish_id, code = %error.code(), errors, "status poll failed");
                 if errors >= MAX_POLL_ERRORS {
-                    return JobState::Failed {
-                        publish_id: Some(publish_id.to_owned()),
-                        message: format!(
-                            "TikTok has the video, but its status could not be read: {}",
-                            error.message()
-                        ),
-                    };
+                    return Err(error);
                 }
             }
         }

@@ -1,22 +1,15 @@
-//! What an upstream failure may say about itself: a transport error's whole cause chain without
-//! its URL (an upload URL carries TikTok's upload token), and upstream text with every secret of
-//! the call replaced. The TikTok client, the token endpoint's client and the chunk relay all
-//! describe their failures through here.
+//! What an upstream failure may say about itself: a transport error's whole cause chain
+//! (written as `protocol::cause` writes every failure) without its URL (an upload URL carries
+//! TikTok's upload token), and upstream text with every secret of the call replaced. The TikTok
+//! client, the token endpoint's client and the chunk relay all describe their failures through
+//! here.
 
 /// What stands where a secret was.
 pub const REDACTED: &str = "[redacted]";
 
-/// `error` and each of its causes, `": "`-separated, without the URL.
+/// `error` and each of its causes, `": "`-separated (`protocol::cause`), without the URL.
 pub fn transport_detail(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    detail
+    protocol::cause::describe(&error.without_url())
 }
 
 /// `text` with each of `secrets` (empty ones aside), should it appear, replaced by

@@ -101,7 +101,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    crate::startup::check(&config)?;
+    config.check()?;
     let log = Log::open(&config.log_path)
         .await
         .with_context(|| format!("opening the log {}", config.log_path.display()))?;
@@ -124,7 +124,7 @@ pub async fn run(
         }
     }
     let exposure = config.exposure();
-    let operator = Operator::new(&config.operator, exposure.clone())?;
+    let operator = Operator::new(&config.operator, exposure.is_some())?;
     match (&exposure, operator.required()) {
         (Some(reason), _) => {
             tracing::info!(%reason, "reachable beyond loopback: every call needs operator access")

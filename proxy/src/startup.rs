@@ -1,6 +1,7 @@
-//! Checks made once before the proxy serves anything: settings that would publish a secret or
-//! send one in clear stop it with a message naming the setting to change; a token file others
-//! can read is narrowed to its owner.
+//! Checks made once before the proxy serves anything, and before it binds or says it listens:
+//! a proxy reachable beyond loopback without operator access, and settings that would publish a
+//! secret or send one in clear, stop it with a message naming the setting to change; a token
+//! file others can read is narrowed to its owner.
 
 use crate::config::Config;
 use std::path::{Path, PathBuf};
@@ -31,16 +32,54 @@ pub enum StartupError {
         "the token file {file} (AUTOPOSTER_TOKEN_FILE) can be read by other users, and narrowing it to its owner failed ({reason}): run `chmod 600` on it, or point AUTOPOSTER_TOKEN_FILE elsewhere"
     )]
     TokenFileOpen { file: String, reason: String },
+    #[error(
+        "this proxy is reachable beyond loopback ({reason}), so it needs operator access, and none is set up. \
+         Set AUTOPOSTER_ADMIN_PASSWORD_HASH (make one with `proxy hash-password`) for sign-in from a browser, \
+         and/or create an API token for scripts with `proxy token create NAME`. \
+         To keep it local instead, listen on 127.0.0.1 without AUTOPOSTER_ALLOWED_HOSTS."
+    )]
+    NoOperatorAccess { reason: String },
+    #[error("the API token file (AUTOPOSTER_API_TOKENS) cannot be used: {reason}")]
+    ApiTokenFile { reason: String },
+}
+
+impl Config {
+    /// Every start-up check ([`check`]): `main` runs it before binding, so a refused start
+    /// never announces an address; [`crate::run`] runs it again for callers of the library.
+    pub fn check(&self) -> Result<(), StartupError> {
+        check(self)
+    }
 }
 
 /// Runs every check on `config`; the first failure stops the start.
 pub fn check(config: &Config) -> Result<(), StartupError> {
+    check_operator_access(config)?;
     check_bases(config)?;
     if let Some(dir) = &config.static_dir {
         check_private_files(config, dir)?;
     }
     if let Some(oauth) = &config.oauth {
         narrow_token_file(&oauth.token_file)?;
+    }
+    Ok(())
+}
+
+/// Refuses a proxy reachable beyond loopback ([`Config::exposure`]) that nobody could operate:
+/// no password hash and no API token.
+fn check_operator_access(config: &Config) -> Result<(), StartupError> {
+    let Some(reason) = config.exposure() else {
+        return Ok(());
+    };
+    if config.operator.password_hash.is_some() {
+        return Ok(());
+    }
+    let tokens = crate::api_tokens::read(&config.operator.api_tokens_file).map_err(|error| {
+        StartupError::ApiTokenFile {
+            reason: error.to_string(),
+        }
+    })?;
+    if tokens.tokens.is_empty() {
+        return Err(StartupError::NoOperatorAccess { reason });
     }
     Ok(())
 }
@@ -335,6 +374,40 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().contains("bearer token"), "{error}");
+    }
+
+    #[test]
+    fn exposed_without_access_refuses_to_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            listen: "0.0.0.0:8787".parse().unwrap(),
+            log_path: dir.path().join("posts.jsonl"),
+            ..Config::default()
+        };
+        config.operator.api_tokens_file = dir.path().join("api-tokens.json");
+        let error = check(&config).unwrap_err();
+        assert!(
+            matches!(error, StartupError::NoOperatorAccess { .. }),
+            "{error:?}"
+        );
+        let text = error.to_string();
+        assert!(text.contains("AUTOPOSTER_ADMIN_PASSWORD_HASH"), "{text}");
+        assert!(text.contains("proxy token create"), "{text}");
+        assert!(text.contains("0.0.0.0:8787"), "{text}");
+
+        let local = Config {
+            listen: "127.0.0.1:8787".parse().unwrap(),
+            ..config.clone()
+        };
+        assert_eq!(check(&local), Ok(()), "loopback needs no access");
+        crate::api_tokens::create(&config.operator.api_tokens_file, "ci").unwrap();
+        assert_eq!(check(&config), Ok(()), "an API token is access");
+        std::fs::write(&config.operator.api_tokens_file, "not json").unwrap();
+        let error = check(&config).unwrap_err();
+        assert!(
+            matches!(error, StartupError::ApiTokenFile { .. }),
+            "{error:?}"
+        );
     }
 
     #[cfg(unix)]

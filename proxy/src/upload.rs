@@ -283,24 +283,29 @@ pub async fn edit(
 /// `DELETE /api/jobs/{job_id}`: cancels a job and removes its video from the server; answers
 /// its final [`protocol::wire::JobInfo`] (stage `cancelled`).
 ///
-/// A job that has not started is simply dropped. One that has started is stopped where it is:
-/// an init on its way is abandoned, and so is an upload — TikTok has no cancel for a file
-/// upload, but it posts nothing until the last chunk is in, and the upload URL expires within
-/// the hour. If the last chunk got through just before the stop, TikTok's status says so and
-/// the answer's `message` tells it. Once TikTok holds every byte (stage `uploaded`) the post is
-/// TikTok's to publish
-/// and the cancel is refused (409 `job_uploaded`: delete it in the TikTok app); a final job
-/// answers 409 `job_finished`.
+/// A job that has not started is simply dropped, and so is an init on its way. An upload under
+/// way is stopped, and TikTok is asked whether its last chunk got in first (`Cancelling`, which
+/// the duplicate guard counts until TikTok answers): TikTok has no cancel for a file upload,
+/// but it posts nothing until the last chunk is in, and the upload URL expires within the hour.
+/// Once TikTok holds every byte (stage `uploaded`, or found so by that question) the post is
+/// TikTok's to publish: the job goes on to TikTok's final word and the cancel is refused (409
+/// `job_uploaded`: delete it in the TikTok app). A final job answers 409 `job_finished`.
 pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
     let id = known_id(app, id)?;
-    let mut was_uploading = false;
-    let mut job = app
+    let job = app
         .jobs
         .update(id, |job| match &job.state {
             JobState::Uploaded { .. } => Err(Error::JobUploaded),
             _ if job.is_final() => Err(Error::JobFinished(job.info().stage)),
-            state => {
-                was_uploading = matches!(state, JobState::Uploading { .. });
+            // A second DELETE waits for the first one's answer.
+            JobState::Cancelling { .. } => Ok(()),
+            JobState::Uploading { publish_id, .. } => {
+                job.state = JobState::Cancelling {
+                    publish_id: publish_id.clone(),
+                };
+                Ok(())
+            }
+            _ => {
                 job.state = JobState::Cancelled {
                     publish_id: job.publish_id().map(str::to_owned),
                     message: None,
@@ -310,27 +315,22 @@ pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
         })
         .await?;
     app.jobs.stop(id);
-    // The last chunk may have reached TikTok just before the stop: then it will publish, and
-    // the caller must hear it rather than believe nothing was posted.
-    if was_uploading
-        && let Some(publish_id) = job.publish_id().map(str::to_owned)
-        && let Ok(state) = routes::poll(app, &publish_id).await
-        && (state.status != protocol::PublishStatus::ProcessingUpload
-            || state.uploaded_bytes == Some(job.video_size))
-    {
-        tracing::warn!(job = %job.id, %publish_id, "cancelled, but TikTok already held the whole video");
-        job = app
-            .jobs
-            .update(id, |job| {
-                job.state = JobState::Cancelled {
-                    publish_id: Some(publish_id.clone()),
-                    message: Some(
-                        "TikTok had received the whole video just before the cancel, and will publish it. Delete the post in the TikTok app if it should not stay.".to_owned(),
-                    ),
-                };
-                Ok(())
-            })
-            .await?;
+    if matches!(job.state, JobState::Cancelling { .. }) {
+        // The job's task asks TikTok once its upload is dropped (`poster::start`), logs the
+        // cancel and removes the video if it stands.
+        let settled = tokio::select! {
+            settled = app.jobs.wait_for(id, |job| !matches!(job.state, JobState::Cancelling { .. })) => settled,
+            () = app.stopping.cancelled() => None,
+        }
+        .unwrap_or(job);
+        return match settled.state {
+            JobState::Cancelled { .. } => {
+                tracing::info!(job = %settled.id, "job cancelled");
+                Ok(json_response(StatusCode::OK, &settled.info()))
+            }
+            JobState::Cancelling { .. } => Ok(json_response(StatusCode::ACCEPTED, &settled.info())),
+            _ => Err(Error::JobUploaded),
+        };
     }
     if let Some(publish_id) = job.publish_id() {
         let event = UploadReported::new(

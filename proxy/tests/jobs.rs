@@ -37,6 +37,12 @@ async fn delete(proxy: &Proxy, job_id: &str) -> support::Reply {
         .await
 }
 
+/// `reply` is the error `code` with HTTP `status`.
+fn check_error(reply: &support::Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.error().error.code, code, "{}", reply.body);
+}
+
 /// Waits for the job to end, which must be `done`.
 async fn until_done(proxy: &Proxy, job_id: &str) -> Value {
     let done = proxy.job_until(job_id, stage_in(&["done", "failed"])).await;
@@ -591,19 +597,22 @@ async fn an_init_that_fails_on_the_way_is_tried_again_a_few_times_then_fails() {
     );
 }
 
-#[tokio::test]
-async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_says_it_will_be_posted() {
-    let proxy = spawn_proxy(|_| {}).await;
-    // TikTok takes the (only) chunk but its answer is late, so the job still says uploading.
+/// Posts a one-chunk video whose chunk TikTok takes at once but answers late (`late`), and
+/// waits until TikTok holds it while the job still says uploading; the job's id and its
+/// `publish_id`.
+async fn post_held_but_unanswered(
+    proxy: &Proxy,
+    video: bytes::Bytes,
+    late: Duration,
+) -> (String, String) {
     proxy.sim.script(Fault::LateAnswer {
         chunk: 0,
-        duration: Duration::from_secs(3),
+        duration: late,
     });
-    let reply = proxy
-        .post_video("?privacy_level=SELF_ONLY", mp4_video(200_000))
-        .await;
+    let reply = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
     let job = reply.json();
-    let job_id = job["job_id"].as_str().unwrap();
+    let job_id = job["job_id"].as_str().unwrap().to_owned();
     let publish_id = job["publish_id"].as_str().unwrap().to_owned();
     for _ in 0..200 {
         if proxy.sim.upload(&publish_id).is_some_and(|u| u.complete) {
@@ -611,14 +620,94 @@ async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_says_it_will_be_po
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let reply = delete(&proxy, job_id).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let cancelled = reply.json();
-    assert_eq!(cancelled["stage"], "cancelled");
-    assert!(
-        cancelled["message"]
-            .as_str()
-            .is_some_and(|message| message.contains("will publish it")),
-        "{cancelled}"
-    );
+    (job_id, publish_id)
+}
+
+/// The next `status/fetch` answers after `duration`.
+fn hang_next_status(proxy: &Proxy, duration: Duration) {
+    proxy.sim.script(Fault::Hang {
+        endpoint: Endpoint::StatusFetch,
+        duration,
+        times: 1,
+    });
+}
+
+/// Whether the job shows a cancel waiting for TikTok's word.
+fn cancelling(job: &Value) -> bool {
+    job["message"]
+        .as_str()
+        .is_some_and(|message| message.starts_with("Cancelling"))
+}
+
+#[tokio::test]
+async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_is_refused_and_the_job_goes_on() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(200_000);
+    let (job_id, publish_id) =
+        post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(3)).await;
+    let reply = delete(&proxy, &job_id).await;
+    check_error(&reply, 409, "job_uploaded");
+    assert!(reply.body.contains("will publish it"), "{}", reply.body);
+    // TikTok will publish it: the job says so to the end, and the log has its final status.
+    let done = until_done(&proxy, &job_id).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert!(proxy.log_lines().iter().any(|line| {
+        line["publish_id"] == publish_id.as_str() && line["status"] == "PUBLISH_COMPLETE"
+    }));
+    assert!(uploads(&proxy).is_empty(), "the posted video is removed");
+    let copy = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    check_error(&copy, 409, "duplicate_video");
+}
+
+/// Issue 16: a cancel that came as TikTok took the last chunk used to mark the job cancelled
+/// before TikTok was asked, so a copy sent meanwhile passed the duplicate guard although TikTok
+/// would publish the first.
+#[tokio::test]
+async fn issue_16_a_copy_sent_while_a_late_cancel_asks_tiktok_is_refused() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(210_000);
+    let (job_id, _) = post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(8)).await;
+    // TikTok is slow to answer the cancel's question: seconds, even on a loaded machine.
+    hang_next_status(&proxy, Duration::from_secs(6));
+    let copy = async {
+        // Once the cancel is recorded, and while it waits for TikTok.
+        proxy
+            .job_until(&job_id, |job| {
+                job["stage"] == "cancelled" || cancelling(job)
+            })
+            .await;
+        proxy.post_video("?privacy_level=SELF_ONLY", video).await
+    };
+    let (cancel, copy) = tokio::join!(delete(&proxy, &job_id), copy);
+    check_error(&copy, 409, "duplicate_video");
+    assert!(copy.body.contains(&job_id), "{}", copy.body);
+    check_error(&cancel, 409, "job_uploaded");
+    until_done(&proxy, &job_id).await;
+    assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
+}
+
+#[tokio::test]
+async fn a_cancel_cut_short_by_a_stop_asks_tiktok_again_after_the_restart() {
+    let mut proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(220_000);
+    let (job_id, _) = post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(8)).await;
+    hang_next_status(&proxy, Duration::from_secs(8));
+    let shutdown = proxy.shutdown.take().unwrap();
+    let stop_while_cancelling = async {
+        let job = proxy.job_until(&job_id, cancelling).await;
+        shutdown.send(()).unwrap();
+        job
+    };
+    let (cancel, cancelling) = tokio::join!(delete(&proxy, &job_id), stop_while_cancelling);
+    assert_eq!(cancel.status, 202, "{}", cancel.body);
+    assert_eq!(cancel.json()["message"], cancelling["message"]);
+
+    // The record says the cancel waits for TikTok's word; the next start asks, and TikTok
+    // holds the whole video, so the job goes on to be posted.
+    let proxy = proxy.restart(|_| {}).await;
+    let copy = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    check_error(&copy, 409, "duplicate_video");
+    let done = until_done(&proxy, &job_id).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
 }

@@ -439,6 +439,11 @@ fn the_binary_refuses_to_start_exposed_without_access() {
                 && printed.contains("proxy token create"),
             "{printed}"
         );
+        // Refused before it binds: nothing says it listens or started (issue 16).
+        let everything = format!("{}{printed}", String::from_utf8_lossy(&output.stdout));
+        for claim in ["listening", "started"] {
+            assert!(!everything.contains(claim), "{env:?}: {everything}");
+        }
     }
     let output = support::proxy_binary()
         .env("AUTOPOSTER_LISTEN", "0.0.0.0:0")
