@@ -299,6 +299,21 @@ struct Fields {
     next: Option<Value>,
 }
 
+impl Fields {
+    /// The next field the object has, its value kept for `next_value_seed`. Not generic, so
+    /// it is compiled once, not once per struct.
+    fn next_field(&mut self) -> Result<Option<&'static str>, JsonError> {
+        for field in self.fields.by_ref() {
+            let value = Reflect::get(&self.object, &JsValue::from_str(field))?;
+            if !value.is_undefined() {
+                self.next = Some(Value(value));
+                return Ok(Some(field));
+            }
+        }
+        Ok(None)
+    }
+}
+
 impl<'de> de::MapAccess<'de> for Fields {
     type Error = JsonError;
 
@@ -306,14 +321,10 @@ impl<'de> de::MapAccess<'de> for Fields {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, JsonError> {
-        for field in self.fields.by_ref() {
-            let value = Reflect::get(&self.object, &JsValue::from_str(field))?;
-            if !value.is_undefined() {
-                self.next = Some(Value(value));
-                return seed.deserialize(field.into_deserializer()).map(Some);
-            }
+        match self.next_field()? {
+            Some(field) => seed.deserialize(field.into_deserializer()).map(Some),
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, JsonError> {
