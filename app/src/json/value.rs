@@ -16,6 +16,31 @@ use wasm_bindgen::{JsCast, JsValue};
 /// `Number.MAX_SAFE_INTEGER`: the largest integer a JS number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
+/// `Deserializer` methods that only call another one.
+macro_rules! forward {
+    ($($($method:ident),+ => $to:ident;)+) => {
+        $($(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+                self.$to(visitor)
+            }
+        )+)+
+    };
+}
+
+/// `Deserializer` methods that read one kind of value for the visitor, or refuse any other.
+macro_rules! read {
+    ($($method:ident: $read:path => $visit:ident;)+) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+                match $read(&self) {
+                    Some(value) => visitor.$visit(value),
+                    None => self.invalid(visitor),
+                }
+            }
+        )+
+    };
+}
+
 /// One JS value, read as serde asks.
 pub(super) struct Value(pub JsValue);
 
@@ -24,20 +49,44 @@ impl Value {
         self.0.is_null() || self.0.is_undefined()
     }
 
+    fn boolean(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+
+    fn text(&self) -> Option<String> {
+        self.0.as_string()
+    }
+
     /// The number, when it is an integer a JS number holds exactly.
     fn integer(&self) -> Option<f64> {
-        self.0
-            .as_f64()
+        self.number()
             .filter(|n| n.trunc() == *n && n.abs() <= MAX_SAFE_INTEGER)
+    }
+
+    fn unsigned(&self) -> Option<u64> {
+        self.integer().filter(|n| *n >= 0.0).map(|n| n as u64)
+    }
+
+    fn signed(&self) -> Option<i64> {
+        self.integer().map(|n| n as i64)
+    }
+
+    /// An object, not a list: what a struct or an enum with data is written as.
+    fn is_plain_object(&self) -> bool {
+        self.0.is_object() && !Array::is_array(&self.0)
     }
 
     /// What kind of value this is, for an error.
     fn kind(&self) -> &'static str {
         if self.is_nullish() {
             "null"
-        } else if self.0.as_bool().is_some() {
+        } else if self.boolean().is_some() {
             "a boolean"
-        } else if self.0.as_f64().is_some() {
+        } else if self.number().is_some() {
             "a number"
         } else if self.0.is_string() {
             "a string"
@@ -77,17 +126,15 @@ impl<'de> de::Deserializer<'de> for Value {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
         if self.is_nullish() {
             visitor.visit_unit()
-        } else if let Some(flag) = self.0.as_bool() {
+        } else if let Some(flag) = self.boolean() {
             visitor.visit_bool(flag)
-        } else if let Some(number) = self.integer() {
-            if number < 0.0 {
-                visitor.visit_i64(number as i64)
-            } else {
-                visitor.visit_u64(number as u64)
-            }
-        } else if let Some(number) = self.0.as_f64() {
+        } else if let Some(number) = self.unsigned() {
+            visitor.visit_u64(number)
+        } else if let Some(number) = self.signed() {
+            visitor.visit_i64(number)
+        } else if let Some(number) = self.number() {
             visitor.visit_f64(number)
-        } else if let Some(text) = self.0.as_string() {
+        } else if let Some(text) = self.text() {
             visitor.visit_string(text)
         } else if Array::is_array(&self.0) {
             self.deserialize_seq(visitor)
@@ -96,79 +143,20 @@ impl<'de> de::Deserializer<'de> for Value {
         }
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        match self.0.as_bool() {
-            Some(flag) => visitor.visit_bool(flag),
-            None => self.invalid(visitor),
-        }
+    // Narrower numbers read as their 64-bit kin (serde checks the range), text as a `String`.
+    forward! {
+        deserialize_u8, deserialize_u16, deserialize_u32 => deserialize_u64;
+        deserialize_i8, deserialize_i16, deserialize_i32 => deserialize_i64;
+        deserialize_f32 => deserialize_f64;
+        deserialize_str, deserialize_char, deserialize_identifier => deserialize_string;
     }
 
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        match self.integer() {
-            Some(number) if number >= 0.0 => visitor.visit_u64(number as u64),
-            _ => self.invalid(visitor),
-        }
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        match self.integer() {
-            Some(number) => visitor.visit_i64(number as i64),
-            None => self.invalid(visitor),
-        }
-    }
-
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_i64(visitor)
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_i64(visitor)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_i64(visitor)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        match self.0.as_f64() {
-            Some(number) => visitor.visit_f64(number),
-            None => self.invalid(visitor),
-        }
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_f64(visitor)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        match self.0.as_string() {
-            Some(text) => visitor.visit_string(text),
-            None => self.invalid(visitor),
-        }
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_string(visitor)
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_string(visitor)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        self.deserialize_string(visitor)
+    read! {
+        deserialize_bool: Value::boolean => visit_bool;
+        deserialize_u64: Value::unsigned => visit_u64;
+        deserialize_i64: Value::signed => visit_i64;
+        deserialize_f64: Value::number => visit_f64;
+        deserialize_string: Value::text => visit_string;
     }
 
     /// `null` (or a missing value) is `None`; anything else is `Some`.
@@ -188,14 +176,6 @@ impl<'de> de::Deserializer<'de> for Value {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, JsonError> {
-        self.deserialize_unit(visitor)
-    }
-
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -209,37 +189,7 @@ impl<'de> de::Deserializer<'de> for Value {
             return self.invalid(visitor);
         }
         let items = self.0.unchecked_into::<Array>().into_iter().map(Value);
-        let mut items = SeqDeserializer::new(items);
-        let value = visitor.visit_seq(&mut items)?;
-        items.end()?;
-        Ok(value)
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, JsonError> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, JsonError> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-        if !self.0.is_object() || Array::is_array(&self.0) {
-            return self.invalid(visitor);
-        }
-        let mut entries = MapDeserializer::new(self.entries());
-        let value = visitor.visit_map(&mut entries)?;
-        entries.end()?;
-        Ok(value)
+        visitor.visit_seq(SeqDeserializer::new(items))
     }
 
     /// A struct takes its own fields from the object, by name; other keys are not read, and a
@@ -250,7 +200,7 @@ impl<'de> de::Deserializer<'de> for Value {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, JsonError> {
-        if !self.0.is_object() || Array::is_array(&self.0) {
+        if !self.is_plain_object() {
             return self.invalid(visitor);
         }
         visitor.visit_map(Fields {
@@ -274,7 +224,7 @@ impl<'de> de::Deserializer<'de> for Value {
                 payload: Value(JsValue::UNDEFINED),
             });
         }
-        if !self.0.is_object() || Array::is_array(&self.0) {
+        if !self.is_plain_object() {
             return self.invalid(visitor);
         }
         let mut entries = self.entries();
@@ -288,7 +238,9 @@ impl<'de> de::Deserializer<'de> for Value {
         visitor.visit_unit()
     }
 
-    serde::forward_to_deserialize_any! { i128 u128 bytes byte_buf }
+    // What serde can take from whatever the value is; also maps, tuples and unit structs,
+    // which `deserialize_any` reads as objects, lists and `null`.
+    serde::forward_to_deserialize_any! { i128 u128 bytes byte_buf map tuple tuple_struct unit_struct }
 }
 
 /// A struct's fields, looked up by name one after the other.
@@ -552,6 +504,8 @@ mod tests {
         check::<BTreeMap<String, u32>>(r#"{"a":1,"b":2}"#, true);
         check::<BTreeMap<String, u32>>(r#"{"a":"1"}"#, false);
         check::<(u8, String)>(r#"[1,"x"]"#, true);
+        check::<(u8, String)>(r#"[1,"x",2]"#, true);
+        check::<(u8, String)>(r#"[1]"#, false);
         check::<Vec<u8>>(r#"[1,"x"]"#, false);
     }
 
