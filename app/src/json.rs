@@ -1,6 +1,9 @@
 //! JSON in the browser. The browser's own `JSON.parse` and `JSON.stringify` read and write the
-//! text; serde-wasm-bindgen moves the values between JS and our types. The wasm then carries no
-//! JSON parser or printer of its own, which keeps the bundle small.
+//! text; serde-wasm-bindgen turns our types into JS values, and [`value`] reads JS values back
+//! into our types. The wasm then carries no JSON parser or printer of its own, which keeps the
+//! bundle small.
+
+mod value;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,7 +41,7 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, JsonError> 
 /// JSON text read as a `T`.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, JsonError> {
     let value = js_sys::JSON::parse(text)?;
-    Ok(serde_wasm_bindgen::from_value(value)?)
+    T::deserialize(value::Value(value))
 }
 
 #[cfg(test)]

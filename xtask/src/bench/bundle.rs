@@ -1,8 +1,9 @@
 //! Figure 5: what the browser downloads — the release `.wasm`, the JS glue and the CSS — raw,
 //! gzip (level 9) and brotli (quality 11), against Uppy core + Dashboard + tus (a widget of the
 //! same class: about 89 KB gzip JS and 21 KB gzip CSS). And what costs the bytes: the same
-//! wasm-bindgen output optimised again with the same `wasm-opt -Oz` but keeping function names
-//! (`-g`), read by `twiggy top`, and rolled up by crate.
+//! wasm-bindgen output optimised again with the wasm-opt arguments Trunk used (read from
+//! `index.html`, the one place they are written) but keeping function names (`-g`), read by
+//! `twiggy top`, and rolled up by crate.
 
 use super::Setup;
 use anyhow::{Context, Result};
@@ -145,16 +146,20 @@ fn what_costs(setup: &Setup) -> Result<(String, Vec<(String, u64)>)> {
         bindgen.display()
     );
     let named = setup.scratch.join("app_named.wasm");
+    let index = setup.root.join("index.html");
+    let index =
+        std::fs::read_to_string(&index).with_context(|| format!("reading {}", index.display()))?;
+    let args = wasm_opt_args(&index)?;
     let status = Command::new("wasm-opt")
         .env("PATH", &setup.path)
-        .arg("-Oz")
+        .args(&args)
         .arg("-g")
         .arg(&bindgen)
         .arg("-o")
         .arg(&named)
         .status()
         .context("running wasm-opt")?;
-    anyhow::ensure!(status.success(), "wasm-opt -Oz -g failed");
+    anyhow::ensure!(status.success(), "wasm-opt {} -g failed", args.join(" "));
     let all = twiggy(&named, &["top", "-n", "100000", "-f", "json"])?;
     let items: Vec<TwiggyItem> = serde_json::from_str(&all).context("reading twiggy's JSON")?;
     // The names `-g` kept are not shipped: leave them out of the sizes and the shares.
@@ -189,6 +194,33 @@ fn what_costs(setup: &Setup) -> Result<(String, Vec<(String, u64)>)> {
             .join(", "),
     );
     Ok((top, crates))
+}
+
+/// The wasm-opt arguments Trunk passes for the app, from `index.html`'s `<link data-trunk
+/// rel="rust">`: `-O` with the `data-wasm-opt` level (Trunk's `-O` when there is none), then
+/// `data-wasm-opt-params` in order. Level `0` is no wasm-opt at all, so no arguments.
+fn wasm_opt_args(index_html: &str) -> Result<Vec<String>> {
+    let link = index_html
+        .split('<')
+        .find(|tag| {
+            tag.starts_with("link") && tag.contains(" data-trunk") && tag.contains(r#"rel="rust""#)
+        })
+        .context(r#"index.html has no <link data-trunk rel="rust">"#)?;
+    let level = attribute(link, "data-wasm-opt").unwrap_or("");
+    if level == "0" {
+        return Ok(Vec::new());
+    }
+    let params = attribute(link, "data-wasm-opt-params").unwrap_or("");
+    Ok(std::iter::once(format!("-O{level}"))
+        .chain(params.split_whitespace().map(str::to_owned))
+        .collect())
+}
+
+/// The value of `name="…"` in an HTML tag's text.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let length = tag[start..].find('"')?;
+    Some(&tag[start..start + length])
 }
 
 fn twiggy(wasm: &Path, args: &[&str]) -> Result<String> {
@@ -231,4 +263,33 @@ fn crate_of(name: &str) -> String {
         return krate;
     }
     first(name).unwrap_or_else(|| format!("({})", name.split(['[', ' ']).next().unwrap_or(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasm_opt_gets_the_level_and_params_trunk_gets() {
+        let index = r#"<head>
+            <link data-trunk rel="css" href="app/style.css" data-wasm-opt="1" />
+            <link data-trunk rel="rust" href="app/Cargo.toml" data-wasm-opt="z" data-wasm-opt-params="--low-memory-unused  --strip-producers" />
+        </head>"#;
+        assert_eq!(
+            wasm_opt_args(index).unwrap(),
+            ["-Oz", "--low-memory-unused", "--strip-producers"]
+        );
+        let plain = r#"<link data-trunk rel="rust" href="app/Cargo.toml" />"#;
+        assert_eq!(wasm_opt_args(plain).unwrap(), ["-O"]);
+        let off = r#"<link data-trunk rel="rust" data-wasm-opt="0" data-wasm-opt-params="-g" />"#;
+        assert!(wasm_opt_args(off).unwrap().is_empty());
+        assert!(wasm_opt_args("<link data-trunk rel=\"css\" />").is_err());
+    }
+
+    #[test]
+    fn the_shipped_index_html_is_read() {
+        let index = std::fs::read_to_string(crate::test::root().join("index.html")).unwrap();
+        let args = wasm_opt_args(&index).unwrap();
+        assert!(args[0].starts_with("-O"), "{args:?}");
+    }
 }
