@@ -1,8 +1,9 @@
 //! TikTok's posting screen, field by field: the video, where it goes, the caption, the
 //! audience, interactions, disclosure and the consent line. Each renders `protocol::screen`'s
-//! answers; none decides a rule itself. A component that shows one field of the form takes that
-//! field ([`FormField`]) and binds it; one that needs a rule of the whole form takes the form's
-//! store and calls the rule on it.
+//! answers; none decides a rule itself. An input bound with `bind:` takes its field
+//! ([`FormField`]); every other component takes the form's store, reads it with `form.with` and
+//! writes it with `form.update` (a field type read or written on its own path would add a copy of
+//! the store's generic code to the bundle).
 
 use super::state::FormField;
 use crate::video::ChosenVideo;
@@ -101,8 +102,9 @@ pub(super) fn VideoPicker(
 /// `video_cover_timestamp_ms`. Shown once the browser knows the video's length.
 #[component]
 pub(super) fn CoverPicker(
-    /// The form's chosen frame, in milliseconds from the start (none: TikTok picks).
-    cover: FormField<Option<u32>>,
+    /// The form, whose `cover_ms` is the chosen frame in milliseconds from the start (none:
+    /// TikTok picks).
+    form: Store<PostForm>,
     /// The chosen video, whose length bounds the slider.
     #[prop(into)]
     video: Signal<Option<ChosenVideo>>,
@@ -112,7 +114,7 @@ pub(super) fn CoverPicker(
     // the thumbnail.
     let on_input = move |ev| {
         let ms = event_target_value(&ev).parse::<u32>().ok();
-        cover.set(ms);
+        form.update(|f| f.cover_ms = ms);
         if let (Some(ms), Some(thumb)) = (ms, thumb.get_untracked()) {
             thumb.set_current_time(f64::from(ms) / 1000.0);
         }
@@ -134,11 +136,11 @@ pub(super) fn CoverPicker(
                         max=(length_ms as u32).to_string()
                         step="100"
                         aria-describedby="cover-at"
-                        prop:value=move || cover.get().unwrap_or(0).to_string()
+                        prop:value=move || form.with(|f| f.cover_ms).unwrap_or(0).to_string()
                         on:input=on_input
                     />
                     <p id="cover-at" class="muted" data-testid="cover-at">
-                        {move || cover.get().map_or_else(
+                        {move || form.with(|f| f.cover_ms).map_or_else(
                             || "TikTok picks the cover unless you choose a frame.".to_owned(),
                             |ms| format!("Cover: the frame at {}.", human_timestamp(ms)),
                         )}
@@ -152,8 +154,8 @@ pub(super) fn CoverPicker(
 /// "Post now" or "Send to TikTok drafts", each available when the connection's scopes allow it.
 #[component]
 pub(super) fn ModeChoice(
-    /// The form's choice of where the video goes.
-    mode: FormField<PostMode>,
+    /// The form, whose `mode` is where the video goes.
+    form: Store<PostForm>,
     /// The connection, whose granted scopes decide what is possible.
     #[prop(into)]
     connection: Signal<Option<Connection>>,
@@ -184,8 +186,8 @@ pub(super) fn ModeChoice(
                     disabled=move || !allowed()
                     // Not `bind:group`, which binds a string (the checked radio's `value`): the
                     // mode is an enum.
-                    prop:checked=move || mode.get() == this
-                    on:change=move |_| mode.set(this)
+                    prop:checked=move || form.with(|f| f.mode) == this
+                    on:change=move |_| form.update(|f| f.mode = this)
                 />
                 <span>
                     <strong>{title}</strong>
@@ -373,10 +375,10 @@ pub(super) fn ConsentLine(
     form: Store<PostForm>,
 ) -> impl IntoView {
     let music = || view! { <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> };
-    // A memo: the line is drawn again when the wording changes, not at every keystroke.
-    let declaration = Memo::new(move |_| form.with(PostForm::declaration));
+    // Runs again at every change of the form; the same wording rebuilds in place and changes no
+    // node, so a memo of the declaration (+682 B gzip) would save nothing the page shows.
     move || {
-        match declaration.get() {
+        match form.with(PostForm::declaration) {
         Declaration::MusicUsage => view! {
             <p class="consent" data-testid="consent">"By posting, you agree to TikTok's " {music()} "."</p>
         }

@@ -240,7 +240,7 @@ pub fn Uploader(
         let max = state
             .creator
             .with(|c| c.as_ref().map(|c| c.max_video_post_duration_sec))?;
-        if state.form.mode().get() != PostMode::Direct {
+        if state.form.with(|f| f.mode) != PostMode::Direct {
             return None;
         }
         check_duration(length, max).err().map(|e| e.to_string())
@@ -255,7 +255,7 @@ pub fn Uploader(
         }
     });
     let locked = move || state.phase.with(Phase::busy) || scheduling.get();
-    let direct = move || state.form.mode().get() == PostMode::Direct;
+    let direct = move || state.form.with(|f| f.mode) == PostMode::Direct;
     let creator: Signal<Option<Creator>> = state.creator.into();
     view! {
         <main class="uploader">
@@ -297,13 +297,13 @@ pub fn Uploader(
             </fieldset>
             <fieldset class="card" disabled=locked>
                 <legend>"Where should it go?"</legend>
-                <ModeChoice mode=state.form.mode() connection=state.connection/>
+                <ModeChoice form=state.form connection=state.connection/>
             </fieldset>
             <Show when=direct>
                 <fieldset class="card" disabled=locked>
                     <legend>"Post details"</legend>
                     <CaptionField caption=state.form.caption()/>
-                    <CoverPicker cover=state.form.cover_ms() video=state.video/>
+                    <CoverPicker form=state.form video=state.video/>
                     <PrivacyField form=state.form creator=creator/>
                     <InteractionFields form=state.form creator=creator/>
                     <DisclosureFields form=state.form/>

@@ -11,9 +11,7 @@ use crate::storage::{self, SavedUpload};
 use crate::video::{self, ChosenVideo};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use protocol::screen::{
-    CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, PostFormStoreFields, creator_changed,
-};
+use protocol::screen::{CREATOR_CANNOT_POST, CREATOR_CHANGED, PostForm, creator_changed};
 use protocol::wire::{Connection, CreatePost, Creator, JobInfo, PostFields, PostMode};
 use reactive_stores::{Store, Subfield};
 use web_sys::File;
@@ -51,10 +49,11 @@ pub(super) struct UploaderState {
     pub video: RwSignal<Option<ChosenVideo>>,
     /// Why the last chosen file was refused.
     pub video_error: RwSignal<Option<String>>,
-    /// TikTok's posting screen as the creator filled it in: a store, so each field is its own
-    /// reactive path ([`FormField`]) and a reader of the caption does not run again when a box is
-    /// ticked. A change that runs one of `PostForm`'s rules goes through the whole form
-    /// (`form.update(|f| f.set_privacy(..))`), which notifies every field.
+    /// TikTok's posting screen as the creator filled it in: a store, so the caption and the
+    /// checkboxes are each their own reactive path ([`FormField`], bound with `bind:`) and a
+    /// reader of the caption does not run again when a box is ticked. Everything else goes
+    /// through the whole form (`form.with(|f| f.mode)`, `form.update(|f| f.set_privacy(..))`),
+    /// which notifies every field.
     pub form: Store<PostForm>,
     /// "Post later": the time as the `datetime-local` input holds it (empty: post now).
     pub later: RwSignal<String>,
@@ -91,7 +90,7 @@ impl UploaderState {
                 let linked = Account::load(&api).await;
                 // A drafts-only connection cannot post directly: start in the mode it allows.
                 if linked.account == Account::DraftsOnly {
-                    form.mode().set(PostMode::Inbox);
+                    form.update(|f| f.mode = PostMode::Inbox);
                 }
                 linked
             }
@@ -117,7 +116,7 @@ impl UploaderState {
             if phase.with(|p| matches!(p, Phase::Done(_))) {
                 return Some(POSTED.to_owned());
             }
-            let mode = form.mode().get();
+            let mode = form.with(|f| f.mode);
             if let Some(reason) =
                 linked.with(|l| Account::blocker(l.as_ref().map(|l| &l.account), mode))
             {
@@ -181,7 +180,7 @@ impl UploaderState {
         self.video_error.set(None);
         self.forget_video();
         // A frame of the last video means nothing for this one.
-        self.form.cover_ms().set(None);
+        self.form.update(|f| f.cover_ms = None);
         self.phase.set(Phase::Editing);
         spawn_local(async move {
             match video::inspect(file).await {
@@ -205,7 +204,7 @@ impl UploaderState {
     async fn check_then_send(self) -> Option<&'static str> {
         let api = self.api();
         let shown = self.creator.get_untracked();
-        if let (Some(shown), PostMode::Direct) = (shown, self.form.mode().get_untracked()) {
+        if let (Some(shown), PostMode::Direct) = (shown, self.form.with_untracked(|f| f.mode)) {
             let now = Account::from_creator(api.creator().await, self.can_connect());
             let notice = match &now {
                 Account::Ready(creator) => {
