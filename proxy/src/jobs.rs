@@ -322,9 +322,9 @@ impl Jobs {
     }
 
     /// An unfinished job sending the video `sha256`, if there is one (a `Cancelling` one
-    /// counts: TikTok may hold its video). A finished job is not looked at: whether its video went, and to which account, is the log's to say (its final
-    /// status is logged before the job is saved final, so asking this first and the log next
-    /// leaves no gap).
+    /// counts: TikTok may hold its video). A finished job is not looked at: whether its video
+    /// went, and to which account, is the log's to say (its final status is logged before the
+    /// job is saved final, so asking this first and the log next leaves no gap).
     pub fn in_flight(&self, sha256: &str) -> Option<Job> {
         in_flight(&self.lock(), sha256).cloned()
     }
