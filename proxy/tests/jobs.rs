@@ -632,6 +632,15 @@ fn hang_next_status(proxy: &Proxy, duration: Duration) {
     });
 }
 
+/// How many `status/fetch` calls TikTok has had, answered or not.
+fn status_calls(proxy: &Proxy) -> usize {
+    let requests = proxy.sim.requests();
+    requests
+        .iter()
+        .filter(|request| request.path.contains("status/fetch"))
+        .count()
+}
+
 /// Whether the job shows a cancel waiting for TikTok's word.
 fn cancelling(job: &Value) -> bool {
     job["message"]
@@ -707,6 +716,44 @@ async fn a_cancel_cut_short_by_a_stop_asks_tiktok_again_after_the_restart() {
     let proxy = proxy.restart(|_| {}).await;
     let copy = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
     check_error(&copy, 409, "duplicate_video");
+    let done = until_done(&proxy, &job_id).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
+}
+
+/// A second DELETE of a cancel waiting for TikTok's word (here the one a restart settles) waits
+/// for the same answer and stops nothing: the question under way is not cut short and asked
+/// again, TikTok holds the video, so both say `job_uploaded` and the job is polled to its end.
+#[tokio::test]
+async fn a_second_cancel_waits_for_the_first_ones_answer() {
+    let mut proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(230_000);
+    let (job_id, _) = post_held_but_unanswered(&proxy, video, Duration::from_secs(8)).await;
+    hang_next_status(&proxy, Duration::from_secs(8));
+    let shutdown = proxy.shutdown.take().unwrap();
+    let stop_while_cancelling = async {
+        proxy.job_until(&job_id, cancelling).await;
+        shutdown.send(()).unwrap();
+    };
+    let (cancel, ()) = tokio::join!(delete(&proxy, &job_id), stop_while_cancelling);
+    assert_eq!(cancel.status, 202, "{}", cancel.body);
+
+    // The restart's question hangs; both DELETEs come while it does.
+    const HANG: Duration = Duration::from_secs(3);
+    hang_next_status(&proxy, HANG);
+    let asked = std::time::Instant::now();
+    let before = status_calls(&proxy);
+    let proxy = proxy.restart(|_| {}).await;
+    while status_calls(&proxy) == before {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (first, second) = tokio::join!(delete(&proxy, &job_id), delete(&proxy, &job_id));
+    assert!(
+        asked.elapsed() >= HANG,
+        "the question was cut short and asked again"
+    );
+    check_error(&first, 409, "job_uploaded");
+    check_error(&second, 409, "job_uploaded");
     let done = until_done(&proxy, &job_id).await;
     assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
     assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
