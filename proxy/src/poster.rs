@@ -65,8 +65,9 @@ const READ_BUFFER: usize = 256 * 1024;
 /// at start-up, so TikTok's own record decides where the upload continues.
 ///
 /// A cancel of an upload under way (`Cancelling`) is settled by this same task once its upload
-/// is dropped, so no PUT of it can still land while TikTok is asked, and one task at a time
-/// runs a job.
+/// is dropped, so nothing more is sent while TikTok is asked, and one task at a time runs a
+/// job. A PUT cut off mid-body is discarded by TikTok; one whose body had all gone may still be
+/// stored after the question is answered, a window as long as TikTok's own handling of it.
 pub fn start(app: Arc<App>, job: Job, recovering: bool) {
     let id = job.id.clone();
     let stop = app.jobs.track(&id, &app.stopping);
