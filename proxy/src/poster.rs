@@ -544,17 +544,15 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
 }
 
 /// How a cancel of an upload under way ends, once the upload is stopped: TikTok's status says
-/// whether its last chunk got in first. If it did, TikTok will publish the video whatever is
-/// done here, so the job goes on as `Uploaded` (and is polled to its end, logged as every
-/// post); if not, the cancel stands. A status that cannot be read is asked again, as
-/// [`settle`] does, and then the cancel stands with a message saying what is not known.
+/// whether its last chunk got in first ([`PostState::holds_whole_video`]). If it did, TikTok
+/// will publish the video whatever is done here, so the job goes on as `Uploaded` (and is
+/// polled to its end, logged as every post); if not, or if TikTok already failed it, the cancel
+/// stands. A status that cannot be read is asked again, as [`settle`] does, and then the cancel
+/// stands with a message saying what is not known.
 async fn settle_cancel(app: &App, job: &Job, publish_id: &str) -> JobState {
     let publish_id = publish_id.to_owned();
     match poll_until(app, &publish_id, |_| true).await {
-        Ok(state)
-            if state.status != PublishStatus::ProcessingUpload
-                || state.uploaded_bytes == Some(job.video_size) =>
-        {
+        Ok(state) if state.holds_whole_video(job.video_size) => {
             tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
             JobState::Uploaded { publish_id }
         }

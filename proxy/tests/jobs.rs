@@ -758,3 +758,26 @@ async fn a_second_cancel_waits_for_the_first_ones_answer() {
     assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
     assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
 }
+
+/// A cancel that raced the last chunk of a video TikTok then failed stands: the answer is the
+/// cancelled job, not `409 job_uploaded`'s "TikTok will publish it".
+#[tokio::test]
+async fn a_late_cancel_of_a_video_tiktok_failed_stands() {
+    let proxy = spawn_proxy(|_| {}).await;
+    proxy.sim.script(Fault::FailPublish {
+        reason: "file_format_check_failed".into(),
+    });
+    let (job_id, publish_id) =
+        post_held_but_unanswered(&proxy, mp4_video(240_000), Duration::from_secs(4)).await;
+    // Past the sim's processing delay: TikTok's status says FAILED.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = delete(&proxy, &job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let job = reply.json();
+    assert_eq!(job["stage"], "cancelled", "{job}");
+    assert!(
+        proxy.log_lines().iter().any(|line| {
+            line["publish_id"] == publish_id.as_str() && line["status"] == "FAILED"
+        })
+    );
+}
