@@ -125,27 +125,12 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
                     )
                     .await;
                 }
+                job.state = settled;
                 // Only a cancel's end may overwrite it (`Jobs::save` would not).
-                let saved = app
-                    .jobs
-                    .update(&job.id, |saved| match saved.state {
-                        JobState::Cancelling { .. } => {
-                            saved.state = settled;
-                            Ok(())
-                        }
-                        _ => Err(crate::error::Error::UnknownJob),
-                    })
-                    .await;
-                match saved {
-                    Ok(saved) => {
-                        job = saved;
-                        continue;
-                    }
-                    Err(error) => {
-                        tracing::warn!(job = %job.id, code = %error.code(), "could not settle a cancel");
-                        return;
-                    }
+                if !app.jobs.settle_cancel(&mut job).await {
+                    return;
                 }
+                continue;
             }
             JobState::Done { .. } | JobState::Failed { .. } | JobState::Cancelled { .. } => break,
         };
