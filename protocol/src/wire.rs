@@ -190,6 +190,18 @@ pub struct PostState {
     pub uploaded_bytes: Option<u64>,
 }
 
+impl PostState {
+    /// Whether TikTok holds the whole video of `video_size` bytes and has not failed it: past
+    /// `PROCESSING_UPLOAD` ([`PublishStatus::holds_video`]), or still there with every byte
+    /// counted. What decides a cancel that raced the last chunk: such a video TikTok will try
+    /// to publish, whatever the client does now; a failed one it will not.
+    pub fn holds_whole_video(&self, video_size: u64) -> bool {
+        self.status.holds_video()
+            || (self.status == PublishStatus::ProcessingUpload
+                && self.uploaded_bytes == Some(video_size))
+    }
+}
+
 /// One post in `GET /api/posts`, folded from the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -532,6 +544,33 @@ mod tests {
 
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn whether_tiktok_holds_the_whole_video() {
+        for (status, uploaded_bytes, holds) in [
+            ("PROCESSING_UPLOAD", None, false),
+            ("PROCESSING_UPLOAD", Some(99), false),
+            ("PROCESSING_UPLOAD", Some(100), true),
+            ("PROCESSING_DOWNLOAD", Some(99), true),
+            ("PUBLISH_COMPLETE", None, true),
+            ("SEND_TO_USER_INBOX", Some(100), true),
+            ("FAILED", Some(100), false),
+            ("FAILED", None, false),
+        ] {
+            let state = PostState {
+                publish_id: "p".into(),
+                status: PublishStatus::parse(status),
+                fail_reason: None,
+                post_ids: Vec::new(),
+                uploaded_bytes,
+            };
+            assert_eq!(
+                state.holds_whole_video(100),
+                holds,
+                "{status} {uploaded_bytes:?}"
+            );
+        }
+    }
 
     fn post(json: &str) -> CreatePost {
         serde_json::from_str(json).unwrap()

@@ -218,6 +218,15 @@ impl Job {
 const CANCELLING_MESSAGE: &str =
     "Cancelling: asking TikTok whether it already has the whole video.";
 
+/// Whether `state` is a cancel's (waiting for TikTok's word or done), which only
+/// [`Jobs::settle_cancel`] may overwrite.
+fn is_cancel(state: Option<&JobState>) -> bool {
+    matches!(
+        state,
+        Some(JobState::Cancelling { .. } | JobState::Cancelled { .. })
+    )
+}
+
 /// A fresh job id: `job_` and 16 random hex digits (also the spooled file's name).
 pub fn new_id() -> String {
     format!("job_{:016x}", rand::random::<u64>())
@@ -322,9 +331,9 @@ impl Jobs {
     }
 
     /// An unfinished job sending the video `sha256`, if there is one (a `Cancelling` one
-    /// counts: TikTok may hold its video). A finished job is not looked at: whether its video went, and to which account, is the log's to say (its final
-    /// status is logged before the job is saved final, so asking this first and the log next
-    /// leaves no gap).
+    /// counts: TikTok may hold its video). A finished job is not looked at: whether its video
+    /// went, and to which account, is the log's to say (its final status is logged before the
+    /// job is saved final, so asking this first and the log next leaves no gap).
     pub fn in_flight(&self, sha256: &str) -> Option<Job> {
         in_flight(&self.lock(), sha256).cloned()
     }
@@ -351,24 +360,37 @@ impl Jobs {
     /// truth a restart resyncs from). A job cancelled meanwhile (`Cancelling` or `Cancelled`)
     /// is not overwritten: false then, and its task should stop.
     pub async fn save(&self, job: &mut Job) -> bool {
-        self.keep(job, true).await
+        self.keep(job, true, |saved| !is_cancel(saved)).await
+    }
+
+    /// Saves how a cancel that waited for TikTok's word ended (`job`'s state), as
+    /// [`Jobs::save`] saves: a record that cannot be written is reported and the change still
+    /// holds in memory, so the `DELETE` waiting for it answers. Only a `Cancelling` record is
+    /// overwritten: false otherwise.
+    pub async fn settle_cancel(&self, job: &mut Job) -> bool {
+        self.keep(job, true, |saved| {
+            matches!(saved, Some(JobState::Cancelling { .. }))
+        })
+        .await
     }
 
     /// [`Jobs::save`] in memory only, for progress a restart does not need (each chunk TikTok
     /// confirmed: a restart asks TikTok where the upload stands): the API shows it, waiters are
     /// told, a cancel is noticed, and the disk is spared a write and two `fsync`s per chunk.
     pub async fn note(&self, job: &mut Job) -> bool {
-        self.keep(job, false).await
+        self.keep(job, false, |saved| !is_cancel(saved)).await
     }
 
-    async fn keep(&self, job: &mut Job, durable: bool) -> bool {
+    /// Keeps `job` if `may_replace` allows it over the record's state as it is (`None`: no
+    /// record), in memory and, if `durable`, on disk.
+    async fn keep(
+        &self,
+        job: &mut Job,
+        durable: bool,
+        may_replace: impl FnOnce(Option<&JobState>) -> bool,
+    ) -> bool {
         let _writing = self.writing.lock().await;
-        if self.get(&job.id).is_some_and(|saved| {
-            matches!(
-                saved.state,
-                JobState::Cancelling { .. } | JobState::Cancelled { .. }
-            )
-        }) {
+        if !may_replace(self.get(&job.id).map(|saved| saved.state).as_ref()) {
             return false;
         }
         job.updated_at = now_rfc3339();
@@ -589,6 +611,37 @@ mod tests {
                 .as_deref(),
             Some("p2")
         );
+    }
+
+    /// Only a cancel waiting for TikTok's word is settled, and its end holds even when the
+    /// record cannot be written: the `DELETE` waiting for it must hear it.
+    #[tokio::test]
+    async fn a_cancel_is_settled_once_even_when_its_record_cannot_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(&dir.path().join("jobs")).unwrap();
+        let mut queued = job("dd");
+        jobs.add(queued.clone(), false).await.unwrap();
+        queued.state = JobState::Cancelled {
+            publish_id: None,
+            message: None,
+        };
+        assert!(!jobs.settle_cancel(&mut queued).await, "not cancelling");
+        assert_eq!(jobs.get(&queued.id).unwrap().state, JobState::Queued);
+
+        let mut cancelling = job("ee");
+        cancelling.state = JobState::Cancelling {
+            publish_id: "p3".into(),
+        };
+        jobs.add(cancelling.clone(), false).await.unwrap();
+        let changed = jobs.subscribe();
+        std::fs::remove_dir_all(dir.path().join("jobs")).unwrap();
+        cancelling.state = JobState::Uploaded {
+            publish_id: "p3".into(),
+        };
+        assert!(jobs.settle_cancel(&mut cancelling).await);
+        assert_eq!(jobs.get(&cancelling.id).unwrap().state, cancelling.state);
+        assert!(changed.has_changed().unwrap(), "waiters are told");
+        assert!(!jobs.settle_cancel(&mut cancelling).await, "settled once");
     }
 
     #[test]

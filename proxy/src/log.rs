@@ -18,12 +18,13 @@ pub use event::{
 
 use protocol::chunk::PlanReading;
 use protocol::wire::{History, HistoryEntry, MAX_HISTORY_LIMIT};
-use sent::{Noted, Sent};
+use sent::Sent;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Mutex;
@@ -36,11 +37,11 @@ pub const STATUS_AFTER_CREATE: &str = "PROCESSING_UPLOAD";
 #[derive(Debug)]
 pub struct Log {
     path: PathBuf,
-    /// Held for a whole line's write; readers do not take it.
-    writer: Mutex<Writer>,
+    /// Held for a whole line's write and the index's update after it; readers do not take it.
+    writer: Arc<Mutex<Writer>>,
     /// The duplicate guard's index: what the log's complete lines say about videos sent, fed
     /// by [`Log::append`] under `writer` after each write, so it never disagrees with the file.
-    sent: std::sync::Mutex<Sent>,
+    sent: Arc<std::sync::Mutex<Sent>>,
 }
 
 #[derive(Debug)]
@@ -51,8 +52,40 @@ struct Writer {
     needs_newline: bool,
 }
 
+impl Writer {
+    /// Writes `line` (ending in `\n`) at the end of the file, on a line of its own, in a single
+    /// write, then flushes; returns where the line starts.
+    async fn write(&mut self, line: &[u8]) -> io::Result<u64> {
+        let newline = u64::from(self.needs_newline);
+        let bytes: Cow<'_, [u8]> = if self.needs_newline {
+            [b"\n", line].concat().into()
+        } else {
+            line.into()
+        };
+        let written = async {
+            // Appends go to the end, so this is where the bytes start.
+            let end = self.file.seek(io::SeekFrom::End(0)).await?;
+            self.file.write_all(&bytes).await?;
+            self.file.flush().await?;
+            Ok(end + newline)
+        }
+        .await;
+        // After a failed write the file may end mid-line; after a good one it ends with '\n'.
+        self.needs_newline = written.is_err();
+        written
+    }
+}
+
+/// The index behind `sent`, however a panic left it: its changes are pushes and flag changes
+/// only, so a poisoned index is still whole.
+fn lock_index(sent: &std::sync::Mutex<Sent>) -> std::sync::MutexGuard<'_, Sent> {
+    sent.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Log {
-    /// Opens (creating) the log for appending.
+    /// Opens (creating) the log for appending, and reads it once whole for the duplicate
+    /// guard's index (`log/sent.rs`; under 2 s for 100,000 posts in a debug build).
     pub async fn open(path: &Path) -> io::Result<Self> {
         let mut file = OpenOptions::new()
             .read(true)
@@ -77,39 +110,32 @@ impl Log {
         .map_err(io::Error::other)??;
         Ok(Self {
             path: path.to_owned(),
-            writer: Mutex::new(Writer {
+            writer: Arc::new(Mutex::new(Writer {
                 file,
                 needs_newline,
-            }),
-            sent: std::sync::Mutex::new(sent),
+            })),
+            sent: Arc::new(std::sync::Mutex::new(sent)),
         })
     }
 
-    /// Appends one line: the whole line in a single write, then a flush.
+    /// Appends one line: the whole line in a single write, then a flush, then the index.
+    ///
+    /// Once the writer's lock is taken this runs to its end in a task of its own: a caller that
+    /// stops waiting (a request whose client went away, a job task being stopped) drops only
+    /// its wait, never the write between its bytes reaching the file and the index noting them.
     pub async fn append(&self, event: &LogLine) -> io::Result<()> {
-        let mut writer = self.writer.lock().await;
         let mut line = Vec::with_capacity(256);
-        if writer.needs_newline {
-            line.push(b'\n');
-        }
         serde_json::to_writer(&mut line, event)?;
         line.push(b'\n');
-        let written = async {
-            // Where this line starts: appends go to the end, past a newline put before it.
-            let line_at =
-                writer.file.seek(io::SeekFrom::End(0)).await? + u64::from(writer.needs_newline);
-            writer.file.write_all(&line).await?;
-            writer.file.flush().await?;
-            Ok::<_, io::Error>(line_at)
-        }
-        .await;
-        // After a failed write the file may end mid-line; after a good one it ends with '\n'.
-        writer.needs_newline = written.is_err();
-        let line_at = written?;
-        if let Some(noted) = Noted::of(event) {
-            self.sent().note(noted, line_at);
-        }
-        Ok(())
+        let mut writer = Arc::clone(&self.writer).lock_owned().await;
+        let sent = Arc::clone(&self.sent);
+        tokio::spawn(async move {
+            let line_at = writer.write(&line).await?;
+            lock_index(&sent).note_line(&line, line_at);
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 
     /// The chunk-rule reading of the newest `post_created` line that records one, read backwards
@@ -146,10 +172,7 @@ impl Log {
     }
 
     fn sent(&self) -> std::sync::MutexGuard<'_, Sent> {
-        // Pushes and flag changes only: a poisoned index is still whole.
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock_index(&self.sent)
     }
 
     /// One page of the history: up to `page.limit` posts, newest first, that started before
@@ -734,66 +757,101 @@ mod tests {
         assert!(humantime::parse_rfc3339(line["ts"].as_str().unwrap()).is_ok());
     }
 
+    const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    /// The `post_created` line of a post of the video `HASH` to account `open_id`.
+    fn created_with_hash(publish_id: &str, open_id: &str) -> LogLine {
+        LogLine::now(LogEvent::PostCreated(PostCreated {
+            publish_id: publish_id.into(),
+            post: PostDetails {
+                mode: Some(PostMode::Direct),
+                file_name: None,
+                video_size: Some(10),
+                by: Some("local".into()),
+                caption: Some(format!("caption {publish_id}")),
+            },
+            chunk_size: None,
+            total_chunk_count: None,
+            chunk_reading: None,
+            open_id: Some(open_id.into()),
+            sha256: Some(HASH.into()),
+            job_id: None,
+        }))
+    }
+
+    /// The line of `status` seen for post `publish_id`.
+    fn status_seen(publish_id: &str, status: &str) -> LogLine {
+        LogLine::now(LogEvent::Status(StatusSeen {
+            post: AboutPost::new(publish_id, None, ""),
+            status: status.into(),
+            fail_reason: None,
+            post_ids: Vec::new(),
+        }))
+    }
+
+    /// The publish_id the duplicate guard names for `HASH` sent to `open_id`.
+    async fn guard_names(log: &Log, open_id: &str) -> Option<String> {
+        let found = log.earlier_post(HASH, Some(open_id)).await.unwrap();
+        found.and_then(|post| post.publish_id)
+    }
+
     /// The duplicate guard's index follows every append, and a reopen (a restart) rebuilds the
     /// same from the file, also after a line torn by a crash.
     #[tokio::test]
     async fn the_guard_follows_appends_and_survives_a_reopen() {
-        const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("posts.jsonl");
         std::fs::write(&path, r#"{"ts":"2025-01-01T00:00:00.000Z","event":"sta"#).unwrap();
         let log = Log::open(&path).await.unwrap();
-        let created = |publish_id: &str, open_id: &str| {
-            LogLine::now(LogEvent::PostCreated(PostCreated {
-                publish_id: publish_id.into(),
-                post: PostDetails {
-                    mode: Some(PostMode::Direct),
-                    file_name: None,
-                    video_size: Some(10),
-                    by: Some("local".into()),
-                    caption: Some(format!("caption {publish_id}")),
-                },
-                chunk_size: None,
-                total_chunk_count: None,
-                chunk_reading: None,
-                open_id: Some(open_id.into()),
-                sha256: Some(HASH.into()),
-                job_id: None,
-            }))
-        };
-        let status = |publish_id: &str, status: &str| {
-            LogLine::now(LogEvent::Status(StatusSeen {
-                post: AboutPost::new(publish_id, None, ""),
-                status: status.into(),
-                fail_reason: None,
-                post_ids: Vec::new(),
-            }))
-        };
-        let named =
-            |found: Option<crate::error::EarlierPost>| found.and_then(|post| post.publish_id);
-        let ask =
-            async |log: &Log, open_id| named(log.earlier_post(HASH, Some(open_id)).await.unwrap());
-        log.append(&created("a", "o1")).await.unwrap();
-        assert_eq!(ask(&log, "o1").await, None, "not held yet");
-        log.append(&status("a", "PROCESSING_DOWNLOAD"))
+        log.append(&created_with_hash("a", "o1")).await.unwrap();
+        assert_eq!(guard_names(&log, "o1").await, None, "not held yet");
+        log.append(&status_seen("a", "PROCESSING_DOWNLOAD"))
             .await
             .unwrap();
-        assert_eq!(ask(&log, "o1").await.as_deref(), Some("a"));
-        assert_eq!(ask(&log, "o2").await, None, "another account");
-        log.append(&created("b", "o2")).await.unwrap();
-        log.append(&status("b", "SEND_TO_USER_INBOX"))
+        assert_eq!(guard_names(&log, "o1").await.as_deref(), Some("a"));
+        assert_eq!(guard_names(&log, "o2").await, None, "another account");
+        log.append(&created_with_hash("b", "o2")).await.unwrap();
+        log.append(&status_seen("b", "SEND_TO_USER_INBOX"))
             .await
             .unwrap();
-        log.append(&status("a", "FAILED")).await.unwrap();
-        assert_eq!(ask(&log, "o1").await, None, "TikTok failed it after all");
-        assert_eq!(ask(&log, "o2").await.as_deref(), Some("b"));
+        log.append(&status_seen("a", "FAILED")).await.unwrap();
+        assert_eq!(
+            guard_names(&log, "o1").await,
+            None,
+            "TikTok failed it after all"
+        );
+        assert_eq!(guard_names(&log, "o2").await.as_deref(), Some("b"));
         drop(log);
 
         let reopened = Log::open(&path).await.unwrap();
-        assert_eq!(ask(&reopened, "o1").await, None);
-        assert_eq!(ask(&reopened, "o2").await.as_deref(), Some("b"));
+        assert_eq!(guard_names(&reopened, "o1").await, None);
+        assert_eq!(guard_names(&reopened, "o2").await.as_deref(), Some("b"));
         let earlier = reopened.earlier_post(HASH, Some("o2")).await.unwrap();
         assert_eq!(earlier.unwrap().caption.as_deref(), Some("caption b"));
+    }
+
+    /// A caller that stops waiting for an append it started (a request whose client went away,
+    /// a stopped job task) cannot leave a line in the file that the guard's index lacks: the
+    /// append runs to its end, file and index both.
+    #[tokio::test]
+    async fn an_append_whose_caller_stops_waiting_still_lands_and_is_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posts.jsonl");
+        let log = Log::open(&path).await.unwrap();
+        log.append(&created_with_hash("a", "o1")).await.unwrap();
+        // Polled once, then dropped.
+        let held = status_seen("a", "PUBLISH_COMPLETE");
+        let under_way = tokio::select! {
+            biased;
+            _ = log.append(&held) => false,
+            () = std::future::ready(()) => true,
+        };
+        assert!(under_way, "the append was still under way when dropped");
+        // The next append waits for the dropped one's write.
+        log.append(&status_seen("x", "FAILED")).await.unwrap();
+        assert_eq!(guard_names(&log, "o1").await.as_deref(), Some("a"));
+        let reopened = Log::open(&path).await.unwrap();
+        assert_eq!(guard_names(&reopened, "o1").await.as_deref(), Some("a"));
     }
 
     #[test]

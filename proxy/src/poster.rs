@@ -65,8 +65,9 @@ const READ_BUFFER: usize = 256 * 1024;
 /// at start-up, so TikTok's own record decides where the upload continues.
 ///
 /// A cancel of an upload under way (`Cancelling`) is settled by this same task once its upload
-/// is dropped, so no PUT of it can still land while TikTok is asked, and one task at a time
-/// runs a job.
+/// is dropped, so nothing more is sent while TikTok is asked, and one task at a time runs a
+/// job. A PUT cut off mid-body is discarded by TikTok; one whose body had all gone may still be
+/// stored after the question is answered, a window as long as TikTok's own handling of it.
 pub fn start(app: Arc<App>, job: Job, recovering: bool) {
     let id = job.id.clone();
     let stop = app.jobs.track(&id, &app.stopping);
@@ -124,27 +125,12 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
                     )
                     .await;
                 }
+                job.state = settled;
                 // Only a cancel's end may overwrite it (`Jobs::save` would not).
-                let saved = app
-                    .jobs
-                    .update(&job.id, |saved| match saved.state {
-                        JobState::Cancelling { .. } => {
-                            saved.state = settled;
-                            Ok(())
-                        }
-                        _ => Err(crate::error::Error::UnknownJob),
-                    })
-                    .await;
-                match saved {
-                    Ok(saved) => {
-                        job = saved;
-                        continue;
-                    }
-                    Err(error) => {
-                        tracing::warn!(job = %job.id, code = %error.code(), "could not settle a cancel");
-                        return;
-                    }
+                if !app.jobs.settle_cancel(&mut job).await {
+                    return;
                 }
+                continue;
             }
             JobState::Done { .. } | JobState::Failed { .. } | JobState::Cancelled { .. } => break,
         };
@@ -543,17 +529,15 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
 }
 
 /// How a cancel of an upload under way ends, once the upload is stopped: TikTok's status says
-/// whether its last chunk got in first. If it did, TikTok will publish the video whatever is
-/// done here, so the job goes on as `Uploaded` (and is polled to its end, logged as every
-/// post); if not, the cancel stands. A status that cannot be read is asked again, as
-/// [`settle`] does, and then the cancel stands with a message saying what is not known.
+/// whether its last chunk got in first ([`PostState::holds_whole_video`]). If it did, TikTok
+/// will publish the video whatever is done here, so the job goes on as `Uploaded` (and is
+/// polled to its end, logged as every post); if not, or if TikTok already failed it, the cancel
+/// stands. A status that cannot be read is asked again, as [`settle`] does, and then the cancel
+/// stands with a message saying what is not known.
 async fn settle_cancel(app: &App, job: &Job, publish_id: &str) -> JobState {
     let publish_id = publish_id.to_owned();
     match poll_until(app, &publish_id, |_| true).await {
-        Ok(state)
-            if state.status != PublishStatus::ProcessingUpload
-                || state.uploaded_bytes == Some(job.video_size) =>
-        {
+        Ok(state) if state.holds_whole_video(job.video_size) => {
             tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
             JobState::Uploaded { publish_id }
         }

@@ -289,16 +289,25 @@ pub async fn edit(
 /// but it posts nothing until the last chunk is in, and the upload URL expires within the hour.
 /// Once TikTok holds every byte (stage `uploaded`, or found so by that question) the post is
 /// TikTok's to publish: the job goes on to TikTok's final word and the cancel is refused (409
-/// `job_uploaded`: delete it in the TikTok app). A final job answers 409 `job_finished`.
+/// `job_uploaded`: delete it in the TikTok app). A final job answers 409 `job_finished`. A
+/// proxy that stops while TikTok is asked answers 202 with the job still cancelling (stage
+/// `uploading`, message "Cancelling: …"); the next start asks again.
 pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
     let id = known_id(app, id)?;
+    let mut stop = true;
     let job = app
         .jobs
         .update(id, |job| match &job.state {
             JobState::Uploaded { .. } => Err(Error::JobUploaded),
             _ if job.is_final() => Err(Error::JobFinished(job.info().stage)),
-            // A second DELETE waits for the first one's answer.
-            JobState::Cancelling { .. } => Ok(()),
+            // A second DELETE waits for the first one's answer. It stops nothing: the upload is
+            // stopped already, and the task that runs now settles the cancel; stopping it could
+            // cut it after it found TikTok holding the video and went on as `Uploaded`, leaving
+            // that job polled by nobody until the next start.
+            JobState::Cancelling { .. } => {
+                stop = false;
+                Ok(())
+            }
             JobState::Uploading { publish_id, .. } => {
                 job.state = JobState::Cancelling {
                     publish_id: publish_id.clone(),
@@ -314,7 +323,9 @@ pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
             }
         })
         .await?;
-    app.jobs.stop(id);
+    if stop {
+        app.jobs.stop(id);
+    }
     if matches!(job.state, JobState::Cancelling { .. }) {
         // The job's task asks TikTok once its upload is dropped (`poster::start`), logs the
         // cancel and removes the video if it stands.

@@ -632,6 +632,22 @@ fn hang_next_status(proxy: &Proxy, duration: Duration) {
     });
 }
 
+/// How many `status/fetch` calls TikTok has had, answered or not.
+fn status_calls(proxy: &Proxy) -> usize {
+    let requests = proxy.sim.requests();
+    requests
+        .iter()
+        .filter(|request| request.path.contains("status/fetch"))
+        .count()
+}
+
+/// Waits until job `job_id` is over, and checks TikTok published it, once.
+async fn published_once(proxy: &Proxy, job_id: &str) {
+    let done = until_done(proxy, job_id).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
+}
+
 /// Whether the job shows a cancel waiting for TikTok's word.
 fn cancelling(job: &Value) -> bool {
     job["message"]
@@ -686,28 +702,84 @@ async fn issue_16_a_copy_sent_while_a_late_cancel_asks_tiktok_is_refused() {
     assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
 }
 
-#[tokio::test]
-async fn a_cancel_cut_short_by_a_stop_asks_tiktok_again_after_the_restart() {
-    let mut proxy = spawn_proxy(|_| {}).await;
-    let video = mp4_video(220_000);
-    let (job_id, _) = post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(8)).await;
-    hang_next_status(&proxy, Duration::from_secs(8));
+/// Posts `video` as in [`post_held_but_unanswered`], cancels it and stops the proxy while the
+/// cancel waits for TikTok's word (its status call hangs): the DELETE answers 202 with the job
+/// still cancelling. The job's id.
+async fn cancel_cut_short_by_a_stop(proxy: &mut Proxy, video: bytes::Bytes) -> String {
+    let (job_id, _) = post_held_but_unanswered(proxy, video, Duration::from_secs(8)).await;
+    hang_next_status(proxy, Duration::from_secs(8));
     let shutdown = proxy.shutdown.take().unwrap();
     let stop_while_cancelling = async {
         let job = proxy.job_until(&job_id, cancelling).await;
         shutdown.send(()).unwrap();
         job
     };
-    let (cancel, cancelling) = tokio::join!(delete(&proxy, &job_id), stop_while_cancelling);
+    let (cancel, cancelling) = tokio::join!(delete(proxy, &job_id), stop_while_cancelling);
     assert_eq!(cancel.status, 202, "{}", cancel.body);
     assert_eq!(cancel.json()["message"], cancelling["message"]);
+    job_id
+}
+
+#[tokio::test]
+async fn a_cancel_cut_short_by_a_stop_asks_tiktok_again_after_the_restart() {
+    let mut proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(220_000);
+    let job_id = cancel_cut_short_by_a_stop(&mut proxy, video.clone()).await;
 
     // The record says the cancel waits for TikTok's word; the next start asks, and TikTok
     // holds the whole video, so the job goes on to be posted.
     let proxy = proxy.restart(|_| {}).await;
     let copy = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
     check_error(&copy, 409, "duplicate_video");
-    let done = until_done(&proxy, &job_id).await;
-    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
-    assert_eq!(proxy.sim.uploads().len(), 1, "one post at TikTok");
+    published_once(&proxy, &job_id).await;
+}
+
+/// A second DELETE of a cancel waiting for TikTok's word (here the one a restart settles) waits
+/// for the same answer and stops nothing: the question under way is not cut short and asked
+/// again, TikTok holds the video, so both say `job_uploaded` and the job is polled to its end.
+#[tokio::test]
+async fn a_second_cancel_waits_for_the_first_ones_answer() {
+    let mut proxy = spawn_proxy(|_| {}).await;
+    let job_id = cancel_cut_short_by_a_stop(&mut proxy, mp4_video(230_000)).await;
+
+    // The restart's question hangs; both DELETEs come while it does.
+    const HANG: Duration = Duration::from_secs(3);
+    hang_next_status(&proxy, HANG);
+    let asked = std::time::Instant::now();
+    let before = status_calls(&proxy);
+    let proxy = proxy.restart(|_| {}).await;
+    while status_calls(&proxy) == before {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (first, second) = tokio::join!(delete(&proxy, &job_id), delete(&proxy, &job_id));
+    assert!(
+        asked.elapsed() >= HANG,
+        "the question was cut short and asked again"
+    );
+    check_error(&first, 409, "job_uploaded");
+    check_error(&second, 409, "job_uploaded");
+    published_once(&proxy, &job_id).await;
+}
+
+/// A cancel that raced the last chunk of a video TikTok then failed stands: the answer is the
+/// cancelled job, not `409 job_uploaded`'s "TikTok will publish it".
+#[tokio::test]
+async fn a_late_cancel_of_a_video_tiktok_failed_stands() {
+    let proxy = spawn_proxy(|_| {}).await;
+    proxy.sim.script(Fault::FailPublish {
+        reason: "file_format_check_failed".into(),
+    });
+    let (job_id, publish_id) =
+        post_held_but_unanswered(&proxy, mp4_video(240_000), Duration::from_secs(4)).await;
+    // Past the sim's processing delay: TikTok's status says FAILED.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = delete(&proxy, &job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let job = reply.json();
+    assert_eq!(job["stage"], "cancelled", "{job}");
+    assert!(
+        proxy.log_lines().iter().any(|line| {
+            line["publish_id"] == publish_id.as_str() && line["status"] == "FAILED"
+        })
+    );
 }

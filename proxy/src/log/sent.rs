@@ -46,7 +46,7 @@ struct SentPost {
 
 /// What the index takes from one line, borrowed from the line.
 #[derive(Debug)]
-pub enum Noted<'a> {
+enum Noted<'a> {
     /// A post of a known video started (`post_created` with a `sha256`).
     Created {
         publish_id: &'a str,
@@ -61,25 +61,9 @@ pub enum Noted<'a> {
 }
 
 impl<'a> Noted<'a> {
-    /// What `line`, as `append` writes it, tells the index, if anything.
-    pub fn of(line: &'a LogLine) -> Option<Self> {
-        match &line.event {
-            LogEvent::PostCreated(created) => Some(Self::Created {
-                publish_id: &created.publish_id,
-                open_id: created.open_id.as_deref(),
-                sha256: created.sha256.as_deref()?,
-            }),
-            LogEvent::Status(seen) => Some(Self::Status {
-                publish_id: &seen.post.publish_id,
-                status: &seen.status,
-            }),
-            LogEvent::PostFailed(_) | LogEvent::Upload(_) | LogEvent::Unknown => None,
-        }
-    }
-
-    /// What a line read from the file tells the index: the same fields, looked at without
+    /// What a line of the log tells the index: the few fields it needs, looked at without
     /// building the whole event (the start-up read costs a pass over every line).
-    fn peeked(peek: &'a Peek<'a>) -> Option<Self> {
+    fn of(peek: &'a Peek<'a>) -> Option<Self> {
         let publish_id = peek.publish_id.as_deref()?;
         match &*peek.event {
             "post_created" => Some(Self::Created {
@@ -110,19 +94,25 @@ impl Sent {
             if read == 0 || line.last() != Some(&b'\n') {
                 return Ok(sent);
             }
-            if let Ok(peek) = serde_json::from_slice::<Peek>(&line)
-                && let Some(noted) = Noted::peeked(&peek)
-            {
-                sent.note(noted, line_at);
-            }
+            sent.note_line(&line, line_at);
             line_at += read as u64;
         }
     }
 
-    /// Takes one line the log holds, starting at byte `line_at`, in the log's order: a post of
-    /// a known video joins its account's and video's list, a status line sets whether TikTok
-    /// holds its post's video.
-    pub fn note(&mut self, noted: Noted<'_>, line_at: u64) {
+    /// Takes one complete line of the log, starting at byte `line_at`, in the log's order: the
+    /// start-up read and [`super::Log::append`] both feed it the bytes the file holds, so the
+    /// index says what a restart would read. A line that cannot be read is skipped.
+    pub fn note_line(&mut self, line: &[u8], line_at: u64) {
+        if let Ok(peek) = serde_json::from_slice::<Peek>(line)
+            && let Some(noted) = Noted::of(&peek)
+        {
+            self.note(noted, line_at);
+        }
+    }
+
+    /// Takes what one line says: a post of a known video joins its account's and video's list,
+    /// a status line sets whether TikTok holds its post's video.
+    fn note(&mut self, noted: Noted<'_>, line_at: u64) {
         match noted {
             Noted::Created {
                 publish_id,
@@ -233,17 +223,14 @@ mod tests {
         ) + "\n"
     }
 
-    /// The index of `log`, read whole at start-up and fed line by line as `append` does: the
-    /// two must agree.
+    /// The index of `log`, read whole at start-up and fed line by line as `append` feeds it:
+    /// the two must agree (each line noted where it starts).
     fn index(log: &str) -> Sent {
         let read = Sent::read(log.as_bytes()).unwrap();
         let mut fed = Sent::default();
         let mut line_at = 0;
         for line in log.split_inclusive('\n') {
-            let line_read: LogLine = serde_json::from_str(line).unwrap();
-            if let Some(noted) = Noted::of(&line_read) {
-                fed.note(noted, line_at);
-            }
+            fed.note_line(line.as_bytes(), line_at);
             line_at += line.len() as u64;
         }
         for open_id in [None, Some("o1"), Some("o2")] {
