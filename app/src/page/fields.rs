@@ -374,24 +374,28 @@ pub(super) fn ConsentLine(
     /// The form whose disclosure decides the wording.
     form: Store<PostForm>,
 ) -> impl IntoView {
-    let music = || view! { <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> };
+    let music = || {
+        view! { <a href=MUSIC_USAGE_URL target="_blank" rel="noopener">"Music Usage Confirmation"</a> }
+    };
     // Runs again at every change of the form; the same wording rebuilds in place and changes no
     // node, so a memo of the declaration (+682 B gzip) would save nothing the page shows.
-    move || {
-        match form.with(PostForm::declaration) {
+    move || match form.with(PostForm::declaration) {
         Declaration::MusicUsage => view! {
-            <p class="consent" data-testid="consent">"By posting, you agree to TikTok's " {music()} "."</p>
+            <p class="consent" data-testid="consent">
+                "By posting, you agree to TikTok's " {music()} "."
+            </p>
         }
         .into_any(),
         Declaration::BrandedContentAndMusicUsage => view! {
             <p class="consent" data-testid="consent">
                 "By posting, you agree to TikTok's "
-                <a href=BRANDED_CONTENT_POLICY_URL target="_blank" rel="noopener">"Branded Content Policy"</a>
+                <a href=BRANDED_CONTENT_POLICY_URL target="_blank" rel="noopener">
+                    "Branded Content Policy"
+                </a>
                 " and " {music()} "."
             </p>
         }
         .into_any(),
-    }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The form's inputs in the browser: each writes its own field of the store, and shows it back.
+//! The form's bound inputs in the browser (the caption and the checkboxes): each writes its own
+//! field of the store, and shows it back.
 
 use super::{CaptionField, InteractionFields};
 use leptos::prelude::*;
