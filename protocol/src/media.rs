@@ -141,13 +141,15 @@ impl VideoCheck {
 }
 
 /// `1.5 GB`, `12.3 MB`, `800 KB`, `12 bytes`: sizes for people (decimal units, like TikTok's).
-/// Integer arithmetic only: float formatting would cost the browser bundle ~10 KB.
+/// Integer arithmetic only, in `u64`: float formatting would cost the browser bundle ~10 KB, and
+/// `u128` its own printer and division (1 KB).
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000)];
     for (unit, scale) in UNITS {
         if bytes >= scale {
-            // Tenths of the unit, rounded half up.
-            let tenths = (u128::from(bytes) * 10 + u128::from(scale) / 2) / u128::from(scale);
+            // Tenths of the unit, rounded half up; whole units and the remainder apart, so that
+            // nothing overflows (the remainder times ten is below 10¹⁰).
+            let tenths = bytes / scale * 10 + ((bytes % scale) * 10 + scale / 2) / scale;
             return if tenths >= 1000 {
                 format!("{} {unit}", (tenths + 5) / 10)
             } else {
@@ -317,6 +319,10 @@ mod tests {
         assert_eq!(human_bytes(64_000_000), "64.0 MB");
         assert_eq!(human_bytes(1_073_741_824), "1.1 GB");
         assert_eq!(human_bytes(250_000_000), "250 MB");
+        assert_eq!(human_bytes(99_949), "99.9 KB");
+        assert_eq!(human_bytes(99_950), "100 KB");
+        assert_eq!(human_bytes(4_000_000_000), "4.0 GB");
+        assert_eq!(human_bytes(u64::MAX), "18446744074 GB");
         assert_eq!(human_duration(5.2), "0:05");
         assert_eq!(human_duration(600.0), "10:00");
         assert_eq!(human_duration(3723.0), "1:02:03");

@@ -261,13 +261,9 @@ pub fn Uploader(
         <main class="uploader">
             <header class="masthead">
                 <h1>"Post to TikTok"</h1>
-                // Read directly, not under a `Transition`: a `LocalResource` keeps its last answer
-                // while it loads again, so this shows the same (the line below until the first
-                // answer, then the latest), without the suspense machinery's bytes.
-                {move || match state.linked.get() {
-                    Some(linked) => view! { <AccountCard account=linked.account/> }.into_any(),
-                    None => view! { <p class="account muted">"Loading your TikTok account…"</p> }.into_any(),
-                }}
+                <Transition fallback=|| view! { <p class="account muted">"Loading your TikTok account…"</p> }>
+                    {move || state.linked.get().map(|linked| view! { <AccountCard account=linked.account/> })}
+                </Transition>
                 {(!embedded).then(|| view! {
                     <ConnectionControls
                         api=state.api()

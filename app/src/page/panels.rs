@@ -134,24 +134,22 @@ pub(super) fn Panels(
         <section class="card" aria-label="Queue and history" data-testid="lists">
             <button type="button" class="secondary" on:click=move |_| changed()>"Refresh"</button>
             {move || request.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            // Read directly, like the account line: the lists stay as they are while they load
-            // again, since a `LocalResource` keeps its last answer. With no `Suspense` or
-            // `Transition` left on the page, Leptos' suspense machinery stays out of the bundle
-            // (3.8 KB of gzip, BENCHMARKS.md §5).
-            {move || lists.get().map(|Lists { jobs, history }| view! {
-                <h2>"Queue"</h2>
-                {match jobs {
-                    Ok(list) if list.jobs.is_empty() => view! { <p class="muted">"No scheduled posts."</p> }.into_any(),
-                    Ok(list) => view! { <ul data-testid="queue">{list.jobs.into_iter().map(job_row).collect_view()}</ul> }.into_any(),
-                    Err(e) => failed(e),
-                }}
-                <h2>"History"</h2>
-                {match history {
-                    Ok(page) if page.posts.is_empty() => view! { <p class="muted">"Nothing posted yet."</p> }.into_any(),
-                    Ok(page) => view! { <ul data-testid="history">{page.posts.into_iter().map(post_row).collect_view()}</ul> }.into_any(),
-                    Err(e) => failed(e),
-                }}
-            })}
+            <Transition>
+                {move || lists.get().map(|Lists { jobs, history }| view! {
+                    <h2>"Queue"</h2>
+                    {match jobs {
+                        Ok(list) if list.jobs.is_empty() => view! { <p class="muted">"No scheduled posts."</p> }.into_any(),
+                        Ok(list) => view! { <ul data-testid="queue">{list.jobs.into_iter().map(job_row).collect_view()}</ul> }.into_any(),
+                        Err(e) => failed(e),
+                    }}
+                    <h2>"History"</h2>
+                    {match history {
+                        Ok(page) if page.posts.is_empty() => view! { <p class="muted">"Nothing posted yet."</p> }.into_any(),
+                        Ok(page) => view! { <ul data-testid="history">{page.posts.into_iter().map(post_row).collect_view()}</ul> }.into_any(),
+                        Err(e) => failed(e),
+                    }}
+                })}
+            </Transition>
         </section>
     }
 }
