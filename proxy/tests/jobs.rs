@@ -794,8 +794,14 @@ async fn cancel_cut_short_by_a_stop(proxy: &mut Proxy, video: bytes::Bytes) -> S
     let (job_id, _) = post_held_but_unanswered(proxy, video, Duration::from_secs(8)).await;
     hang_next_status(proxy, Duration::from_secs(8));
     let shutdown = proxy.shutdown.take().unwrap();
+    let asked_before = status_calls(proxy);
     let stop_while_cancelling = async {
         let job = proxy.job_until(&job_id, cancelling).await;
+        // The cancel asks TikTok once the last chunk's PUT, whose body had all gone, has its
+        // answer.
+        while status_calls(proxy) == asked_before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         shutdown.send(()).unwrap();
         job
     };
