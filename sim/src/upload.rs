@@ -270,8 +270,8 @@ fn admit(sim: &Sim, parts: &Parts) -> Result<Admitted, Answer> {
 
 /// Reads the chunk's body into the hash, then stores it if every byte arrived and no other PUT
 /// stored the same chunk meanwhile. A [`crate::Fault::LateStore`] waits in a task of its own:
-/// hyper drops this request's future when its client leaves, and a body that arrived whole is
-/// TikTok's to store whatever the client does next.
+/// hyper may drop this request's future once its client has left, and a body that arrived
+/// whole is TikTok's to store whatever the client does next.
 async fn receive(sim: &Sim, pending: Pending, body: &mut Incoming) -> Answer {
     let Pending {
         session,
