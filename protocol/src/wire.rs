@@ -202,6 +202,25 @@ impl PostState {
     }
 }
 
+/// Whether a cancel of an upload under way came too late, so TikTok will publish the video of
+/// `video_size` bytes whatever is done here. `last_chunk_taken`: TikTok answered 2xx to the
+/// last chunk's PUT (a cancel lets that PUT finish once its body has all gone, as TikTok may
+/// store it; it cuts any other, and TikTok discards a body cut short). `state`: TikTok's status
+/// asked after the upload stopped, when it could be read. Too late when that status holds the
+/// whole video ([`PostState::holds_whole_video`]) or TikTok took the last chunk, unless TikTok
+/// has failed the video: then nothing will be published and the cancel stands.
+pub fn cancel_came_too_late(
+    last_chunk_taken: bool,
+    state: Option<&PostState>,
+    video_size: u64,
+) -> bool {
+    match state {
+        Some(state) if state.status == PublishStatus::Failed => false,
+        Some(state) => last_chunk_taken || state.holds_whole_video(video_size),
+        None => last_chunk_taken,
+    }
+}
+
 /// One post in `GET /api/posts`, folded from the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -568,6 +587,36 @@ mod tests {
                 state.holds_whole_video(100),
                 holds,
                 "{status} {uploaded_bytes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn whether_a_cancel_came_too_late() {
+        let state = |status: &str, uploaded_bytes| PostState {
+            publish_id: "p".into(),
+            status: PublishStatus::parse(status),
+            fail_reason: None,
+            post_ids: Vec::new(),
+            uploaded_bytes,
+        };
+        let whole = state("PROCESSING_UPLOAD", Some(100));
+        let part = state("PROCESSING_UPLOAD", Some(40));
+        let failed = state("FAILED", Some(100));
+        for (taken, state, too_late) in [
+            (false, None, false),
+            (true, None, true),
+            (false, Some(&part), false),
+            (true, Some(&part), true),
+            (false, Some(&whole), true),
+            (true, Some(&whole), true),
+            (false, Some(&failed), false),
+            (true, Some(&failed), false),
+        ] {
+            assert_eq!(
+                cancel_came_too_late(taken, state, 100),
+                too_late,
+                "{taken} {state:?}"
             );
         }
     }

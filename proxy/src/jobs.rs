@@ -10,6 +10,7 @@
 
 use crate::atomic_file::write_atomic;
 use crate::error::Error;
+use crate::stop_switch::StopSwitch;
 use protocol::wire::{JOBS_PATH, JobInfo, JobStage, PostFields, PostMode};
 use protocol::{ChunkPlan, ContentType};
 use serde::{Deserialize, Serialize};
@@ -91,8 +92,9 @@ pub enum JobState {
         publish_id: Option<String>,
         message: String,
     },
-    /// `DELETE /api/jobs/{id}` came while chunks were going up: the upload is stopped, and
-    /// TikTok is asked whether the last chunk got in first (`poster::settle_cancel`). Not final
+    /// `DELETE /api/jobs/{id}` came while chunks were going up: the upload is stopped (after
+    /// the last chunk's PUT if its body had all gone), and TikTok is asked whether the last
+    /// chunk got in first (`poster::settle_cancel`). Not final
     /// until it answers: the duplicate guard counts the job as on its way, and a restart asks
     /// again. If TikTok holds the whole video the job goes on as `Uploaded` (TikTok will
     /// publish it; nothing here can stop that), else it is `Cancelled`.
@@ -267,8 +269,8 @@ pub struct Jobs {
     /// Held while a change is made in memory and written to disk, so records reach the disk in
     /// the order they changed (a cancel and the poster's next save cannot swap).
     writing: tokio::sync::Mutex<()>,
-    /// The running job tasks, each stopped by its token (`DELETE`, or the proxy stopping).
-    running: Mutex<HashMap<String, CancellationToken>>,
+    /// The running job tasks, each stopped by its switch (`DELETE`, or the proxy stopping).
+    running: Mutex<HashMap<String, StopSwitch>>,
 }
 
 impl Jobs {
@@ -427,11 +429,11 @@ impl Jobs {
         self.changed.subscribe()
     }
 
-    /// Registers job `id`'s task; its token ends the task (a child of `stopping`).
-    pub fn track(&self, id: &str, stopping: &CancellationToken) -> CancellationToken {
-        let token = stopping.child_token();
-        self.running_lock().insert(id.to_owned(), token.clone());
-        token
+    /// Registers job `id`'s task; its switch ends the task (cut by `stopping` too).
+    pub fn track(&self, id: &str, stopping: &CancellationToken) -> StopSwitch {
+        let switch = StopSwitch::new(stopping.child_token());
+        self.running_lock().insert(id.to_owned(), switch.clone());
+        switch
     }
 
     /// Forgets job `id`'s task once it ended.
@@ -439,14 +441,15 @@ impl Jobs {
         self.running_lock().remove(id);
     }
 
-    /// Stops job `id`'s task, if one runs.
+    /// Stops job `id`'s task, if one runs: at once, or once its last chunk's PUT ends if that
+    /// body has all gone ([`StopSwitch::cancel`]).
     pub fn stop(&self, id: &str) {
-        if let Some(token) = self.running_lock().remove(id) {
-            token.cancel();
+        if let Some(switch) = self.running_lock().remove(id) {
+            switch.cancel();
         }
     }
 
-    fn running_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    fn running_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, StopSwitch>> {
         // Inserts and removals only: a poisoned map is still whole.
         self.running
             .lock()

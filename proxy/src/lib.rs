@@ -53,6 +53,7 @@ mod spool;
 mod startup;
 mod statics;
 mod status_cache;
+mod stop_switch;
 mod tiktok;
 mod token_file;
 mod upload;

@@ -18,6 +18,7 @@ use crate::log::{LogEvent, PostDetails, UploadReported};
 use crate::posts::PostRecord;
 use crate::routes;
 use crate::server::App;
+use crate::stop_switch::StopSwitch;
 use crate::upstream_stall::Progress;
 use futures_util::StreamExt;
 use http_body_util::StreamBody;
@@ -29,7 +30,7 @@ use protocol::retry::{
     ChunkFailure, DEFAULT_RETRY_DELAYS_MS, Decision, resume_offset_from_uploaded, should_retry,
     with_jitter,
 };
-use protocol::wire::{CreatePost, PostState, UploadEventKind};
+use protocol::wire::{CreatePost, PostState, UploadEventKind, cancel_came_too_late};
 use protocol::{ChunkPlan, PublishStatus};
 use std::io::SeekFrom;
 use std::sync::Arc;
@@ -66,24 +67,25 @@ const READ_BUFFER: usize = 256 * 1024;
 ///
 /// A cancel of an upload under way (`Cancelling`) is settled by this same task once its upload
 /// is dropped, so nothing more is sent while TikTok is asked, and one task at a time runs a
-/// job. A PUT cut off mid-body is discarded by TikTok; one whose body had all gone may still be
-/// stored after the question is answered, a window as long as TikTok's own handling of it.
+/// job. A PUT cut off mid-body is discarded by TikTok; the last chunk's PUT, once its body has
+/// all gone, is let finish before the upload is dropped (`stop_switch.rs`), so TikTok's answer
+/// to it counts too.
 pub fn start(app: Arc<App>, job: Job, recovering: bool) {
     let id = job.id.clone();
-    let stop = app.jobs.track(&id, &app.stopping);
+    let switch = app.jobs.track(&id, &app.stopping);
     tokio::spawn(async move {
         tokio::select! {
-            () = run(&app, job, recovering) => {}
+            () = run(&app, job, recovering, &switch) => {}
             // The record on disk says where it was: the next start continues from there, and a
             // cancel already wrote its own state.
-            () = stop.cancelled() => {}
+            () = switch.cut() => {}
         }
         app.jobs.untrack(&id);
         if let Some(job) = app.jobs.get(&id)
             && matches!(job.state, JobState::Cancelling { .. })
         {
             tokio::select! {
-                () = run(&app, job, false) => {}
+                () = run(&app, job, false, &switch) => {}
                 // A restart asks TikTok again.
                 () = app.stopping.cancelled() => {}
             }
@@ -91,7 +93,8 @@ pub fn start(app: Arc<App>, job: Job, recovering: bool) {
     });
 }
 
-async fn run(app: &App, mut job: Job, mut recovering: bool) {
+/// `switch`: the task's own, which the upload's PUTs report to.
+async fn run(app: &App, mut job: Job, mut recovering: bool, switch: &StopSwitch) {
     loop {
         let next = match job.state.clone() {
             JobState::Queued | JobState::Waiting { .. } => match begin(app, &job.id).await {
@@ -108,10 +111,11 @@ async fn run(app: &App, mut job: Job, mut recovering: bool) {
                 }
                 initialize(app, &mut job).await
             }
-            JobState::Uploading { .. } => upload(app, &mut job, recovering).await,
+            JobState::Uploading { .. } => upload(app, &mut job, recovering, switch).await,
             JobState::Uploaded { publish_id } => settle(app, &publish_id).await,
             JobState::Cancelling { publish_id } => {
-                let settled = settle_cancel(app, &job, &publish_id).await;
+                let settled =
+                    settle_cancel(app, &job, &publish_id, switch.last_chunk_taken()).await;
                 if matches!(settled, JobState::Cancelled { .. }) {
                     // Logged before the record says so, as a final status is.
                     log_upload(
@@ -337,7 +341,7 @@ fn remember(app: &App, job: &Job, publish_id: &str, upload_url: &str, plan: Chun
 
 /// PUTs the chunks TikTok does not hold yet, noting each confirmation (on disk at most once per
 /// [`PROGRESS_SAVE_INTERVAL`]).
-async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
+async fn upload(app: &App, job: &mut Job, recovering: bool, switch: &StopSwitch) -> JobState {
     let JobState::Uploading {
         publish_id,
         upload_url,
@@ -380,7 +384,7 @@ async fn upload(app: &App, job: &mut Job, recovering: bool) -> JobState {
         let chunk = plan
             .chunk_starting_at(offset)
             .expect("the offset is always a chunk start: ours, or checked by protocol::retry");
-        let failure = match put_chunk(app, job, &upload_url, chunk).await {
+        let failure = match put_chunk(app, job, &upload_url, chunk, switch).await {
             Ok(()) => {
                 offset = chunk.end;
                 attempt = 0;
@@ -528,30 +532,28 @@ async fn settle(app: &App, publish_id: &str) -> JobState {
     }
 }
 
-/// How a cancel of an upload under way ends, once the upload is stopped: TikTok's status says
-/// whether its last chunk got in first ([`PostState::holds_whole_video`]). If it did, TikTok
-/// will publish the video whatever is done here, so the job goes on as `Uploaded` (and is
-/// polled to its end, logged as every post); if not, or if TikTok already failed it, the cancel
-/// stands. A status that cannot be read is asked again, as [`settle`] does, and then the cancel
-/// stands with a message saying what is not known.
-async fn settle_cancel(app: &App, job: &Job, publish_id: &str) -> JobState {
+/// How a cancel of an upload under way ends, once the upload is stopped: whether TikTok took
+/// the last chunk's PUT (`last_chunk_taken`, one the cancel let finish) and TikTok's status say
+/// whether it came too late ([`cancel_came_too_late`]). If it did, TikTok will publish the
+/// video whatever is done here, so the job goes on as `Uploaded` (and is polled to its end,
+/// logged as every post); if not, or if TikTok already failed it, the cancel stands. A status
+/// that cannot be read is asked again, as [`settle`] does; then the PUT's answer alone decides,
+/// and a cancel that stands says what is not known.
+async fn settle_cancel(app: &App, job: &Job, publish_id: &str, last_chunk_taken: bool) -> JobState {
     let publish_id = publish_id.to_owned();
-    match poll_until(app, &publish_id, |_| true).await {
-        Ok(state) if state.holds_whole_video(job.video_size) => {
-            tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
-            JobState::Uploaded { publish_id }
-        }
-        Ok(_) => JobState::Cancelled {
-            publish_id: Some(publish_id),
-            message: None,
-        },
-        Err(error) => JobState::Cancelled {
-            publish_id: Some(publish_id),
-            message: Some(format!(
+    let asked = poll_until(app, &publish_id, |_| true).await;
+    if cancel_came_too_late(last_chunk_taken, asked.as_ref().ok(), job.video_size) {
+        tracing::warn!(job = %job.id, %publish_id, "cancelled too late: TikTok already had the whole video");
+        return JobState::Uploaded { publish_id };
+    }
+    JobState::Cancelled {
+        publish_id: Some(publish_id),
+        message: asked.err().map(|error| {
+            format!(
                 "The upload was stopped, but TikTok could not be asked whether it already had the whole video ({}). If it had, it will publish it: look in the TikTok app.",
                 error.message()
-            )),
-        },
+            )
+        }),
     }
 }
 
@@ -623,19 +625,37 @@ enum PutError {
 }
 
 /// PUTs one chunk from the file: `Content-Type`, `Content-Range`, `Content-Length`, the bytes
-/// read from disk as they are sent, and a stall timeout (not a total) on the upload host.
+/// read from disk as they are sent (through `switch`, which a cancel stops), and a stall timeout
+/// (not a total) on the upload host.
 async fn put_chunk(
     app: &App,
     job: &Job,
     upload_url: &str,
     chunk: ChunkRange,
+    switch: &StopSwitch,
+) -> Result<(), PutError> {
+    let answer = send_chunk(app, job, upload_url, chunk, switch).await;
+    if chunk.is_last {
+        switch.last_chunk_ended(answer.is_ok());
+    }
+    answer
+}
+
+async fn send_chunk(
+    app: &App,
+    job: &Job,
+    upload_url: &str,
+    chunk: ChunkRange,
+    switch: &StopSwitch,
 ) -> Result<(), PutError> {
     let file_error = |error: std::io::Error| PutError::File(error.to_string());
     let mut file = tokio::fs::File::open(&job.file).await.map_err(file_error)?;
     file.seek(SeekFrom::Start(chunk.start))
         .await
         .map_err(file_error)?;
-    let pieces = ReaderStream::with_capacity(file.take(chunk.len()), READ_BUFFER)
+    let pieces = ReaderStream::with_capacity(file.take(chunk.len()), READ_BUFFER);
+    let pieces = switch
+        .body(pieces, chunk)
         .map(|piece| piece.map(Frame::data));
     // The clock runs only while the upload host has the turn (`upstream_stall.rs`).
     let progress = Progress::new();

@@ -284,14 +284,15 @@ pub async fn edit(
 /// its final [`protocol::wire::JobInfo`] (stage `cancelled`).
 ///
 /// A job that has not started is simply dropped, and so is an init on its way. An upload under
-/// way is stopped, and TikTok is asked whether its last chunk got in first (`Cancelling`, which
-/// the duplicate guard counts until TikTok answers): TikTok has no cancel for a file upload,
-/// but it posts nothing until the last chunk is in, and the upload URL expires within the hour.
-/// Once TikTok holds every byte (stage `uploaded`, or found so by that question) the post is
-/// TikTok's to publish: the job goes on to TikTok's final word and the cancel is refused (409
-/// `job_uploaded`: delete it in the TikTok app). A final job answers 409 `job_finished`. A
-/// proxy that stops while TikTok is asked answers 202 with the job still cancelling (stage
-/// `uploading`, message "Cancelling: …"); the next start asks again.
+/// way is stopped (a last chunk whose body has all gone is let finish first: TikTok may store
+/// it whatever is done here, `stop_switch.rs`), and TikTok is asked whether its last chunk got
+/// in first (`Cancelling`, which the duplicate guard counts until TikTok answers): TikTok has
+/// no cancel for a file upload, but it posts nothing until the last chunk is in, and the upload
+/// URL expires within the hour. Once TikTok holds every byte (stage `uploaded`, or found so by
+/// that question) the post is TikTok's to publish: the job goes on to TikTok's final word and
+/// the cancel is refused (409 `job_uploaded`: delete it in the TikTok app). A final job answers
+/// 409 `job_finished`. A proxy that stops while the cancel waits for TikTok answers 202 with the
+/// job still cancelling (stage `uploading`, message "Cancelling: …"); the next start asks again.
 pub async fn cancel(app: &App, id: &str) -> Result<Response<Body>, Error> {
     let id = known_id(app, id)?;
     let mut stop = true;

@@ -655,6 +655,29 @@ fn cancelling(job: &Value) -> bool {
         .is_some_and(|message| message.starts_with("Cancelling"))
 }
 
+/// A cancel that came too late was refused and the job goes on: TikTok publishes the video, the
+/// job says so to the end, the log has its final status, and a copy is refused.
+async fn refused_and_published(
+    proxy: &Proxy,
+    cancel: &support::Reply,
+    job_id: &str,
+    publish_id: &str,
+    video: bytes::Bytes,
+) {
+    check_error(cancel, 409, "job_uploaded");
+    assert!(cancel.body.contains("will publish it"), "{}", cancel.body);
+    let done = until_done(proxy, job_id).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert!(
+        proxy.log_lines().iter().any(|line| {
+            line["publish_id"] == publish_id && line["status"] == "PUBLISH_COMPLETE"
+        })
+    );
+    assert!(uploads(proxy).is_empty(), "the posted video is removed");
+    let copy = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    check_error(&copy, 409, "duplicate_video");
+}
+
 #[tokio::test]
 async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_is_refused_and_the_job_goes_on() {
     let proxy = spawn_proxy(|_| {}).await;
@@ -662,17 +685,79 @@ async fn a_cancel_that_comes_after_tiktok_took_the_last_chunk_is_refused_and_the
     let (job_id, publish_id) =
         post_held_but_unanswered(&proxy, video.clone(), Duration::from_secs(3)).await;
     let reply = delete(&proxy, &job_id).await;
-    check_error(&reply, 409, "job_uploaded");
-    assert!(reply.body.contains("will publish it"), "{}", reply.body);
-    // TikTok will publish it: the job says so to the end, and the log has its final status.
-    let done = until_done(&proxy, &job_id).await;
-    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
-    assert!(proxy.log_lines().iter().any(|line| {
-        line["publish_id"] == publish_id.as_str() && line["status"] == "PUBLISH_COMPLETE"
-    }));
-    assert!(uploads(&proxy).is_empty(), "the posted video is removed");
-    let copy = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
-    check_error(&copy, 409, "duplicate_video");
+    refused_and_published(&proxy, &reply, &job_id, &publish_id, video).await;
+}
+
+/// Waits until every fault scripted on the simulator has been used.
+async fn faults_used(proxy: &Proxy) {
+    for _ in 0..500 {
+        if proxy.sim.pending_faults().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("faults never used: {:?}", proxy.sim.pending_faults());
+}
+
+/// Issue 16: a cancel that came once the last chunk's body had all gone, but before TikTok
+/// stored it, dropped the PUT and asked TikTok at once: TikTok held nothing yet, so the cancel
+/// stood (video removed, job cancelled) while TikTok went on to publish the video, and a copy
+/// sent later passed the duplicate guard. That PUT is now let finish, and its answer counts.
+#[tokio::test]
+async fn issue_16_a_cancel_after_the_last_chunks_body_went_waits_for_tiktoks_answer() {
+    let proxy = spawn_proxy(|_| {}).await;
+    let video = mp4_video(250_000);
+    proxy.sim.script(Fault::LateStore {
+        chunk: 0,
+        duration: Duration::from_secs(3),
+    });
+    let reply = proxy
+        .post_video("?privacy_level=SELF_ONLY", video.clone())
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let job = reply.json();
+    let job_id = job["job_id"].as_str().unwrap();
+    let publish_id = job["publish_id"].as_str().unwrap();
+    // The whole body is at TikTok, which has not stored it yet.
+    faults_used(&proxy).await;
+    assert!(!proxy.sim.upload(publish_id).unwrap().complete);
+    let reply = delete(&proxy, job_id).await;
+    refused_and_published(&proxy, &reply, job_id, publish_id, video).await;
+}
+
+/// A cancel while the last chunk's body is still on its way cuts the PUT at once, even for a
+/// video sent in one big chunk: TikTok never holds what it did not wholly receive.
+#[tokio::test]
+async fn a_cancel_while_the_last_chunks_body_is_on_its_way_stands() {
+    let proxy = spawn_proxy(|_| {}).await;
+    // Far more than the socket buffers hold while TikTok does not read.
+    let video = mp4_video(24_000_000);
+    let plan = protocol::ChunkPlan::new(video.len() as u64).unwrap();
+    let last = plan.chunk(plan.total_chunk_count - 1).unwrap();
+    let held = Duration::from_secs(3);
+    proxy.sim.script(Fault::HangChunk {
+        chunk: last.index,
+        duration: held,
+    });
+    let reply = proxy.post_video("?privacy_level=SELF_ONLY", video).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let job_id = reply.json()["job_id"].as_str().unwrap().to_owned();
+    faults_used(&proxy).await;
+    let reply = delete(&proxy, &job_id).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let cancelled = reply.json();
+    assert_eq!(cancelled["stage"], "cancelled", "{cancelled}");
+    assert!(cancelled["message"].is_null(), "{cancelled}");
+    // Past the hold: the cut body is read and refused.
+    tokio::time::sleep(held + Duration::from_millis(500)).await;
+    let publish_id = cancelled["publish_id"].as_str().unwrap();
+    let upload = proxy.sim.upload(publish_id).unwrap();
+    assert!(!upload.complete, "{upload:?}");
+    assert_eq!(
+        upload.received_bytes, last.start,
+        "nothing of the last chunk"
+    );
+    assert!(uploads(&proxy).is_empty());
 }
 
 /// Issue 16: a cancel that came as TikTok took the last chunk used to mark the job cancelled
@@ -709,8 +794,14 @@ async fn cancel_cut_short_by_a_stop(proxy: &mut Proxy, video: bytes::Bytes) -> S
     let (job_id, _) = post_held_but_unanswered(proxy, video, Duration::from_secs(8)).await;
     hang_next_status(proxy, Duration::from_secs(8));
     let shutdown = proxy.shutdown.take().unwrap();
+    let asked_before = status_calls(proxy);
     let stop_while_cancelling = async {
         let job = proxy.job_until(&job_id, cancelling).await;
+        // The cancel asks TikTok once the last chunk's PUT, whose body had all gone, has its
+        // answer.
+        while status_calls(proxy) == asked_before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         shutdown.send(()).unwrap();
         job
     };

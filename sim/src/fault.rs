@@ -29,6 +29,11 @@ pub enum Fault {
     /// The next PUT of chunk `chunk` is received and accepted, and its answer then waits
     /// `duration`: TikTok holds the chunk, and a client that stops meanwhile does not know it.
     LateAnswer { chunk: u64, duration: Duration },
+    /// The next PUT of chunk `chunk` whose body arrives whole is stored only `duration` later,
+    /// then answered: a status asked meanwhile does not count it yet, and a client that leaves
+    /// meanwhile cannot take it back (every byte arrived). Used up once the body is in, so a
+    /// test can tell the whole body arrived.
+    LateStore { chunk: u64, duration: Duration },
     /// The next `times` calls to `endpoint` answer `code` with `http_status` (for example 429
     /// `rate_limit_exceeded` on init, or creator_info's `spam_risk_too_many_posts` with 200, as
     /// TikTok does). API endpoints wrap it in the envelope; the OAuth token and revoke endpoints
@@ -171,6 +176,15 @@ impl FaultQueue {
         })
     }
 
+    /// How long to wait before storing a PUT of chunk `index` whose body arrived whole, if a
+    /// `LateStore` applies.
+    pub(crate) fn late_store(&mut self, index: u64) -> Option<Duration> {
+        self.take(|fault| match fault {
+            Fault::LateStore { chunk, duration } if *chunk == index => Some(*duration),
+            _ => None,
+        })
+    }
+
     /// Whether to accept a PUT of chunk `index` and then drop its answer.
     pub(crate) fn lose_answer(&mut self, index: u64) -> bool {
         self.take(|fault| match fault {
@@ -251,5 +265,13 @@ mod tests {
         assert_eq!(queue.hang_chunk(1), None, "once");
         assert_eq!(queue.late_answer(5), Some(Duration::from_secs(3)));
         assert!(queue.pending().is_empty());
+
+        queue.push(Fault::LateStore {
+            chunk: 2,
+            duration: Duration::from_secs(4),
+        });
+        assert_eq!(queue.late_answer(2), None, "another fault");
+        assert_eq!(queue.late_store(2), Some(Duration::from_secs(4)));
+        assert!(queue.pending().is_empty(), "once");
     }
 }

@@ -268,8 +268,10 @@ fn admit(sim: &Sim, parts: &Parts) -> Result<Admitted, Answer> {
     })))
 }
 
-/// Reads the chunk's body into the hash, then commits it if every byte arrived and no other PUT
-/// committed the same chunk meanwhile.
+/// Reads the chunk's body into the hash, then stores it if every byte arrived and no other PUT
+/// stored the same chunk meanwhile. A [`crate::Fault::LateStore`] waits in a task of its own:
+/// hyper may drop this request's future once its client has left, and a body that arrived
+/// whole is TikTok's to store whatever the client does next.
 async fn receive(sim: &Sim, pending: Pending, body: &mut Incoming) -> Answer {
     let Pending {
         session,
@@ -290,28 +292,53 @@ async fn receive(sim: &Sim, pending: Pending, body: &mut Incoming) -> Answer {
             hasher.update(data);
         }
     }
+    let late_store = {
+        let mut state = sim.state();
+        if cut_short || received != chunk.len() {
+            return Answer::BadRequest {
+                reason: format!(
+                    "the body carried {received} of the {} bytes declared",
+                    chunk.len()
+                ),
+                progress: state.sessions[session].progress(),
+            };
+        }
+        state.faults.late_store(chunk.index)
+    };
+    let Some(duration) = late_store else {
+        return store(sim, session, chunk, hasher, &content_type);
+    };
+    let sim = sim.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(duration).await;
+        store(&sim, session, chunk, hasher, &content_type)
+    })
+    .await
+    .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+}
+
+/// Stores `chunk` (its bytes already in `hasher`) in upload `session`, unless another PUT
+/// stored it meanwhile.
+fn store(
+    sim: &Sim,
+    session: usize,
+    chunk: ChunkRange,
+    hasher: Sha256,
+    content_type: &str,
+) -> Answer {
     let now = Instant::now();
     let mut state = sim.state();
     let State {
         sessions, faults, ..
     } = &mut *state;
     let session = &mut sessions[session];
-    if cut_short || received != chunk.len() {
-        return Answer::BadRequest {
-            reason: format!(
-                "the body carried {received} of the {} bytes declared",
-                chunk.len()
-            ),
-            progress: session.progress(),
-        };
-    }
     if session.record.received_bytes != chunk.start {
         return Answer::OutOfRange {
             reason: "another request uploaded this chunk meanwhile".to_owned(),
             progress: session.progress(),
         };
     }
-    session.commit(chunk, hasher, &content_type, now, || faults.fail_publish());
+    session.commit(chunk, hasher, content_type, now, || faults.fail_publish());
     tracing::info!(
         publish_id = %session.record.publish_id,
         chunk = chunk.index,

@@ -95,6 +95,66 @@ async fn lose_answer_accepts_the_chunk_but_the_client_hears_nothing() {
     assert_eq!(record.sha256, Some(sha256_hex(&video)));
 }
 
+/// Waits until every scripted fault has been used.
+async fn faults_used(harness: &Harness) {
+    while !harness.sim.pending_faults().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn late_store_keeps_a_whole_body_only_after_the_wait_even_if_the_client_leaves() {
+    let harness = start().await;
+    let plan = plan(SMALL3);
+    let video = video(SMALL3.0, 14);
+    let (publish_id, upload_url) = harness
+        .init(Endpoint::VideoInit, direct(SMALL3, "SELF_ONLY"))
+        .await;
+    // Long enough for a status call to answer within it on a loaded machine.
+    let delay = Duration::from_secs(2);
+    let first = plan.chunk(0).unwrap();
+    harness.sim.script(Fault::LateStore {
+        chunk: 0,
+        duration: delay,
+    });
+    let started = Instant::now();
+    let meanwhile = async {
+        faults_used(&harness).await;
+        harness.status(&publish_id).await
+    };
+    let spec = PutSpec::chunk(first);
+    let (put, meanwhile) = tokio::join!(harness.put(&upload_url, &video, &spec), meanwhile);
+    assert_eq!(put.status, 206);
+    assert!(started.elapsed() >= delay, "{:?}", started.elapsed());
+    assert_eq!(
+        meanwhile["uploaded_bytes"], 0,
+        "not stored yet: {meanwhile}"
+    );
+    assert_eq!(
+        harness.sim.upload(&publish_id).unwrap().received_bytes,
+        first.end
+    );
+
+    // A client that leaves once its body is in does not take the chunk back.
+    let second = plan.chunk(1).unwrap();
+    harness.sim.script(Fault::LateStore {
+        chunk: 1,
+        duration: delay,
+    });
+    let spec = PutSpec::chunk(second);
+    tokio::select! {
+        put = harness.try_put(&upload_url, &video, &spec) => {
+            panic!("answered before it was stored: {put:?}")
+        }
+        () = faults_used(&harness) => {}
+    }
+    let started = Instant::now();
+    while harness.sim.upload(&publish_id).unwrap().received_bytes != second.end {
+        assert!(started.elapsed() < delay * 10, "never stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn api_errors_as_scripted() {
     let harness = start().await;
