@@ -131,7 +131,7 @@ pub(super) fn Panels(
     };
     let failed = |error: ApiError| view! { <p class="error">{error.to_string()}</p> }.into_any();
     view! {
-        <section class="card" aria-label="Queue and history" data-testid="lists">
+        <section class="card lists" aria-label="Queue and history" data-testid="lists">
             <button type="button" class="secondary" on:click=move |_| changed()>"Refresh"</button>
             {move || request.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <Transition>
